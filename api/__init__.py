@@ -1,0 +1,1 @@
+"""The HTTP service: routes, schemas, persistence, jobs and auth (FastAPI + SQLAlchemy)."""

@@ -1,0 +1,1 @@
+"""Demand forecasting: order history -> customer segments -> per-(SKU, segment) forecasts."""

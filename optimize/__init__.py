@@ -1,0 +1,1 @@
+"""Replenishment optimization: forecasts + stock + constraints -> reorder plan (OR-Tools)."""

@@ -1,0 +1,1 @@
+"""Synthetic retail worlds, churn model, replenishment policies and what-if experiments."""
