@@ -1,0 +1,69 @@
+"""Shared fixtures: the databases every database test runs on, and small worlds.
+
+Database tests run on SQLite always and on PostgreSQL when `REPLENISH_TEST_DATABASE_URL`
+is set (CI sets it). Under CI=true that variable is required and an unreachable server
+fails the tests: nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, text
+
+from api.database import make_engine
+from simulations.world import World, generate, params_for
+
+POSTGRES_ENV = "REPLENISH_TEST_DATABASE_URL"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("CI") == "true" and not os.environ.get(POSTGRES_ENV):
+        raise pytest.UsageError(
+            f"CI=true but {POSTGRES_ENV} is not set: database tests must run on PostgreSQL in CI"
+        )
+
+
+def _database_params() -> list[str]:
+    params = ["sqlite"]
+    if os.environ.get(POSTGRES_ENV):
+        params.append("postgresql")
+    return params
+
+
+@pytest.fixture(params=_database_params())
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on an empty database: a fresh SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+        yield eng
+        eng.dispose()
+        return
+    url = os.environ[POSTGRES_ENV]
+    schema = f"t_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}"
+    admin = make_engine(url)
+    with admin.begin() as conn:  # an unreachable server raises here: the test fails
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    eng = make_engine(url)
+
+    @event.listens_for(eng, "connect")
+    def _search_path(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f'SET search_path TO "{schema}"')
+        cursor.close()
+
+    yield eng
+    eng.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def tiny_world() -> World:
+    """A small generated world (60 SKUs, 400 customers, one year), shared by tests."""
+    return generate(params_for("tiny", seed=7))
