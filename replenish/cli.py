@@ -1,0 +1,294 @@
+"""The `replenish` command: validate datasets, generate worlds, run the demo.
+
+Output for people goes to the terminal through rich (tables, progress bars); logs go to
+stderr; exit code 0 means success, 1 a rejected dataset or bad option.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from replenish.dataset import Dataset, check_folder
+from replenish.overview import Overview, overview
+from replenish.sources import Limits
+from replenish.validation import Report
+from simulations.world import PRESETS, SIZES, World, generate, params_for
+
+app = typer.Typer(
+    help="Churn-aware demand forecasting and replenishment.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+log = logging.getLogger("replenish")
+
+
+@app.callback()
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")] = False,
+) -> None:
+    """Churn-aware demand forecasting and replenishment."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        datefmt="%H:%M:%S",
+        handlers=[RichHandler(console=err_console, show_path=False)],
+        force=True,
+    )
+
+
+def _parse_day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
+        ) from None
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    )
+
+
+@contextmanager
+def _stage(progress: Progress, description: str) -> Iterator[None]:
+    """A one-step task on the progress display, logged with its duration."""
+    task = progress.add_task(description, total=1)
+    started = time.perf_counter()
+    yield
+    progress.update(task, completed=1)
+    log.info("%s: %.1f s", description, time.perf_counter() - started)
+
+
+def _print_report(report: Report) -> None:
+    """One line per problem, compiler style, so the output can be grepped and pasted."""
+    for p in report.errors + report.warnings:
+        style = "red" if p.severity.value == "error" else "yellow"
+        console.print(f"[{style}]{escape(str(p))}[/]", soft_wrap=True, highlight=False)
+    counts = ", ".join(f"{name}: {n:,} rows" for name, n in report.row_counts.items())
+    if report.ok:
+        console.print(f"[green]dataset accepted[/] ({counts})")
+    else:
+        console.print(
+            f"[red]dataset rejected[/]: {len(report.errors)} error(s), nothing was loaded"
+        )
+
+
+@app.command()
+def validate(
+    folder: Annotated[Path, typer.Argument(help="Dataset folder (CSV or Parquet tables).")],
+    today: Annotated[
+        str | None,
+        typer.Option(help="Day to validate against (YYYY-MM-DD); dates after it are rejected."),
+    ] = None,
+    max_file_bytes: Annotated[
+        int | None, typer.Option(help="Refuse any table file larger than this many bytes.")
+    ] = None,
+) -> None:
+    """Check a dataset folder against the data contract; exit 1 if it is rejected."""
+    day = _parse_day(today, "--today")
+    limits = Limits(max_file_bytes=max_file_bytes) if max_file_bytes else Limits.from_env()
+    with _progress() as progress, _stage(progress, f"validating {folder}"):
+        report, _ = check_folder(folder, day, limits)
+    _print_report(report)
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+def _generate_with_progress(size: str, sector: str, seed: int, end: date) -> World:
+    params = params_for(size, sector=sector, seed=seed, end_date=end)
+    with _progress() as progress:
+        task = progress.add_task(
+            f"generating {params.n_skus:,} SKUs x {params.n_customers:,} customers",
+            total=params.days,
+        )
+        started = time.perf_counter()
+        world = generate(params, lambda done, total: progress.update(task, completed=done))
+    log.info(
+        "generated %s order lines in %.1f s",
+        f"{len(world.dataset.orders):,}",
+        time.perf_counter() - started,
+    )
+    return world
+
+
+def _check_choice(value: str, choices: list[str], option: str) -> str:
+    if value not in choices:
+        raise typer.BadParameter(f"choose one of {', '.join(choices)}", param_hint=option)
+    return value
+
+
+SizeOption = Annotated[str, typer.Option(help=f"World size: {', '.join(SIZES)}.")]
+SectorOption = Annotated[str, typer.Option(help=f"Sector preset: {', '.join(PRESETS)}.")]
+SeedOption = Annotated[int, typer.Option(help="Random seed; same seed, same world.")]
+EndOption = Annotated[
+    str | None, typer.Option(help="Last day of the history (YYYY-MM-DD); default yesterday.")
+]
+FormatOption = Annotated[str, typer.Option("--format", help="csv or parquet.")]
+
+
+@app.command(name="generate")
+def generate_cmd(
+    out: Annotated[Path, typer.Argument(help="Folder to write the dataset into.")],
+    size: SizeOption = "small",
+    sector: SectorOption = "retail",
+    seed: SeedOption = 0,
+    end_date: EndOption = None,
+    fmt: FormatOption = "csv",
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace a folder that is not a dataset.")
+    ] = False,
+) -> None:
+    """Generate a synthetic retail world and write it as a dataset folder."""
+    _check_choice(size, list(SIZES), "--size")
+    _check_choice(sector, list(PRESETS), "--sector")
+    _check_choice(fmt, ["csv", "parquet"], "--format")
+    end = _parse_day(end_date, "--end-date") or date.today() - timedelta(days=1)
+    world = _generate_with_progress(size, sector, seed, end)
+    _write(world.dataset, out, fmt, overwrite)
+
+
+def _write(dataset: Dataset, out: Path, fmt: str, overwrite: bool) -> None:
+    with _progress() as progress, _stage(progress, f"writing {fmt} to {out}"):
+        try:
+            dataset.write(out, "parquet" if fmt == "parquet" else "csv", overwrite=overwrite)
+        except FileExistsError as exc:
+            err_console.print(f"[red]error[/]: {exc}")
+            raise typer.Exit(code=1) from None
+    console.print(f"wrote {out}")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the demo's outputs.")] = Path("out/demo"),
+    size: SizeOption = "small",
+    sector: SectorOption = "retail",
+    seed: SeedOption = 0,
+    end_date: EndOption = None,
+    fmt: FormatOption = "csv",
+) -> None:
+    """Generate a world, write it as a dataset, validate it, and summarize it."""
+    _check_choice(size, list(SIZES), "--size")
+    _check_choice(sector, list(PRESETS), "--sector")
+    _check_choice(fmt, ["csv", "parquet"], "--format")
+    end = _parse_day(end_date, "--end-date") or date.today() - timedelta(days=1)
+    started = time.perf_counter()
+    world = _generate_with_progress(size, sector, seed, end)
+    data_dir = out / "dataset"
+    _write(world.dataset, data_dir, fmt, overwrite=True)
+    with _progress() as progress, _stage(progress, "validating the written dataset"):
+        report, dataset = check_folder(data_dir)
+    _print_report(report)
+    if dataset is None:
+        raise typer.Exit(code=1)
+    tiers = world.customer_truth.set_index("customer_id")["tier"]
+    with _progress() as progress, _stage(progress, "summarizing"):
+        summary = overview(dataset, tiers)
+    _print_overview(summary, world)
+    console.print(f"done in {time.perf_counter() - started:.1f} s; dataset in {data_dir}")
+
+
+def _fmt_table(
+    title: str, frame: pd.DataFrame, formats: dict[str, Callable[[float], str]]
+) -> Table:
+    table = Table(title=title)
+    table.add_column(str(frame.index.name or ""))
+    for column in frame.columns:
+        table.add_column(column.replace("_", " "), justify="right")
+    columns = [frame[c].tolist() for c in frame.columns]  # keeps ints as ints, unlike iterrows
+    for i, label in enumerate(frame.index):
+        cells = [
+            formats.get(c, _num)(values[i])
+            for c, values in zip(frame.columns, columns, strict=True)
+        ]
+        table.add_row(str(label), *cells)
+    return table
+
+
+def _num(value: float) -> str:
+    """Whole numbers with thousands separators, others with two decimals."""
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def _print_overview(summary: Overview, world: World | None = None) -> None:
+    counts = ", ".join(f"{n:,} {name}" for name, n in summary.counts.items())
+    console.print(
+        f"\n[bold]Dataset[/]: {counts}; history {summary.first_day:%Y-%m-%d} .. "
+        f"{summary.last_day:%Y-%m-%d}; revenue {summary.revenue:,.0f}; "
+        f"top 20% of customers bring {_pct(summary.top20_revenue_share)} of it"
+    )
+    if summary.tiers is not None:
+        tiers = summary.tiers.copy()
+        tiers.index.name = "tier"
+        console.print(
+            _fmt_table(
+                "Customers per tier (generated)",
+                tiers,
+                {"customer_share": _pct, "revenue_share": _pct, "customers": _num},
+            )
+        )
+    classes = summary.demand_classes.copy()
+    classes.index.name = "class"
+    console.print(
+        _fmt_table(
+            "SKU demand classes (ADI / CV² of daily demand)",
+            classes,
+            {"sku_share": _pct, "demand_share": _pct},
+        )
+    )
+    t = summary.stockout_totals
+    console.print(
+        f"[bold]Stockout history[/]: {t['lines_short']:,.0f} of {t['lines']:,.0f} order lines "
+        f"short ({_pct(t['short_rate'])}), {t['units_short']:,.0f} units, revenue lost "
+        f"{t['revenue_lost']:,.0f}; {t['customers_hit']:,.0f} customers and "
+        f"{t['skus_hit']:,.0f} SKUs hit"
+    )
+    if world is not None:
+        truth = world.customer_truth
+        hit = truth["stockout_events"] > 0
+        churn_hit = float(truth.loc[hit, "ever_churned"].mean()) if hit.any() else 0.0
+        churn_clean = float(truth.loc[~hit, "ever_churned"].mean()) if (~hit).any() else 0.0
+        console.print(
+            f"churned during the history: {_pct(churn_hit)} of customers who met a stockout, "
+            f"{_pct(churn_clean)} of those who did not"
+        )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,91 @@
+"""The `replenish` command as a person uses it: exit codes and what it prints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from replenish import Dataset
+from replenish.cli import app
+from tests.replenish.conftest import WriteDataset, edit
+
+runner = CliRunner()
+
+
+def test_validate_accepts_a_good_dataset(write_dataset: WriteDataset) -> None:
+    result = runner.invoke(app, ["validate", str(write_dataset()), "--today", "2025-02-01"])
+    assert result.exit_code == 0, result.output
+    assert "dataset accepted" in result.output
+    assert "orders: 5 rows" in result.output
+
+
+def test_validate_rejects_and_names_the_place(write_dataset: WriteDataset) -> None:
+    folder = write_dataset(orders=edit("orders", "O4,2025-01-06,K3,C3,3", "O4,2025-01-06,K3,C3,-3"))
+    result = runner.invoke(app, ["validate", str(folder), "--today", "2025-02-01"])
+    assert result.exit_code == 1
+    assert "orders.csv" in result.output and "quantity" in result.output
+    assert "negative value not allowed" in result.output
+    assert "dataset rejected" in result.output
+    assert "[out_of_range]" in result.output
+
+
+def test_validate_refuses_a_bad_option(write_dataset: WriteDataset) -> None:
+    result = runner.invoke(app, ["validate", str(write_dataset()), "--today", "yesterday"])
+    assert result.exit_code == 2
+    assert "not a date" in result.output
+
+
+def test_validate_applies_a_size_cap(write_dataset: WriteDataset) -> None:
+    result = runner.invoke(
+        app, ["validate", str(write_dataset()), "--today", "2025-02-01", "--max-file-bytes", "50"]
+    )
+    assert result.exit_code == 1
+    assert "above the limit" in result.output
+
+
+def test_generate_writes_a_valid_parquet_dataset(tmp_path: Path) -> None:
+    out = tmp_path / "world"
+    args = [
+        "generate",
+        str(out),
+        "--size",
+        "tiny",
+        "--format",
+        "parquet",
+        "--end-date",
+        "2025-06-30",
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    ds = Dataset.read(out)
+    assert ds.orders["date"].max() == pd.Timestamp("2025-06-30")
+    assert {p.suffix for p in out.iterdir()} == {".parquet"}
+
+
+def test_generate_will_not_clobber_other_files(tmp_path: Path) -> None:
+    (tmp_path / "thesis.docx").write_text("years of work")
+    result = runner.invoke(app, ["generate", str(tmp_path), "--size", "tiny"])
+    assert result.exit_code == 1
+    assert (tmp_path / "thesis.docx").read_text() == "years of work"
+
+
+def test_unknown_choices_are_refused(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path), "--sector", "mining"])
+    assert result.exit_code == 2
+    assert "retail" in result.output
+
+
+def test_demo_generates_validates_and_summarizes(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path), "--size", "tiny", "--seed", "2"])
+    assert result.exit_code == 0, result.output
+    for heading in (
+        "Customers per tier",
+        "SKU demand classes",
+        "Stockout history",
+        "dataset accepted",
+    ):
+        assert heading in result.output
+    ds = Dataset.read(tmp_path / "dataset")
+    assert len(ds.skus) == 60 and ds.customers is not None and len(ds.customers) == 400
