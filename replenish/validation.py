@@ -119,7 +119,7 @@ class _Collector:
         if idx.size == 0:
             return
         if values is not None:
-            shown = [repr(str(v)) for v in values.iloc[idx[:3]]]
+            shown = [repr(_show(v)) for v in values.iloc[idx[:3]]]
             message = f"{message} (e.g. {', '.join(shown)})"
         self.problems.append(
             Problem(
@@ -133,6 +133,13 @@ class _Collector:
                 count=int(idx.size),
             )
         )
+
+
+def _show(value: object) -> str:
+    """A cell as a person would have typed it (dates without a time of day)."""
+    if isinstance(value, pd.Timestamp) and value == value.normalize():
+        return value.date().isoformat()
+    return str(value)
 
 
 def _check_range(
@@ -317,7 +324,7 @@ def _check_rules(
             "zero_quantity",
             "orders",
             files["orders"],
-            "quantity",
+            "quantity,quantity_short",
             "order line with quantity 0 and nothing short: nothing was asked for",
         )
     if skus is not None:

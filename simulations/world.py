@@ -276,7 +276,8 @@ def _customers(p: WorldParams, rng: np.random.Generator, cat: _Catalogue) -> _Cu
     favourite = rng.choice(cat.n_categories, size=m, p=cat_weight / cat_weight.sum())
     affinity = rng.uniform(0.3, 0.8, m)
     new = rng.random(m) < p.new_customer_share
-    join = np.where(new, rng.integers(1, max(2, p.days), m), 0)
+    # Newcomers join on a day inside the history (day 0 is the first day; none if 1 day).
+    join = np.where(new & (p.days > 1), rng.integers(1, max(2, p.days), m), 0)
     before = np.ceil(rng.exponential(700.0, m)).astype(np.int64) + 1
     scored = rng.random(m) < 0.7
     tier_boost = np.array([0.25, 0.1, 0.0])[tier]

@@ -13,12 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, event, text
 
 from api.database import make_engine
 from simulations.world import World, generate, params_for
 
 POSTGRES_ENV = "REPLENISH_TEST_DATABASE_URL"
+
+# CI explores the same examples every run (a red build must be reproducible); a
+# developer's run explores new ones and prints the seed of any failure.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("dev", print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
 
 
 def pytest_configure(config: pytest.Config) -> None:

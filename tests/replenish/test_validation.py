@@ -7,6 +7,8 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from replenish import Dataset, Severity, check_folder, check_frames
 from tests.replenish.conftest import GOOD, WriteDataset, edit
@@ -14,90 +16,36 @@ from tests.replenish.conftest import GOOD, WriteDataset, edit
 TODAY = date(2025, 2, 1)
 
 # (table, old text, new text, code, column, rows): rows are 1-based data rows.
+# fmt: off
 DEFECTS = [
-    (
-        "orders",
-        "O1,2025-01-03,K1,A1,12",
-        "O1,2025-01-03,K1,A1,twelve",
-        "wrong_type",
-        "quantity",
-        (1,),
-    ),
+    ("orders", "O1,2025-01-03,K1,A1,12", "O1,2025-01-03,K1,A1,twelve", "wrong_type", "quantity", (1,)),
     ("orders", "O1,2025-01-03,K1,C3,1", "O1,2025-01-03,K1,C3,1.5", "wrong_type", "quantity", (2,)),
-    (
-        "skus",
-        "C3,Cable,Hardware,SUP2,4.00",
-        "C3,Cable,Hardware,SUP2,4.0.0",
-        "wrong_type",
-        "unit_cost",
-        (3,),
-    ),
+    ("skus", "C3,Cable,Hardware,SUP2,4.00", "C3,Cable,Hardware,SUP2,4.0.0", "wrong_type", "unit_cost", (3,)),
     ("orders", "O4,2025-01-06,K3,C3,3", "O4,2025-01-06,K3,C3,-3", "out_of_range", "quantity", (5,)),
-    (
-        "orders",
-        "O4,2025-01-06,K3,C3,3,9.90,1",
-        "O4,2025-01-06,K3,C3,3,9.90,-1",
-        "out_of_range",
-        "quantity_short",
-        (5,),
-    ),
+    ("orders", "O4,2025-01-06,K3,C3,3,9.90,1", "O4,2025-01-06,K3,C3,3,9.90,-1", "out_of_range", "quantity_short", (5,)),
     ("skus", "Drinks,SUP1,1.30,2.70", "Drinks,SUP1,1.30,0", "out_of_range", "unit_price", (2,)),
     ("skus", "2.50,6,12", "2.50,0,12", "out_of_range", "pack_size", (1,)),
     ("skus", "2.50,6,12", "2.50,6,-12", "out_of_range", "moq", (1,)),
     ("suppliers", "SUP1,Acme,7,", "SUP1,Acme,-7,", "out_of_range", "lead_time_days", (1,)),
     ("customers", "K1,2023-01-15,0.8", "K1,2023-01-15,1.8", "out_of_range", "strategic", (1,)),
     ("inventory", "A1,30,12", "A1,-30,12", "out_of_range", "on_hand", (1,)),
-    (
-        "orders",
-        "O2,2025-01-04,K2,A1,0,,6",
-        "O2,2025-01-04,K2,A1,0,,0",
-        "zero_quantity",
-        "quantity",
-        (3,),
-    ),
-    (
-        "orders",
-        "O1,2025-01-03,K1,A1",
-        "O1,2025-01-03,K7,A1",
-        "unknown_reference",
-        "customer_id",
-        (1,),
-    ),
+    ("orders", "O2,2025-01-04,K2,A1,0,,6", "O2,2025-01-04,K2,A1,0,,0", "zero_quantity", "quantity,quantity_short", (3,)),
+    ("orders", "O1,2025-01-03,K1,A1", "O1,2025-01-03,K7,A1", "unknown_reference", "customer_id", (1,)),
     ("orders", "O3,2025-01-05,,B2", "O3,2025-01-05,,Z9", "unknown_reference", "sku_id", (4,)),
-    (
-        "skus",
-        "C3,Cable,Hardware,SUP2",
-        "C3,Cable,Hardware,SUP9",
-        "unknown_reference",
-        "supplier_id",
-        (3,),
-    ),
+    ("skus", "C3,Cable,Hardware,SUP2", "C3,Cable,Hardware,SUP9", "unknown_reference", "supplier_id", (3,)),
     ("skus", "0.001,,B2", "0.001,,B2;Q7", "unknown_reference", "substitutes", (1,)),
     ("inventory", "C3,5,10", "X3,5,10", "unknown_reference", "sku_id", (3,)),
     ("skus", "B2,Berry juice", "A1,Berry juice", "duplicate_key", "sku_id", (1, 2)),
-    (
-        "orders",
-        "O4,2025-01-06,K3,C3",
-        "O1,2025-01-06,K3,C3",
-        "duplicate_key",
-        "order_id,sku_id",
-        (2, 5),
-    ),
+    ("orders", "O4,2025-01-06,K3,C3", "O1,2025-01-06,K3,C3", "duplicate_key", "order_id,sku_id", (2, 5)),
     ("customers", "K3,2024-02-29", "K2,2024-02-29", "duplicate_key", "customer_id", (2, 3)),
     ("orders", "O3,2025-01-05", "O3,2025-03-05", "future_date", "date", (4,)),
     ("inventory", "C3,5,10,2025-01-07", "C3,5,10,2031-01-07", "future_date", "as_of", (3,)),
     ("orders", "O3,2025-01-05", "O3,2025-02-30", "wrong_type", "date", (4,)),
     ("customers", "K2,2024-06-01", "K2,last june", "wrong_type", "since", (2,)),
     ("orders", "O3,2025-01-05,,B2,2", "O3,2025-01-05,,B2,", "missing_value", "quantity", (4,)),
-    (
-        "skus",
-        "A1,Apple juice,Drinks,SUP1",
-        "A1,Apple juice,Drinks,",
-        "missing_value",
-        "supplier_id",
-        (1,),
-    ),
+    ("skus", "A1,Apple juice,Drinks,SUP1", "A1,Apple juice,Drinks,", "missing_value", "supplier_id", (1,)),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(("table", "old", "new", "code", "column", "rows"), DEFECTS)
@@ -207,3 +155,36 @@ def test_typed_parquet_columns_are_checked_too(
     assert [(p.code, p.column, p.rows) for p in report.errors] == [
         ("out_of_range", "pack_size", (2,))
     ]
+
+
+ORDER_COLUMNS = [
+    "order_id",
+    "date",
+    "customer_id",
+    "sku_id",
+    "quantity",
+    "unit_price",
+    "quantity_short",
+]
+
+
+@given(
+    cell=st.text(max_size=12),
+    row=st.integers(0, 4),
+    column=st.sampled_from(ORDER_COLUMNS),
+)
+def test_any_cell_gets_a_verdict_that_points_at_it(cell: str, row: int, column: str) -> None:
+    """Whatever one cell holds, validation answers (never raises) and blames that cell."""
+    frames = {
+        name: pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        for name, text in GOOD.items()
+    }
+    frames["orders"].loc[row, column] = cell
+    report, dataset = check_frames(frames, today=TODAY)
+    if dataset is None:
+        assert report.errors
+        assert all(p.table == "orders" for p in report.errors), report.format()
+        assert any(column in (p.column or "") for p in report.errors), report.format()
+        assert all(row + 1 in p.rows for p in report.errors if p.code != "duplicate_key")
+    else:
+        assert len(dataset.orders) == 5

@@ -209,3 +209,11 @@ def test_any_small_world_is_a_valid_dataset(
         return  # a world too small to sell anything has nothing more to check
     report, _ = check_frames(w.dataset.tables(), today=params.end_date)
     assert report.errors == (), report.format()
+
+
+def test_one_day_world_has_no_customer_from_the_future() -> None:
+    """Found by the property test above: newcomers must join inside the history."""
+    params = WorldParams(n_skus=1, n_customers=11, days=1, seed=0, end_date=date(2025, 6, 30))
+    since = generate(params).dataset.customers
+    assert since is not None
+    assert (since["since"] <= pd.Timestamp("2025-06-30")).all()
