@@ -29,6 +29,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from forecast.engine import DatasetForecast, ForecastConfig, forecast_dataset
+from forecast.files import FILES, write_forecast
+from forecast.plots import fan_chart
 from replenish.dataset import Dataset, check_folder
 from replenish.overview import Overview, overview
 from replenish.sources import Limits
@@ -199,7 +202,7 @@ def demo(
     end_date: EndOption = None,
     fmt: FormatOption = "csv",
 ) -> None:
-    """Generate a world, write it as a dataset, validate it, and summarize it."""
+    """Generate a world, write it as a dataset, validate it, summarize it, forecast it."""
     _check_choice(size, list(SIZES), "--size")
     _check_choice(sector, list(PRESETS), "--sector")
     _check_choice(fmt, ["csv", "parquet"], "--format")
@@ -217,7 +220,93 @@ def demo(
     with _progress() as progress, _stage(progress, "summarizing"):
         summary = overview(dataset, tiers)
     _print_overview(summary, world)
+    run = _run_forecast(dataset, 28, "auto", ensemble=False, arima=False)
+    write_forecast(run.result, out / "forecast")
+    busiest = str(run.result.protection.sort_values("mean").iloc[-1]["sku_id"])
+    chart = fan_chart(run.panel, run.result, busiest, out / "forecast" / f"fan_{busiest}.png")
+    _print_forecast(run)
+    console.print(f"forecasts in {out / 'forecast'}; fan chart of the busiest SKU: {chart}")
     console.print(f"done in {time.perf_counter() - started:.1f} s; dataset in {data_dir}")
+
+
+ENGINES = ["auto", "inline", "local", "dask"]
+
+
+def _run_forecast(
+    dataset: Dataset, horizon: int, engine: str, ensemble: bool, arima: bool
+) -> DatasetForecast:
+    config = ForecastConfig(horizon=horizon, ensemble=ensemble, arima=arima)
+    chunks = -(-len(dataset.skus) // config.chunk_size)
+    with _progress() as progress:
+        task = progress.add_task(f"forecasting {len(dataset.skus):,} SKUs", total=chunks)
+        started = time.perf_counter()
+        run = forecast_dataset(
+            dataset,
+            config,
+            engine=engine,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    log.info("forecast %d SKUs in %.1f s", len(dataset.skus), time.perf_counter() - started)
+    return run
+
+
+def _print_forecast(run: DatasetForecast) -> None:
+    sel = run.result.selection
+    models = sel.groupby(["model", "demand_class"]).size().unstack(fill_value=0).astype(int)
+    models.index.name = "model"
+    console.print(_fmt_table("Models chosen per demand class (SKUs)", models, {}))
+    accuracy = sel.groupby("demand_class").agg(
+        skus=("sku_id", "size"), median_mase=("mase", "median"), median_rmsse=("rmsse", "median")
+    )
+    accuracy.index.name = "class"
+    console.print(_fmt_table("Backtest accuracy of the chosen models", accuracy, {}))
+    prot = run.result.protection
+    per_segment = prot.groupby("segment", sort=False).agg(mean=("mean", "sum"), q90=("q90", "sum"))
+    per_segment.index.name = "segment"
+    console.print(
+        _fmt_table(
+            "Demand over each SKU's protection interval (units, summed over SKUs)",
+            per_segment,
+            {},
+        )
+    )
+
+
+@app.command(name="forecast")
+def forecast_cmd(
+    folder: Annotated[Path, typer.Argument(help="Dataset folder; all of it is history.")],
+    out: Annotated[Path, typer.Option(help="Folder for the forecast files.")] = Path(
+        "out/forecast"
+    ),
+    horizon: Annotated[int, typer.Option(help="Days of daily forecasts to write.")] = 28,
+    plot: Annotated[
+        list[str] | None, typer.Option(help="Draw a fan chart PNG for this SKU (repeatable).")
+    ] = None,
+    engine: Annotated[
+        str, typer.Option(help="inline, local (Dask), dask (by address) or auto.")
+    ] = "auto",
+    ensemble: Annotated[bool, typer.Option(help="Average the two best models per SKU.")] = False,
+    arima: Annotated[bool, typer.Option(help="Also try AutoARIMA on smooth SKUs (slow).")] = False,
+) -> None:
+    """Forecast demand per SKU and customer segment; write Parquet files (and charts)."""
+    if horizon < 1:
+        raise typer.BadParameter("must be at least 1 day", param_hint="--horizon")
+    _check_choice(engine, ENGINES, "--engine")
+    with _progress() as progress, _stage(progress, f"validating {folder}"):
+        report, dataset = check_folder(folder)
+    if dataset is None:
+        _print_report(report)
+        raise typer.Exit(code=1)
+    unknown = [s for s in plot or [] if s not in set(dataset.skus["sku_id"])]
+    if unknown:
+        raise typer.BadParameter(f"unknown sku_id(s): {', '.join(unknown)}", param_hint="--plot")
+    run = _run_forecast(dataset, horizon, engine, ensemble, arima)
+    write_forecast(run.result, out)
+    for sku in plot or []:
+        path = fan_chart(run.panel, run.result, sku, out / f"fan_{sku}.png")
+        console.print(f"chart: {path}")
+    _print_forecast(run)
+    console.print(f"wrote {', '.join(FILES)} to {out}")
 
 
 def _fmt_table(

@@ -89,3 +89,54 @@ def test_demo_generates_validates_and_summarizes(tmp_path: Path) -> None:
         assert heading in result.output
     ds = Dataset.read(tmp_path / "dataset")
     assert len(ds.skus) == 60 and ds.customers is not None and len(ds.customers) == 400
+
+
+def test_forecast_writes_files_other_tools_can_rely_on(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert (
+        runner.invoke(
+            app, ["generate", str(data), "--size", "tiny", "--end-date", "2025-06-30"]
+        ).exit_code
+        == 0
+    )
+    out = tmp_path / "fc"
+    args = [
+        "forecast",
+        str(data),
+        "--out",
+        str(out),
+        "--horizon",
+        "10",
+        "--plot",
+        "SKU000",
+        "--engine",
+        "inline",
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    forecasts = pd.read_parquet(out / "forecasts.parquet")
+    protection = pd.read_parquet(out / "protection.parquet")
+    assert list(forecasts.columns) == ["sku_id", "segment", "date", "mean"]
+    for column in ("sku_id", "segment", "days", "mean", "q50", "q80", "q90", "q95", "q99", "model"):
+        assert column in protection.columns
+    assert set(forecasts["segment"]) == {"ALL", "A", "B", "C"}
+    assert forecasts["date"].min() == pd.Timestamp("2025-07-01")
+    assert forecasts["date"].nunique() == 10
+    png = out / "fan_SKU000.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Models chosen" in result.output
+
+
+def test_forecast_refuses_bad_options_and_bad_data(
+    tmp_path: Path, write_dataset: WriteDataset
+) -> None:
+    folder = write_dataset()
+    assert runner.invoke(app, ["forecast", str(folder), "--horizon", "0"]).exit_code == 2
+    result = runner.invoke(
+        app, ["forecast", str(folder), "--plot", "NOPE", "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2 and "NOPE" in result.output
+    broken = write_dataset(orders=edit("orders", "O4,2025-01-06,K3,C3,3", "O4,2025-01-06,K3,C3,-3"))
+    result = runner.invoke(app, ["forecast", str(broken), "--out", str(tmp_path / "o2")])
+    assert result.exit_code == 1 and "dataset rejected" in result.output
+    assert not (tmp_path / "o2").exists()

@@ -1,0 +1,83 @@
+"""Demand over the protection interval as a distribution: mean, quantiles, a pmf.
+
+Total demand of a SKU (or a segment of its customers) over P days is modelled as a
+negative binomial matched to a mean and a variance:
+
+    variance = dispersion * mean + level_error**2 * mean**2
+
+`dispersion` (>= 1) is the variance-to-mean ratio of daily demand around its recent
+level (lumpy quantities push it above the Poisson 1); `level_error` is the relative
+error of the selected model's interval totals in the backtest beyond that noise. With
+both at their floor (1, 0) the distribution is Poisson. Never negative; a zero mean is
+a point mass at zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+QUANTILES = (0.5, 0.8, 0.9, 0.95, 0.99)
+
+
+def negbin_params(mean: np.ndarray, variance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """scipy's (n, p) of the negative binomial with this mean and variance.
+
+    Where the variance does not exceed the mean, a very large n makes it Poisson in
+    all but name (n = 1e9).
+    """
+    mean = np.asarray(mean, dtype=float)
+    excess = np.asarray(variance, dtype=float) - mean
+    n = np.where(excess > 1e-9 * np.maximum(mean, 1e-12), mean**2 / np.maximum(excess, 1e-300), 1e9)
+    n = np.maximum(n, 1e-9)
+    p = n / (n + mean)
+    return n, p
+
+
+def quantiles(mean: np.ndarray, variance: np.ndarray, levels: tuple[float, ...]) -> np.ndarray:
+    """Quantiles (units, whole numbers) per row, shape (len(mean), len(levels))."""
+    mean = np.asarray(mean, dtype=float)
+    n, p = negbin_params(mean, variance)
+    out = (
+        np.column_stack([stats.nbinom.ppf(q, n, p) for q in levels])
+        if len(mean)
+        else np.zeros((0, len(levels)))
+    )
+    out = np.where(mean[:, None] > 0, out, 0.0)
+    return np.nan_to_num(out, nan=0.0)
+
+
+def pmf(mean: float, variance: float, tail: float = 1e-6) -> np.ndarray:
+    """Probabilities of 0, 1, 2, ... units, cut where the tail is below `tail`, summing to 1."""
+    if mean <= 0:
+        return np.ones(1)
+    n, p = negbin_params(np.array([mean]), np.array([variance]))
+    top = int(stats.nbinom.ppf(1 - tail, n[0], p[0]))
+    probs = stats.nbinom.pmf(np.arange(top + 1), n[0], p[0])
+    total = probs.sum()
+    return np.asarray(probs / total)
+
+
+@dataclass(frozen=True)
+class ProtectionDemand:
+    """Demand over each row's protection interval (days), for the optimizer.
+
+    Rows are (sku_id, segment) pairs; segment "ALL" is the SKU total. `variance`
+    and `mean` fully define each row's negative binomial.
+    """
+
+    table: pd.DataFrame  # sku_id, segment, days, mean, variance, model, q50 ... q99
+
+    def row(self, sku_id: str, segment: str = "ALL") -> pd.Series:
+        match = self.table[(self.table["sku_id"] == sku_id) & (self.table["segment"] == segment)]
+        if match.empty:
+            raise KeyError(f"no protection demand for sku {sku_id!r}, segment {segment!r}")
+        return match.iloc[0]
+
+    def pmf(self, sku_id: str, segment: str = "ALL") -> np.ndarray:
+        """P(demand = k units) for k = 0, 1, ... over the SKU's protection interval."""
+        r = self.row(sku_id, segment)
+        return pmf(float(r["mean"]), float(r["variance"]))

@@ -1,0 +1,39 @@
+"""The forecast files other tools rely on: forecasts.parquet and protection.parquet.
+
+- forecasts.parquet: sku_id, segment, date, mean (units per day), one row per day of
+  the horizon, segment "ALL" for the SKU total; dates start the day after the history.
+- protection.parquet: sku_id, segment, days (protection interval), mean, variance
+  (of the negative binomial, so a pmf can be rebuilt), q50, q80, q90, q95, q99, model.
+- selection.parquet: per SKU its demand class, model, backtest MASE / RMSSE.
+
+Written to a staging folder first and moved into place, so a reader never sees a
+half-written set.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from forecast.engine import ForecastResult
+
+FILES = ("forecasts.parquet", "protection.parquet", "selection.parquet")
+
+
+def write_forecast(result: ForecastResult, out: str | Path) -> Path:
+    """Write the three files into `out` (created if needed); returns `out`."""
+    target = Path(out)
+    target.mkdir(parents=True, exist_ok=True)
+    staging = target / f".staging-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        result.forecasts.to_parquet(staging / FILES[0], index=False)
+        result.protection.to_parquet(staging / FILES[1], index=False)
+        result.selection.to_parquet(staging / FILES[2], index=False)
+        for name in FILES:
+            os.replace(staging / name, target / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target

@@ -1,0 +1,134 @@
+"""The demand panel: units asked for per (SKU, segment, day), zero-filled, with stockouts.
+
+Demand is what customers asked for (delivered + short), so a stockout does not read
+as low demand. Days on which a SKU ran short are also marked *censored*: some demand
+may not have been recorded at all (customers who saw the empty shelf and left), so
+models see those days through `uncensor`, as the recent normal level, never as a dip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from replenish.dataset import Dataset
+
+ANONYMOUS = "anon"
+TOTAL = "ALL"
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Dense demand arrays. `demand[i, s, t]`: units of SKU i asked by segment s in period t.
+
+    `censored[i, t]`: SKU i was short in period t. Periods are days (`freq="D"`) or
+    weeks ending on the last day (`freq="W"`); `start` is the first period's first day.
+    """
+
+    sku_ids: np.ndarray
+    segments: tuple[str, ...]
+    start: pd.Timestamp
+    freq: str
+    demand: np.ndarray
+    censored: np.ndarray
+
+    @property
+    def total(self) -> np.ndarray:
+        """Demand of all segments together, shape (n_skus, n_periods)."""
+        total: np.ndarray = self.demand.sum(axis=1)
+        return total
+
+    @property
+    def n_periods(self) -> int:
+        return int(self.demand.shape[2])
+
+    @property
+    def period_days(self) -> int:
+        return 7 if self.freq == "W" else 1
+
+    def dates(self) -> pd.DatetimeIndex:
+        """First day of every period."""
+        return pd.date_range(self.start, periods=self.n_periods, freq=f"{self.period_days}D")
+
+    @property
+    def last_day(self) -> pd.Timestamp:
+        return self.start + pd.Timedelta(days=self.n_periods * self.period_days - 1)
+
+
+def build_panel(dataset: Dataset, tiers: pd.Series | None = None, freq: str = "D") -> Panel:
+    """The panel of `dataset`; `tiers` maps customer_id -> segment label.
+
+    Without tiers (or without a customers table) every line is in one segment, "ALL".
+    Lines without a customer go to segment "anon" when tiers are given.
+    """
+    if freq not in ("D", "W"):
+        raise ValueError("freq must be 'D' (days) or 'W' (weeks)")
+    orders = dataset.orders
+    if len(orders) == 0:
+        raise ValueError("the dataset has no order lines: nothing to forecast")
+    sku_ids = dataset.skus["sku_id"].to_numpy(dtype=object)
+    sku = pd.Index(dataset.skus["sku_id"]).get_indexer(orders["sku_id"])
+    first, _last = orders["date"].min(), orders["date"].max()
+    day = (orders["date"] - first).dt.days.to_numpy()
+    n_days = int(day.max()) + 1
+    period_days = 7 if freq == "W" else 1
+    n_periods = -(-n_days // period_days)
+    # Weeks end on the last day of the history: the first (partial) week starts earlier.
+    offset = n_periods * period_days - n_days
+    period = (day + offset) // period_days
+    start = first - pd.Timedelta(days=offset)
+
+    if tiers is None:
+        segments: tuple[str, ...] = (TOTAL,)
+        seg = np.zeros(len(orders), dtype=np.int64)
+    else:
+        labels = tiers.reindex(orders["customer_id"]).astype(object).to_numpy()
+        labels = np.where(pd.isna(labels), ANONYMOUS, labels).astype(str)
+        present = sorted(set(labels.tolist()))
+        ordered = [str(c) for c in getattr(tiers.dtype, "categories", [])]
+        segments = tuple(
+            [c for c in ordered if c in present] + [c for c in present if c not in ordered]
+        )
+        seg = pd.Index(segments).get_indexer(pd.Index(labels))
+
+    qty = (orders["quantity"] + orders["quantity_short"]).to_numpy(dtype=np.float64)
+    n_seg = len(segments)
+    flat = (sku * n_seg + seg) * n_periods + period
+    demand = np.bincount(flat, weights=qty, minlength=len(sku_ids) * n_seg * n_periods)
+    short = orders["quantity_short"].to_numpy() > 0
+    censored = np.zeros(len(sku_ids) * n_periods, dtype=bool)
+    censored[sku[short] * n_periods + period[short]] = True
+    return Panel(
+        sku_ids=sku_ids,
+        segments=segments,
+        start=start,
+        freq=freq,
+        demand=demand.reshape(len(sku_ids), n_seg, n_periods).astype(np.float32),
+        censored=censored.reshape(len(sku_ids), n_periods),
+    )
+
+
+def uncensor(y: np.ndarray, censored: np.ndarray, window: int = 28) -> np.ndarray:
+    """Demand with censored periods replaced by the recent uncensored mean.
+
+    For each censored period the reference is the mean of the uncensored periods among
+    the previous `window` ones (vectorized with cumulative sums); a series without any
+    uncensored past keeps its values. Replacing (not raising to the max) keeps the
+    series unbiased: measured on generated worlds, max() overstated demand by ~10%.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    ok = ~censored
+    clean = np.where(ok, y, 0.0)
+    zeros = np.zeros((*y.shape[:-1], 1))
+    cum_y = np.concatenate([zeros, np.cumsum(clean, axis=-1)], axis=-1)
+    cum_n = np.concatenate([zeros, np.cumsum(ok, axis=-1)], axis=-1)
+    t = np.arange(y.shape[-1])
+    lo = np.maximum(t - window, 0)
+    sums = cum_y[..., t] - cum_y[..., lo]
+    counts = cum_n[..., t] - cum_n[..., lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        reference = np.where(counts > 0, sums / np.maximum(counts, 1), y)
+    out: np.ndarray = np.where(censored, reference, y)
+    return out

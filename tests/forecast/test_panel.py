@@ -1,0 +1,60 @@
+"""The demand panel holds what customers asked for, per segment, with stockout days."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecast.panel import TOTAL, build_panel, uncensor
+from simulations.world import World
+
+
+def test_panel_adds_up_to_the_order_lines(tiny_world: World) -> None:
+    ds = tiny_world.dataset
+    tiers = tiny_world.customer_truth.set_index("customer_id")["tier"]
+    panel = build_panel(ds, tiers)
+    assert panel.segments == ("A", "B", "C")
+    asked = (ds.orders["quantity"] + ds.orders["quantity_short"]).sum()
+    assert panel.demand.sum() == asked
+    assert panel.n_periods == (ds.orders["date"].max() - ds.orders["date"].min()).days + 1
+    # One SKU on one day, checked against the lines directly.
+    lines = ds.orders[(ds.orders["sku_id"] == "SKU000") & (ds.orders["date"] == panel.start)]
+    tier_of = tiers.reindex(lines["customer_id"]).astype(str).to_numpy()
+    a_units = (lines["quantity"] + lines["quantity_short"])[tier_of == "A"].sum()
+    assert panel.demand[0, 0, 0] == a_units
+    short_days = ds.orders.loc[
+        ds.orders["quantity_short"] > 0, ["sku_id", "date"]
+    ].drop_duplicates()
+    assert panel.censored.sum() == len(short_days)
+
+
+def test_weekly_panel_sums_days_and_ends_on_the_last_day(tiny_world: World) -> None:
+    daily = build_panel(tiny_world.dataset)
+    weekly = build_panel(tiny_world.dataset, freq="W")
+    assert daily.segments == (TOTAL,)
+    assert weekly.total.sum() == daily.total.sum()
+    assert weekly.last_day == daily.last_day
+    assert np.allclose(weekly.total[:, -1], daily.total[:, -7:].sum(axis=1))
+    assert weekly.dates()[0] == weekly.start
+
+
+def test_censored_days_are_replaced_by_the_recent_level() -> None:
+    y = np.full((1, 60), 10.0)
+    censored = np.zeros((1, 60), dtype=bool)
+    y[0, [30, 31, 45]] = [0.0, 2.0, 25.0]
+    censored[0, [30, 31, 45]] = True
+    out = uncensor(y, censored)
+    assert np.allclose(out, 10.0)
+    assert np.array_equal(uncensor(y, np.zeros_like(censored)), y)
+
+
+def test_anonymous_lines_get_their_own_segment(tiny_world: World) -> None:
+    ds = tiny_world.dataset
+    orders = ds.orders.copy()
+    orders.loc[:9, "customer_id"] = pd.NA
+    tiers = tiny_world.customer_truth.set_index("customer_id")["tier"]
+    panel = build_panel(type(ds)(ds.suppliers, ds.skus, orders, ds.customers), tiers)
+    assert panel.segments[-1] == "anon"
+    assert (
+        panel.demand[:, -1, :].sum() == (orders["quantity"] + orders["quantity_short"])[:10].sum()
+    )
