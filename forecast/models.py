@@ -184,28 +184,41 @@ class TSB:
         return _flat(np.where(any_demand, prob * size, 0.0), h)
 
 
+STATISTICAL_KINDS = ("ets", "ets_damped", "theta", "dotm", "arima")
+
+
 def _statsforecast_model(kind: str, season: int) -> Any:
-    from statsforecast.models import AutoARIMA, AutoETS, AutoTheta
+    from statsforecast.models import AutoARIMA, AutoETS, AutoTheta, DynamicOptimizedTheta
 
     if kind == "ets":
         return AutoETS(season_length=season)
+    if kind == "ets_damped":
+        return AutoETS(season_length=season, damped=True)
     if kind == "theta":
         return AutoTheta(season_length=season)
+    if kind == "dotm":
+        return DynamicOptimizedTheta(season_length=season)
     if kind == "arima":
         return AutoARIMA(season_length=season)
-    raise ValueError(f"unknown statistical model {kind!r}")
+    raise ValueError(f"unknown statistical model {kind!r}; one of {STATISTICAL_KINDS}")
 
 
 @dataclass(frozen=True)
 class Statistical:
-    """statsforecast's AutoETS / AutoTheta / AutoARIMA, fitted per series.
+    """A statsforecast model fitted per series: AutoETS ("ets"), damped-trend AutoETS
+    ("ets_damped"), AutoTheta ("theta"), the dynamic optimized Theta ("dotm") or
+    AutoARIMA ("arima").
 
     A series the kernel cannot fit (too short for the season, constant, numerical
     failure) falls back to the mean of its last `season` periods, logged, never NaN.
     """
 
-    kind: str = "ets"  # ets, theta, arima
+    kind: str = "ets"  # one of STATISTICAL_KINDS
     season: int = 1
+
+    def __post_init__(self) -> None:
+        if self.kind not in STATISTICAL_KINDS:
+            raise ValueError(f"unknown statistical model {self.kind!r}; one of {STATISTICAL_KINDS}")
 
     @property
     def name(self) -> str:

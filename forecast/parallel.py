@@ -61,7 +61,7 @@ def run_chunks(
         log.info("running %d chunks on a local Dask cluster of %d workers", len(chunks), workers)
         with (
             LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
             ) as cluster,
             Client(cluster) as client,
         ):
@@ -77,7 +77,9 @@ def _gather(
 ) -> list[R]:
     from distributed import as_completed
 
-    futures = client.map(fn, list(chunks), pure=False)
+    # Scatter the chunks first: arrays go to the workers once, not inside the task graph.
+    data = client.scatter(list(chunks))
+    futures = client.map(fn, data, pure=False)
     index = {f.key: i for i, f in enumerate(futures)}
     results: list[Any] = [None] * len(futures)
     for done, future in enumerate(as_completed(futures), start=1):

@@ -107,7 +107,7 @@ def test_dask_cluster_gives_identical_numbers() -> None:
     config = ForecastConfig(chunk_size=1)
     inline = forecast_panel(panel, days, config, engine="inline")
     with LocalCluster(  # type: ignore[no-untyped-call]
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster:
         remote = forecast_panel(
             panel, days, config, engine="dask", address=cluster.scheduler_address

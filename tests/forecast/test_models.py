@@ -127,3 +127,17 @@ def test_statistical_model_survives_degenerate_series() -> None:
     y[1, -1] = 3.0
     fc = Statistical("ets", season=7).forecast(y, 5)
     assert np.isfinite(fc).all() and (fc >= 0).all()
+
+
+def test_unknown_statistical_model_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown statistical model"):
+        Statistical("prophecy")
+
+
+@pytest.mark.parametrize("kind", ["ets_damped", "dotm"])
+def test_damped_ets_and_dynamic_theta_follow_a_seasonal_monthly_series(kind: str) -> None:
+    months = np.arange(72)
+    y = (100 + months + 20 * np.sin(2 * np.pi * months / 12))[None, :]
+    fc = Statistical(kind, season=12).forecast(y, 12)[0]
+    truth = 100 + np.arange(72, 84) + 20 * np.sin(2 * np.pi * np.arange(72, 84) / 12)
+    assert np.abs(fc - truth).mean() < 5.0
