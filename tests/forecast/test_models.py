@@ -140,4 +140,5 @@ def test_damped_ets_and_dynamic_theta_follow_a_seasonal_monthly_series(kind: str
     y = (100 + months + 20 * np.sin(2 * np.pi * months / 12))[None, :]
     fc = Statistical(kind, season=12).forecast(y, 12)[0]
     truth = 100 + np.arange(72, 84) + 20 * np.sin(2 * np.pi * np.arange(72, 84) / 12)
-    assert np.abs(fc - truth).mean() < 5.0
+    naive = SeasonalNaive(12).forecast(y, 12)[0]  # misses the trend: 12 per month
+    assert np.abs(fc - truth).mean() < 0.5 * np.abs(naive - truth).mean()
