@@ -8,7 +8,7 @@ method forecasts 28 days from the history before it:
 - coverage: the share of SKUs whose actual demand over their protection interval
   (lead time + review, days) fell at or below replenish's q80 and q95 (nominal 80%, 95%).
 
-    python -m benchmarks.forecast_accuracy [--size medium] [--cutoffs 3] [--seed 3]
+    python -m benchmarks.forecast_accuracy [--size medium] [--cutoffs 3] [--seed 3] [--single]
 """
 
 from __future__ import annotations
@@ -47,6 +47,9 @@ def main() -> None:
     parser.add_argument("--size", default="medium")
     parser.add_argument("--cutoffs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument(
+        "--single", action="store_true", help="keep the best model only (no ensemble of two)"
+    )
     args = parser.parse_args()
     world = generate(params_for(args.size, seed=args.seed))
     ds = world.dataset
@@ -68,7 +71,9 @@ def main() -> None:
         panel = build_panel(hist, seg.customers.set_index("customer_id")["tier"])
         days = protection_days(hist)
         t = time.perf_counter()
-        result = forecast_panel(panel, days, ForecastConfig(horizon=H), engine="inline")
+        result = forecast_panel(
+            panel, days, ForecastConfig(horizon=H, ensemble=not args.single), engine="inline"
+        )
         ours_s = time.perf_counter() - t
         # Actual daily demand after the cut, per SKU (asked for, as the panel counts it).
         offset = (future["date"] - cut).dt.days.to_numpy() - 1

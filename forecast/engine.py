@@ -44,6 +44,7 @@ from forecast.models import (
 )
 from forecast.panel import TOTAL, Panel, build_panel, uncensor
 from forecast.parallel import run_chunks
+from forecast.prophet_model import MIN_DAYS, ProphetModel
 from forecast.segments import Segments, segment_customers
 from replenish.dataset import Dataset
 
@@ -58,8 +59,11 @@ class ForecastConfig:
     backtest_horizon: int = 28
     backtest_origins: int = 3
     season: int = 7
-    ensemble: bool = False
+    ensemble: bool = True  # mean of the two best: measured better calibrated than the best alone
     arima: bool = False  # AutoARIMA among the smooth candidates (slow)
+    prophet: bool = False  # Prophet among the smooth candidates with a year of history (slow)
+    holidays_country: str | None = None  # e.g. "US", "CN": Prophet's holiday calendar
+    events: tuple[tuple[str, str], ...] = ()  # (name, YYYY-MM-DD) promotions for Prophet
     new_days: int = 56  # first sale fewer days ago than this -> new SKU
     share_days: int = 180  # window of the segment shares
     share_prior_units: float = 5.0  # pseudo-units of the catalogue's segment mix
@@ -75,8 +79,10 @@ class ForecastConfig:
             raise ValueError("chunk_size must be at least 1")
 
 
-def candidates(label: str, config: ForecastConfig) -> tuple[Forecaster, ...]:
-    """The models tried for a demand class."""
+def candidates(
+    label: str, config: ForecastConfig, start: str = "2000-01-01", periods: int = 0
+) -> tuple[Forecaster, ...]:
+    """The models tried for a demand class (`start`, `periods`: the history's days)."""
     s = config.season
     if label in ("smooth", "erratic"):
         # Damped-trend ETS and the dynamic optimized Theta, and their mean: on M3
@@ -93,14 +99,23 @@ def candidates(label: str, config: ForecastConfig) -> tuple[Forecaster, ...]:
         ]
         if config.arima:
             models.append(Aggregated(Statistical("arima"), block=s))
+        if config.prophet and periods >= MIN_DAYS:
+            models.append(ProphetModel(start, config.holidays_country, config.events))
         return tuple(models)
-    return (Croston(), SBA(), TSB(), WindowAverage(window=56, season=1, name="moving_average"))
+    return (
+        Croston(),
+        SBA(),
+        TSB(),
+        Statistical("adida"),
+        WindowAverage(window=56, season=1, name="moving_average"),
+    )
 
 
 @dataclass(frozen=True)
 class _Chunk:
     y: np.ndarray  # uncensored SKU totals (n, T)
     days: np.ndarray  # protection interval per SKU, days
+    start: str  # first day of the history, YYYY-MM-DD
     horizon: int
     config: ForecastConfig
 
@@ -170,7 +185,7 @@ def _forecast_chunk(chunk: _Chunk) -> _ChunkResult:
         idx = np.flatnonzero(rest & np.isin(label, group))
         if idx.size == 0:
             continue
-        models = candidates(group[0], cfg)
+        models = candidates(group[0], cfg, chunk.start, t)
         bt_h = max(cfg.backtest_horizon, int(chunk.days[idx].max()))
         bt = backtest(y[idx], models, bt_h, origins, cfg.season, window=chunk.days[idx])
         ranking = bt.ranking()
@@ -205,61 +220,61 @@ class ForecastResult:
     protection: pd.DataFrame
     selection: pd.DataFrame
     segments: tuple[str, ...]
-    # demand class -> (a, c², k) of the variance formula (see `_calibrate`)
-    calibration: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    # demand class -> (c², k) of the variance formula (see `_calibrate`)
+    calibration: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def demand(self) -> ProtectionDemand:
         return ProtectionDemand(self.protection)
 
 
 INFLATIONS = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0, 8.0)
+CALIBRATION_LEVELS = (0.8, 0.95)
 
 
-def _calibrate(res: _ChunkResult, target: float = 0.9) -> dict[str, tuple[float, float, float]]:
-    """Per demand class: (a, c², k) of variance = k * ((dispersion + a) * mean + c² mean²).
+def _calibrate(res: _ChunkResult) -> dict[str, tuple[float, float]]:
+    """Per demand class: (c², k) of variance = k * (dispersion * mean + c² * mean²).
 
-    a and c² fit the backtest's squared errors of interval totals beyond the demand
-    noise (see `_excess_fit`); k is then the smallest factor in INFLATIONS for which the
-    negative binomial covers the backtest's actual totals at `target` (a split-conformal
-    correction of the shape).
+    c² fits the backtest's squared errors of interval totals beyond the demand noise
+    (`_level_error`); k is then the smallest factor in INFLATIONS for which the negative
+    binomial covers the backtest's actual totals at every level of CALIBRATION_LEVELS
+    (a split-conformal correction of the shape; the largest factor if none does).
     """
-    out: dict[str, tuple[float, float, float]] = {}
+    out: dict[str, tuple[float, float]] = {}
     f, a = res.totals_forecast, res.totals_actual
     tested = np.isfinite(f).all(axis=1)
     for label in np.unique(res.label):
         rows = tested & (res.label == label)
-        ft, at = f[rows], a[rows]
-        disp = np.broadcast_to(res.dispersion[rows, None], ft.shape)
-        a_lin, c2 = _excess_fit(ft.ravel(), at.ravel(), disp.ravel())
-        k = INFLATIONS[-1]
-        mean = np.maximum(ft.ravel(), 0.0)
-        base = (disp.ravel() + a_lin) * mean + c2 * mean**2
-        for factor in INFLATIONS:
-            if mean.size == 0:
-                k = 1.0
-                break
+        mean = np.maximum(f[rows].ravel(), 0.0)
+        actual = a[rows].ravel()
+        disp = np.broadcast_to(res.dispersion[rows, None], f[rows].shape).ravel()
+        c2 = _level_error(mean, actual, disp)
+        base = disp * mean + c2 * mean**2
+        k = 1.0 if mean.size == 0 else INFLATIONS[-1]
+        for factor in INFLATIONS if mean.size else ():
             n_, p_ = negbin_params(mean, factor * base)
-            covered = at.ravel() <= stats.nbinom.ppf(target, n_, p_)
-            if covered.mean() >= target:
+            if all(
+                (actual <= stats.nbinom.ppf(level, n_, p_)).mean() >= level
+                for level in CALIBRATION_LEVELS
+            ):
                 k = factor
                 break
-        out[str(label)] = (a_lin, c2, k)
+        out[str(label)] = (c2, k)
     return out
 
 
-def _excess_fit(f: np.ndarray, a: np.ndarray, disp: np.ndarray) -> tuple[float, float]:
-    """(a, c²) of excess squared error ~ a * F + c² * F², pooled as a ratio of sums.
+def _level_error(f: np.ndarray, a: np.ndarray, disp: np.ndarray) -> float:
+    """c² of excess squared error ~ c² * F², pooled as a ratio of sums.
 
     c² = sum((F - A)^2 - dispersion * F) / sum(F^2): the least-squares slope of excess
     squared error on F², which tiny series (whose relative errors explode) cannot
-    dominate. The linear term a is kept at 0: fitting it let slow movers inflate every
-    interval of their class (measured: q50 coverage fell to 10%).
+    dominate. (A linear term for slow movers was tried: it let them inflate every
+    interval of their class; q50 coverage fell to 10%.)
     """
     level = float((f**2).sum())
     if level <= 0:
-        return 0.0, 0.25
-    excess = float(((f - a) ** 2 - disp * np.maximum(f, 0)).sum())
-    return 0.0, max(excess / level, 0.0)
+        return 0.25
+    excess = float(((f - a) ** 2 - disp * f).sum())
+    return max(excess / level, 0.0)
 
 
 def _segment_shares(panel: Panel, config: ForecastConfig) -> np.ndarray:
@@ -296,8 +311,9 @@ def forecast_panel(
         raise ValueError("the panel holds NaN or infinite demand")
     h = int(max(cfg.horizon, days.max()))
     y = uncensor(panel.total, panel.censored)
+    start = panel.start.strftime("%Y-%m-%d")
     chunks = [
-        _Chunk(y[i : i + cfg.chunk_size], days[i : i + cfg.chunk_size], h, cfg)
+        _Chunk(y[i : i + cfg.chunk_size], days[i : i + cfg.chunk_size], start, h, cfg)
         for i in range(0, len(y), cfg.chunk_size)
     ]
     parts = run_chunks(_forecast_chunk, chunks, engine=engine, address=address, progress=progress)
@@ -314,7 +330,7 @@ def _assemble(
     res: _ChunkResult,
     shares: np.ndarray,
     days: np.ndarray,
-    calibration: dict[str, tuple[float, float, float]],
+    calibration: dict[str, tuple[float, float]],
     cfg: ForecastConfig,
 ) -> ForecastResult:
     n = len(panel.sku_ids)
@@ -336,14 +352,14 @@ def _assemble(
 
     cum = np.cumsum(res.mean, axis=1)
     interval_mean = cum[np.arange(n), days - 1]
-    default = (0.0, 0.25, 1.0)  # a class without backtest (new, zero): wide by design
-    a_lin, c2, inflate = (
+    default = (0.25, 1.0)  # a class without backtest (new, zero): wide by design
+    c2, inflate = (
         np.repeat(np.array([calibration.get(str(lbl), default)[j] for lbl in res.label]), k)
-        for j in range(3)
+        for j in range(2)
     )
     mean = (seg_share * interval_mean[:, None]).reshape(-1)
     disp = np.repeat(res.dispersion, k)
-    variance = inflate * ((disp + a_lin) * mean + c2 * mean**2)
+    variance = inflate * (disp * mean + c2 * mean**2)
     q = quantiles(mean, variance, cfg.quantiles)
     protection = pd.DataFrame(
         {

@@ -184,11 +184,11 @@ class TSB:
         return _flat(np.where(any_demand, prob * size, 0.0), h)
 
 
-STATISTICAL_KINDS = ("ets", "ets_damped", "theta", "dotm", "arima")
+STATISTICAL_KINDS = ("ets", "ets_damped", "theta", "dotm", "arima", "adida")
 
 
 def _statsforecast_model(kind: str, season: int) -> Any:
-    from statsforecast.models import AutoARIMA, AutoETS, AutoTheta, DynamicOptimizedTheta
+    from statsforecast.models import ADIDA, AutoARIMA, AutoETS, AutoTheta, DynamicOptimizedTheta
 
     if kind == "ets":
         return AutoETS(season_length=season)
@@ -200,14 +200,16 @@ def _statsforecast_model(kind: str, season: int) -> Any:
         return DynamicOptimizedTheta(season_length=season)
     if kind == "arima":
         return AutoARIMA(season_length=season)
+    if kind == "adida":
+        return ADIDA()
     raise ValueError(f"unknown statistical model {kind!r}; one of {STATISTICAL_KINDS}")
 
 
 @dataclass(frozen=True)
 class Statistical:
     """A statsforecast model fitted per series: AutoETS ("ets"), damped-trend AutoETS
-    ("ets_damped"), AutoTheta ("theta"), the dynamic optimized Theta ("dotm") or
-    AutoARIMA ("arima").
+    ("ets_damped"), AutoTheta ("theta"), the dynamic optimized Theta ("dotm"),
+    AutoARIMA ("arima") or ADIDA ("adida", aggregate-disaggregate for intermittent demand).
 
     A series the kernel cannot fit (too short for the season, constant, numerical
     failure) falls back to the mean of its last `season` periods, logged, never NaN.

@@ -220,7 +220,7 @@ def demo(
     with _progress() as progress, _stage(progress, "summarizing"):
         summary = overview(dataset, tiers)
     _print_overview(summary, world)
-    run = _run_forecast(dataset, 28, "auto", ensemble=False, arima=False)
+    run = _run_forecast(dataset, ForecastConfig(horizon=28), "auto")
     write_forecast(run.result, out / "forecast")
     busiest = str(run.result.protection.sort_values("mean").iloc[-1]["sku_id"])
     chart = fan_chart(run.panel, run.result, busiest, out / "forecast" / f"fan_{busiest}.png")
@@ -232,10 +232,7 @@ def demo(
 ENGINES = ["auto", "inline", "local", "dask"]
 
 
-def _run_forecast(
-    dataset: Dataset, horizon: int, engine: str, ensemble: bool, arima: bool
-) -> DatasetForecast:
-    config = ForecastConfig(horizon=horizon, ensemble=ensemble, arima=arima)
+def _run_forecast(dataset: Dataset, config: ForecastConfig, engine: str) -> DatasetForecast:
     chunks = -(-len(dataset.skus) // config.chunk_size)
     with _progress() as progress:
         task = progress.add_task(f"forecasting {len(dataset.skus):,} SKUs", total=chunks)
@@ -272,6 +269,41 @@ def _print_forecast(run: DatasetForecast) -> None:
     )
 
 
+def _holiday_country(code: str | None) -> str | None:
+    if code is None:
+        return None
+    import holidays
+
+    try:
+        holidays.country_holidays(code)
+    except NotImplementedError:
+        raise typer.BadParameter(
+            f"no holiday calendar for {code!r}", param_hint="--holidays"
+        ) from None
+    return code
+
+
+def _read_events(path: Path | None) -> tuple[tuple[str, str], ...]:
+    """(name, YYYY-MM-DD) pairs from a CSV with columns name,date; BadParameter if not."""
+    if path is None:
+        return ()
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise typer.BadParameter(f"cannot read {path}: {exc}", param_hint="--events") from None
+    if list(frame.columns[:2]) != ["name", "date"] or frame.empty:
+        raise typer.BadParameter(
+            "needs columns name,date and at least one row", param_hint="--events"
+        )
+    days = pd.to_datetime(frame["date"], format="%Y-%m-%d", errors="coerce")
+    bad = [i + 1 for i in range(len(frame)) if pd.isna(days.iloc[i]) or not frame["name"].iloc[i]]
+    if bad:
+        raise typer.BadParameter(
+            f"rows {bad[:10]} need a name and a YYYY-MM-DD date", param_hint="--events"
+        )
+    return tuple(zip(frame["name"], days.dt.strftime("%Y-%m-%d"), strict=True))
+
+
 @app.command(name="forecast")
 def forecast_cmd(
     folder: Annotated[Path, typer.Argument(help="Dataset folder; all of it is history.")],
@@ -287,6 +319,15 @@ def forecast_cmd(
     ] = "auto",
     ensemble: Annotated[bool, typer.Option(help="Average the two best models per SKU.")] = False,
     arima: Annotated[bool, typer.Option(help="Also try AutoARIMA on smooth SKUs (slow).")] = False,
+    prophet: Annotated[
+        bool, typer.Option(help="Also try Prophet on smooth SKUs with a year of history (slow).")
+    ] = False,
+    holidays: Annotated[
+        str | None, typer.Option(help="Holiday calendar for Prophet, e.g. US or CN.")
+    ] = None,
+    events: Annotated[
+        Path | None, typer.Option(help="CSV of promotions for Prophet: columns name,date.")
+    ] = None,
 ) -> None:
     """Forecast demand per SKU and customer segment; write Parquet files (and charts)."""
     if horizon < 1:
@@ -300,7 +341,15 @@ def forecast_cmd(
     unknown = [s for s in plot or [] if s not in set(dataset.skus["sku_id"])]
     if unknown:
         raise typer.BadParameter(f"unknown sku_id(s): {', '.join(unknown)}", param_hint="--plot")
-    run = _run_forecast(dataset, horizon, engine, ensemble, arima)
+    config = ForecastConfig(
+        horizon=horizon,
+        ensemble=ensemble,
+        arima=arima,
+        prophet=prophet,
+        holidays_country=_holiday_country(holidays),
+        events=_read_events(events),
+    )
+    run = _run_forecast(dataset, config, engine)
     write_forecast(run.result, out)
     for sku in plot or []:
         path = fan_chart(run.panel, run.result, sku, out / f"fan_{sku}.png")

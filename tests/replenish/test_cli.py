@@ -140,3 +140,13 @@ def test_forecast_refuses_bad_options_and_bad_data(
     result = runner.invoke(app, ["forecast", str(broken), "--out", str(tmp_path / "o2")])
     assert result.exit_code == 1 and "dataset rejected" in result.output
     assert not (tmp_path / "o2").exists()
+
+
+def test_forecast_checks_prophet_options(tmp_path: Path, write_dataset: WriteDataset) -> None:
+    folder = write_dataset()
+    result = runner.invoke(app, ["forecast", str(folder), "--holidays", "ATLANTIS"])
+    assert result.exit_code == 2 and "no holiday calendar" in result.output
+    events = tmp_path / "events.csv"
+    events.write_text("name,date\nsummer sale,2025-07-01\nbad,July 4th\n")
+    result = runner.invoke(app, ["forecast", str(folder), "--events", str(events)])
+    assert result.exit_code == 2 and "rows [2]" in result.output
