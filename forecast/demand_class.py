@@ -72,3 +72,19 @@ def profile(
         cv2 = np.where(mean > 0, np.maximum(var, 0.0) / mean**2, 0.0)
         adi = np.where(count > 0, n_periods / count, np.inf)
     return DemandProfile(n_periods, count, total, adi, cv2, classify(adi, cv2))
+
+
+def profile_matrix(y: np.ndarray) -> DemandProfile:
+    """Profile dense series (n_series, n_periods) of non-negative demand, vectorized."""
+    arr = np.asarray(y, dtype=float)
+    positive = arr > 0
+    count = positive.sum(axis=1)
+    total = arr.sum(axis=1)
+    sq = (arr**2).sum(axis=1)
+    n_periods = arr.shape[1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(count > 0, total / np.maximum(count, 1), 0.0)
+        var = np.where(count > 1, (sq - count * mean**2) / np.maximum(count - 1, 1), 0.0)
+        cv2 = np.where(mean > 0, np.maximum(var, 0.0) / np.maximum(mean, 1e-12) ** 2, 0.0)
+        adi = np.where(count > 0, n_periods / np.maximum(count, 1), np.inf)
+    return DemandProfile(n_periods, count, total, adi, cv2, classify(adi, cv2))

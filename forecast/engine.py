@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from forecast.backtest import backtest
-from forecast.demand_class import classify
+from forecast.demand_class import profile_matrix
 from forecast.distribution import QUANTILES, ProtectionDemand, negbin_params, quantiles
 from forecast.models import (
     SBA,
@@ -95,8 +95,9 @@ def candidates(
             WindowAverage(window=28, season=s),
             ets,
             theta,
-            Ensemble((ets, theta)),
         ]
+        if not config.ensemble:  # with the ensemble option the two best are averaged anyway
+            models.append(Ensemble((ets, theta)))
         if config.arima:
             models.append(Aggregated(Statistical("arima"), block=s))
         if config.prophet and periods >= MIN_DAYS:
@@ -135,13 +136,14 @@ class _ChunkResult:
 def _dispersion(y: np.ndarray, days: int = 182, window: int = 28) -> np.ndarray:
     """Variance-to-mean ratio of recent daily demand around its 28-day trailing mean (>= 1)."""
     recent = y[:, -(days + window) :]
-    kernel = np.ones(window) / window
-    level = (
-        np.array([np.convolve(r, kernel, mode="valid")[:-1] for r in recent])
-        if recent.shape[1] > window
-        else recent.mean(axis=1, keepdims=True)
-    )
-    tail = recent[:, -level.shape[1] :]
+    n, t = recent.shape
+    if t <= window:
+        level = recent.mean(axis=1, keepdims=True)
+        tail = recent
+    else:
+        cum = np.concatenate([np.zeros((n, 1)), np.cumsum(recent, axis=1)], axis=1)
+        level = (cum[:, window:-1] - cum[:, : -window - 1]) / window  # mean of the 28 days before
+        tail = recent[:, window:]
     mean = level.mean(axis=1)
     var = ((tail - level) ** 2).mean(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -152,16 +154,9 @@ def _dispersion(y: np.ndarray, days: int = 182, window: int = 28) -> np.ndarray:
 def _forecast_chunk(chunk: _Chunk) -> _ChunkResult:
     cfg, y, h = chunk.config, chunk.y, chunk.horizon
     n, t = y.shape
-    nonzero = y > 0
-    demand_days = nonzero.sum(axis=1)
-    sizes_sum = y.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        size_mean = np.where(demand_days > 0, sizes_sum / np.maximum(demand_days, 1), 0.0)
-        size_var = np.array([r[r > 0].var(ddof=1) if (r > 0).sum() > 1 else 0.0 for r in y])
-        cv2 = np.where(size_mean > 0, size_var / np.maximum(size_mean, 1e-12) ** 2, 0.0)
-        adi = np.where(demand_days > 0, t / np.maximum(demand_days, 1), np.inf)
-    label = classify(adi, cv2)
-    first_sale = np.where(demand_days > 0, nonzero.argmax(axis=1), t)
+    prof = profile_matrix(y)
+    label, demand_days = prof.label, prof.demand_periods
+    first_sale = np.where(demand_days > 0, (y > 0).argmax(axis=1), t)
     new = (demand_days > 0) & (t - first_sale < cfg.new_days)
 
     model = np.empty(n, dtype=object)
@@ -176,9 +171,13 @@ def _forecast_chunk(chunk: _Chunk) -> _ChunkResult:
     model[zero] = Zero().name
     fallback = new | ((~zero) & (t < cfg.backtest_horizon + 2 * cfg.season))
     if fallback.any():
-        for i in np.flatnonzero(fallback):
-            window = max(1, min(t - first_sale[i], 56))
-            mean[i] = WindowAverage(window=window, season=1).forecast(y[i : i + 1], h)[0]
+        # Mean daily demand since the first sale, over at most the last 56 days.
+        window = np.clip(t - first_sale[fallback], 1, 56)
+        cum = np.concatenate(
+            [np.zeros((int(fallback.sum()), 1)), np.cumsum(y[fallback], axis=1)], axis=1
+        )
+        recent = cum[:, -1] - cum[np.arange(window.size), t - window]
+        mean[fallback] = (recent / window)[:, None]
         model[fallback] = np.where(new[fallback], "new_sku_mean", "short_history_mean")
     rest = ~zero & ~fallback
     for group in (("smooth", "erratic"), ("intermittent", "lumpy")):
@@ -189,7 +188,8 @@ def _forecast_chunk(chunk: _Chunk) -> _ChunkResult:
         bt_h = max(cfg.backtest_horizon, int(chunk.days[idx].max()))
         bt = backtest(y[idx], models, bt_h, origins, cfg.season, window=chunk.days[idx])
         ranking = bt.ranking()
-        picks = ranking[:, :2] if cfg.ensemble else ranking[:, :1]
+        # The two best in candidate order, so one pair always gets one name.
+        picks = np.sort(ranking[:, :2], axis=1) if cfg.ensemble else ranking[:, :1]
         k = bt.totals_actual.shape[1]
         for combo in {tuple(p) for p in picks.tolist()}:
             rows = np.flatnonzero((picks == np.array(combo)).all(axis=1))

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from forecast.demand_class import ADI_CUTOFF, CV2_CUTOFF, classify, profile
+from forecast.demand_class import ADI_CUTOFF, CV2_CUTOFF, classify, profile, profile_matrix
 
 
 def test_classes_at_the_cutoffs() -> None:
@@ -73,3 +73,19 @@ def test_profile_matches_a_pandas_reference(records: list[tuple[int, int, int]])
         expected_cv2 = (mine.var(ddof=1) / mine.mean() ** 2) if len(mine) > 1 else 0.0
         assert prof.cv2[s] == pytest.approx(expected_cv2, abs=1e-9)
         assert prof.adi[s] >= 1.0
+
+
+@given(
+    st.lists(
+        st.lists(st.sampled_from([0, 0, 0, 1, 2, 5]), min_size=12, max_size=12),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_dense_and_record_profiles_agree(rows: list[list[int]]) -> None:
+    y = np.array(rows, dtype=float)
+    dense = profile_matrix(y)
+    s, p = np.nonzero(y >= 0)
+    records = profile(s, p, y[s, p], y.shape[0], y.shape[1])
+    assert np.array_equal(dense.label, records.label)
+    assert np.allclose(dense.cv2, records.cv2) and np.array_equal(dense.adi, records.adi)
