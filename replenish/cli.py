@@ -317,7 +317,9 @@ def forecast_cmd(
     engine: Annotated[
         str, typer.Option(help="inline, local (Dask), dask (by address) or auto.")
     ] = "auto",
-    ensemble: Annotated[bool, typer.Option(help="Average the two best models per SKU.")] = False,
+    ensemble: Annotated[
+        bool, typer.Option(help="Average the two best models per SKU (else keep the best).")
+    ] = True,
     arima: Annotated[bool, typer.Option(help="Also try AutoARIMA on smooth SKUs (slow).")] = False,
     prophet: Annotated[
         bool, typer.Option(help="Also try Prophet on smooth SKUs with a year of history (slow).")
