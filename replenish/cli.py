@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
@@ -32,8 +33,11 @@ from rich.table import Table
 from forecast.engine import DatasetForecast, ForecastConfig, forecast_dataset
 from forecast.files import FILES, write_forecast
 from forecast.plots import fan_chart
+from optimize.frontier import budget_frontier, plot_frontier
+from optimize.inputs import PlanSettings
 from replenish.dataset import Dataset, check_folder
 from replenish.overview import Overview, overview
+from replenish.planning import PlanRun, make_plan, write_plan
 from replenish.sources import Limits
 from replenish.validation import Report
 from simulations.world import PRESETS, SIZES, World, generate, params_for
@@ -226,6 +230,14 @@ def demo(
     chart = fan_chart(run.panel, run.result, busiest, out / "forecast" / f"fan_{busiest}.png")
     _print_forecast(run)
     console.print(f"forecasts in {out / 'forecast'}; fan chart of the busiest SKU: {chart}")
+    # Plan with a budget that binds: 60% of what an unlimited budget would spend.
+    with _progress() as progress, _stage(progress, "optimizing the plan"):
+        ample = make_plan(dataset, run, PlanSettings())
+        budget = round(0.6 * ample.solution.cost, 2)
+        plan_run = make_plan(dataset, run, PlanSettings(budget=budget))
+    write_plan(plan_run.plan, out / "plan")
+    _print_plan(plan_run)
+    _draw_frontier(plan_run, run, out / "plan")
     console.print(f"done in {time.perf_counter() - started:.1f} s; dataset in {data_dir}")
 
 
@@ -360,6 +372,87 @@ def forecast_cmd(
     console.print(f"wrote {', '.join(FILES)} to {out}")
 
 
+def _print_plan(run: PlanRun) -> None:
+    plan = run.plan
+    lines = plan.lines.head(15)[
+        ["sku_id", "supplier_id", "packs", "quantity", "line_cost", "binding"]
+    ].set_index("sku_id")
+    title = f"Plan lines (first {len(lines)} of {len(plan.lines)})"
+    console.print(_fmt_table(title, lines, {}))
+    console.print(_fmt_table("Totals per supplier", plan.suppliers.set_index("supplier_id"), {}))
+    r = plan.record
+    console.print(
+        f"[bold]Plan[/]: {r['lines']} lines, cost {r['total_cost']:,.2f}"
+        + (f" of budget {r['budget']:,.2f}" if r["budget"] is not None else "")
+        + f"; expected value added {r['objective']:,.2f} (bound {r['bound']:,.2f}, "
+        f"gap {100 * r['gap']:.3f}%), {r['status']}, {r['seconds']:.2f} s"
+    )
+    for note in r["notes"]:
+        console.print(f"[yellow]note[/]: {escape(note)}")
+
+
+@app.command(name="plan")
+def plan_cmd(
+    folder: Annotated[Path, typer.Argument(help="Dataset folder; all of it is history.")],
+    budget: Annotated[float, typer.Option(help="Purchase budget (currency).")],
+    capacity: Annotated[
+        float | None, typer.Option(help="Warehouse volume available for the order.")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for plan.csv and plan.json.")] = Path(
+        "out/plan"
+    ),
+    frontier: Annotated[
+        bool, typer.Option(help="Also chart fill rates and customers kept against the budget.")
+    ] = False,
+    rounding: Annotated[
+        str, typer.Option(help="'up': round to whole packs past the target; 'cap': never past it.")
+    ] = "up",
+    engine: Annotated[
+        str, typer.Option(help="Forecast engine: inline, local, dask or auto.")
+    ] = "auto",
+) -> None:
+    """Forecast, then plan what to order within the budget; write plan.csv and plan.json."""
+    if budget < 0:
+        raise typer.BadParameter("must be a non-negative amount", param_hint="--budget")
+    if capacity is not None and capacity < 0:
+        raise typer.BadParameter("must be a non-negative volume", param_hint="--capacity")
+    _check_choice(rounding, ["up", "cap"], "--rounding")
+    _check_choice(engine, ENGINES, "--engine")
+    with _progress() as progress, _stage(progress, f"validating {folder}"):
+        report, dataset = check_folder(folder)
+    if dataset is None:
+        _print_report(report)
+        raise typer.Exit(code=1)
+    run = _run_forecast(dataset, ForecastConfig(), engine)
+    settings = PlanSettings(budget=budget, capacity=capacity)
+    with _progress() as progress, _stage(progress, "optimizing the plan"):
+        plan_run = make_plan(dataset, run, settings, rounding)
+    write_plan(plan_run.plan, out)
+    _print_plan(plan_run)
+    if frontier:
+        _draw_frontier(plan_run, run, out)
+    console.print(f"wrote plan.csv and plan.json to {out}")
+
+
+def _draw_frontier(plan_run: PlanRun, run: DatasetForecast, out: Path) -> None:
+    problem = plan_run.problem
+    churn = np.array([PlanSettings().churn.of(s) for s in problem.segments])
+    units = np.ones(len(problem.segments))
+    customers = 0.0
+    if run.segments is not None:
+        tiers = run.segments.tiers
+        units = np.array(
+            [float(tiers["units_per_line"].to_dict().get(s, 1.0)) for s in problem.segments]
+        )
+        customers = float(tiers["customers"].sum())
+    top = float(problem.budget or 0.0)
+    budgets = [top * f for f in (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)]
+    with _progress() as progress, _stage(progress, "budget frontier"):
+        table = budget_frontier(problem, budgets, churn, units)
+    chart = plot_frontier(table, problem.segments, customers, out / "frontier.png")
+    console.print(f"frontier chart: {chart}")
+
+
 def _fmt_table(
     title: str, frame: pd.DataFrame, formats: dict[str, Callable[[float], str]]
 ) -> Table:
@@ -377,8 +470,10 @@ def _fmt_table(
     return table
 
 
-def _num(value: float) -> str:
-    """Whole numbers with thousands separators, others with two decimals."""
+def _num(value: float | str) -> str:
+    """Whole numbers with thousands separators, others with two decimals; text as is."""
+    if isinstance(value, str):
+        return value
     return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from replenish import Dataset
@@ -150,3 +151,55 @@ def test_forecast_checks_prophet_options(tmp_path: Path, write_dataset: WriteDat
     events.write_text("name,date\nsummer sale,2025-07-01\nbad,July 4th\n")
     result = runner.invoke(app, ["forecast", str(folder), "--events", str(events)])
     assert result.exit_code == 2 and "rows [2]" in result.output
+
+
+def test_plan_writes_csv_and_json_within_budget(tmp_path: Path) -> None:
+    import json
+
+    data = tmp_path / "data"
+    assert (
+        runner.invoke(
+            app, ["generate", str(data), "--size", "tiny", "--end-date", "2025-06-30"]
+        ).exit_code
+        == 0
+    )
+    out = tmp_path / "plan"
+    args = [
+        "plan",
+        str(data),
+        "--budget",
+        "2000",
+        "--out",
+        str(out),
+        "--frontier",
+        "--engine",
+        "inline",
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    lines = pd.read_csv(out / "plan.csv")
+    for column in (
+        "sku_id",
+        "supplier_id",
+        "packs",
+        "quantity",
+        "unit_cost",
+        "line_cost",
+        "binding",
+    ):
+        assert column in lines.columns
+    assert lines["line_cost"].sum() <= 2000 + 1e-6
+    assert (lines["quantity"] == lines["packs"] * lines["pack_size"]).all()
+    doc = json.loads((out / "plan.json").read_text())
+    for key in ("objective", "bound", "gap", "status", "seconds"):
+        assert key in doc["record"]
+    assert doc["record"]["bound"] >= doc["record"]["objective"] - 1e-6
+    assert len(doc["lines"]) == len(lines) and "steps" in doc["lines"][0]["reasons"]
+    assert sum(d["cost"] for d in doc["suppliers"]) == pytest.approx(lines["line_cost"].sum())
+    assert (out / "frontier.png").read_bytes()[:4] == b"\x89PNG"
+    assert "Totals per supplier" in result.output
+
+
+def test_plan_refuses_a_negative_budget(write_dataset: WriteDataset) -> None:
+    result = runner.invoke(app, ["plan", str(write_dataset()), "--budget", "-5"])
+    assert result.exit_code == 2 and "non-negative" in result.output

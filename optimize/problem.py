@@ -1,0 +1,115 @@
+"""The replenishment problem as plain data: SKUs, demand pmfs per segment, constraints.
+
+Units: quantities in units, money in the dataset's currency, volume in the unit of
+`unit_volume`. Demand is over each SKU's protection interval (lead time + review
+period): one pmf per (SKU, segment), P(demand = k units) for k = 0, 1, ...
+
+The stockout cost of one unit of unmet demand from segment s for SKU i (DESIGN.md):
+
+    stockout_cost[i, s] = unit_margin[i] + P(churn | stockout, s) * CLV_s / units_per_purchase_s
+
+Segments with a higher stockout cost are served first when stock is short.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+PMF_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reorder decision for every SKU, sharing a budget and a warehouse volume.
+
+    Arrays are aligned with `sku_ids`; `pmfs[i][s]` is SKU i's demand pmf for segment s.
+    `holding_cost[i]`: cost of one unit left over at the end of the interval.
+    `max_units[i]`: most units that may be ordered (shelf life / cover; inf if none).
+    `supplier[i]` indexes `supplier_ids`; suppliers have a minimum order value and a
+    fixed cost per order. `budget` (currency) and `capacity` (volume) may be None.
+    """
+
+    sku_ids: np.ndarray
+    segments: tuple[str, ...]
+    pmfs: tuple[tuple[np.ndarray, ...], ...]
+    stockout_cost: np.ndarray  # (n_skus, n_segments)
+    position: np.ndarray  # on hand + on order - backorders, units
+    unit_cost: np.ndarray
+    holding_cost: np.ndarray
+    pack_size: np.ndarray
+    moq: np.ndarray
+    unit_volume: np.ndarray
+    max_units: np.ndarray
+    supplier: np.ndarray
+    supplier_ids: tuple[str, ...]
+    supplier_min_value: np.ndarray
+    supplier_order_cost: np.ndarray
+    budget: float | None = None
+    capacity: float | None = None
+
+    @property
+    def n_skus(self) -> int:
+        return len(self.sku_ids)
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first contradiction in the inputs."""
+        n, k = self.n_skus, len(self.segments)
+        for name in (
+            "position",
+            "unit_cost",
+            "holding_cost",
+            "pack_size",
+            "moq",
+            "unit_volume",
+            "max_units",
+            "supplier",
+        ):
+            arr = getattr(self, name)
+            if np.shape(arr) != (n,):
+                raise ValueError(f"{name} needs one value per SKU ({n}), got shape {np.shape(arr)}")
+            if name != "max_units" and not np.isfinite(np.asarray(arr, dtype=float)).all():
+                raise ValueError(f"{name} holds NaN or infinite values")
+        if np.shape(self.stockout_cost) != (n, k):
+            raise ValueError(
+                f"stockout_cost needs shape ({n}, {k}), got {np.shape(self.stockout_cost)}"
+            )
+        if (self.stockout_cost < 0).any() or not np.isfinite(self.stockout_cost).all():
+            raise ValueError("stockout costs must be finite and non-negative")
+        if (
+            (self.unit_cost < 0).any()
+            or (self.holding_cost < 0).any()
+            or (self.unit_volume < 0).any()
+        ):
+            raise ValueError("unit costs, holding costs and volumes must be non-negative")
+        if (self.pack_size < 1).any() or (self.moq < 0).any():
+            raise ValueError("pack sizes must be at least 1 and MOQs non-negative")
+        if (np.asarray(self.max_units) < 0).any():
+            raise ValueError("max_units must be non-negative")
+        if self.budget is not None and (not np.isfinite(self.budget) or self.budget < 0):
+            raise ValueError(f"the budget must be a non-negative amount, got {self.budget}")
+        if self.capacity is not None and (not np.isfinite(self.capacity) or self.capacity < 0):
+            raise ValueError(f"the capacity must be a non-negative volume, got {self.capacity}")
+        if len(self.pmfs) != n or any(len(row) != k for row in self.pmfs):
+            raise ValueError(f"pmfs needs {k} pmf(s) for each of the {n} SKUs")
+        for i, row in enumerate(self.pmfs):
+            for s, pmf in enumerate(row):
+                if pmf.ndim != 1 or pmf.size == 0 or (pmf < 0).any() or not np.isfinite(pmf).all():
+                    raise ValueError(
+                        f"pmf of {self.sku_ids[i]}, segment {self.segments[s]}: "
+                        "not a probability vector"
+                    )
+                if abs(float(pmf.sum()) - 1.0) > PMF_TOLERANCE:
+                    raise ValueError(
+                        f"pmf of {self.sku_ids[i]}, segment {self.segments[s]} "
+                        f"sums to {pmf.sum():.6f}, not 1"
+                    )
+        if self.supplier.size and (
+            self.supplier.min() < 0 or self.supplier.max() >= len(self.supplier_ids)
+        ):
+            raise ValueError("supplier indices out of range")
+        if np.shape(self.supplier_min_value) != (len(self.supplier_ids),) or np.shape(
+            self.supplier_order_cost
+        ) != (len(self.supplier_ids),):
+            raise ValueError("supplier terms need one value per supplier")

@@ -1,0 +1,142 @@
+"""Why each quantity: the steps that add up to it, and what the line protects.
+
+For a SKU with stock position P and total demand C over its protection interval:
+
+    forecast       = max(mean(C) - P, 0)                   cover expected demand
+    safety stock   = q_blind - forecast                    to the segment-blind newsvendor
+                                                           fractile c/(c + h), c = stockout
+                                                           cost at the catalogue's segment
+                                                           mix (who buys the SKU ignored)
+    priority uplift= q* - q_blind                          churn-aware unit optimum q*
+    pack/MOQ       = q_packs - q*                          whole packs, MOQ, rounding rule
+    constraint cut = q - q_packs                           budget, volume, supplier terms
+
+and the steps sum to the ordered quantity q. Per segment: mean and 90% quantile of
+demand, the chance its whole demand is met with and without the order, and the fill
+rate with the order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from optimize.problem import Problem
+from optimize.solve import Solution
+
+OVER_ORDER_FACTOR = 3.0  # warn above this many protection intervals of cover
+
+
+@dataclass(frozen=True)
+class LineReasons:
+    """The explanation of one plan line (units unless stated)."""
+
+    sku_id: str
+    steps: dict[str, float]
+    segments: dict[str, dict[str, float]]
+    marginal_value_last_pack: float  # currency
+    binding: str
+    cover_intervals: float  # (position + quantity) / mean demand over the interval
+    warnings: tuple[str, ...]
+    exposed_customers: tuple[str, ...]
+    reservation: float  # units held back for the top segment
+
+
+def _quantile(pmf: np.ndarray, q: float) -> float:
+    return float(np.searchsorted(np.cumsum(pmf), q))
+
+
+def unconstrained_packs(solution: Solution, problem: Problem) -> np.ndarray:
+    """Packs each SKU would get with no budget, volume or supplier limits."""
+    items = solution.items
+    assert items is not None
+    out = np.zeros(problem.n_skus, dtype=np.int64)
+    for i in range(problem.n_skus):
+        values = items.value[items.start[i] : items.start[i + 1]]
+        if values.size == 0:
+            continue
+        head = max(int(items.moq_packs[i]), 1)
+        if values[:head].sum() <= 0:
+            continue
+        out[i] = head + int((values[head:] > 0).sum())
+    return out
+
+
+def explain(
+    problem: Problem,
+    solution: Solution,
+    rows: np.ndarray,
+    exposed: dict[str, tuple[str, ...]] | None = None,
+    reservation: np.ndarray | None = None,
+) -> list[LineReasons]:
+    """Reasons for the SKUs at `rows` (indices into the problem)."""
+    items = solution.items
+    assert items is not None
+    full = unconstrained_packs(solution, problem)
+    means = np.array([[float((np.arange(p.size) * p).sum()) for p in row] for row in problem.pmfs])
+    mix = means.sum(axis=0)
+    mix = mix / mix.sum() if mix.sum() > 0 else np.full(mix.size, 1.0 / mix.size)
+    out = []
+    for i in rows:
+        curve = solution.curves[i]
+        pos = float(problem.position[i])
+        q = float(solution.quantity[i])
+        total = curve.sf[-1]
+        mean_total = float(total.sum())  # E[C] = sum_k P(C > k)
+        c_bar = float((problem.stockout_cost[i] * mix).sum())  # as baselines.segment_blind
+        h = float(problem.holding_cost[i])
+        fractile = c_bar / (c_bar + h) if c_bar + h > 0 else 0.0
+        cdf = 1.0 - total
+        s_blind = float(np.searchsorted(cdf, fractile)) if fractile > 0 else 0.0
+        q_blind = max(s_blind - pos, 0.0)
+        forecast = max(mean_total - pos, 0.0)
+        q_star = float(items.unit_optimum[i])
+        q_packs = float(full[i] * problem.pack_size[i])
+        steps = {
+            "forecast": forecast,
+            "safety_stock": q_blind - forecast,
+            "priority_uplift": q_star - q_blind,
+            "pack_moq_rounding": q_packs - q_star,
+            "constraint_cut": q - q_packs,
+        }
+        with_order = curve.fully_served(pos + q)
+        without = curve.fully_served(pos)
+        served = curve.served(pos + q)
+        segments = {}
+        for s, name in enumerate(problem.segments):
+            pmf = problem.pmfs[i][s]
+            mean = float((np.arange(pmf.size) * pmf).sum())
+            segments[name] = {
+                "demand_mean": mean,
+                "demand_q90": _quantile(pmf, 0.9),
+                "service_without_order": float(without[s]),
+                "service_with_order": float(with_order[s]),
+                "fill_rate_with_order": float(served[s] / mean) if mean > 0 else 1.0,
+                "stockout_cost": float(problem.stockout_cost[i, s]),
+            }
+        k = int(solution.packs[i])
+        values = items.value[items.start[i] : items.start[i + 1]]
+        last = float(values[k - 1]) if 0 < k <= values.size else 0.0
+        cover = (pos + q) / mean_total if mean_total > 0 else float("inf")
+        warnings = []
+        if q > 0 and cover > OVER_ORDER_FACTOR:
+            warnings.append(
+                f"covers {cover:.1f} protection intervals of mean demand (usual: about 1): "
+                "over-ordering?"
+            )
+        sku = str(problem.sku_ids[i])
+        out.append(
+            LineReasons(
+                sku_id=sku,
+                steps=steps,
+                segments=segments,
+                marginal_value_last_pack=last,
+                binding=str(solution.binding[i]),
+                cover_intervals=cover,
+                warnings=tuple(warnings),
+                exposed_customers=(exposed or {}).get(sku, ()),
+                reservation=float(reservation[i]) if reservation is not None else 0.0,
+            )
+        )
+    return out
