@@ -32,6 +32,10 @@ from optimize.value_curve import PackItems, SkuCurve, pack_items, sku_curve
 
 log = logging.getLogger(__name__)
 
+#: A plan within this relative gap of the bound is reported "optimal" (SCIP's own
+#: default tolerance is 1e-4).
+OPTIMAL_GAP = 1e-6
+
 
 @dataclass(frozen=True)
 class Solution:
@@ -309,7 +313,7 @@ def solve(problem: Problem, rounding: str = "up") -> Solution:
         elif problem.budget is not None and blocks.cost[blocks.value > 0].min() > budget:
             notes.append("the budget is below the cost of any worthwhile pack or MOQ")
     else:
-        status = "optimal" if gap <= 1e-9 else "feasible"
+        status = "optimal" if gap <= OPTIMAL_GAP else "feasible"
     return Solution(
         packs=packs,
         quantity=packs * problem.pack_size,
