@@ -10,6 +10,7 @@ matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from forecast.distribution import quantiles
 from forecast.engine import ForecastResult
@@ -53,6 +54,11 @@ def fan_chart(
     axes[0].set_title(f"{sku_id}: {selection['model']} ({selection['demand_class']})", loc="left")
     axes[0].legend(loc="upper left", fontsize=8, ncol=4)
     fig.autofmt_xdate()
+    return save_figure(fig, path)
+
+
+def save_figure(fig: Figure, path: str | Path) -> Path:
+    """Lay out, write as PNG (folders created) and close `fig`; returns the path."""
     fig.tight_layout()
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)

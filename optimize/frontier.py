@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from forecast.plots import save_figure
 from optimize.problem import Problem
 from optimize.solve import Solution, solve
 
@@ -91,9 +92,4 @@ def plot_frontier(
     ax2.set_ylabel("customers kept (expected)")
     ax2.grid(alpha=0.3)
     fig.suptitle("What each budget buys")
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path)

@@ -134,6 +134,16 @@ def validate(
         raise typer.Exit(code=1)
 
 
+def _load_or_exit(folder: Path) -> Dataset:
+    """The validated dataset of `folder`; on rejection print the report and exit 1."""
+    with _progress() as progress, _stage(progress, f"validating {folder}"):
+        report, dataset = check_folder(folder)
+    if dataset is None:
+        _print_report(report)
+        raise typer.Exit(code=1)
+    return dataset
+
+
 def _generate_with_progress(size: str, sector: str, seed: int, end: date) -> World:
     params = params_for(size, sector=sector, seed=seed, end_date=end)
     with _progress() as progress:
@@ -347,11 +357,7 @@ def forecast_cmd(
     if horizon < 1:
         raise typer.BadParameter("must be at least 1 day", param_hint="--horizon")
     _check_choice(engine, ENGINES, "--engine")
-    with _progress() as progress, _stage(progress, f"validating {folder}"):
-        report, dataset = check_folder(folder)
-    if dataset is None:
-        _print_report(report)
-        raise typer.Exit(code=1)
+    dataset = _load_or_exit(folder)
     unknown = [s for s in plot or [] if s not in set(dataset.skus["sku_id"])]
     if unknown:
         raise typer.BadParameter(f"unknown sku_id(s): {', '.join(unknown)}", param_hint="--plot")
@@ -418,11 +424,7 @@ def plan_cmd(
         raise typer.BadParameter("must be a non-negative volume", param_hint="--capacity")
     _check_choice(rounding, ["up", "cap"], "--rounding")
     _check_choice(engine, ENGINES, "--engine")
-    with _progress() as progress, _stage(progress, f"validating {folder}"):
-        report, dataset = check_folder(folder)
-    if dataset is None:
-        _print_report(report)
-        raise typer.Exit(code=1)
+    dataset = _load_or_exit(folder)
     run = _run_forecast(dataset, ForecastConfig(), engine)
     settings = PlanSettings(budget=budget, capacity=capacity)
     with _progress() as progress, _stage(progress, "optimizing the plan"):

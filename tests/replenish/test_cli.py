@@ -92,14 +92,17 @@ def test_demo_generates_validates_and_summarizes(tmp_path: Path) -> None:
     assert len(ds.skus) == 60 and ds.customers is not None and len(ds.customers) == 400
 
 
-def test_forecast_writes_files_other_tools_can_rely_on(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    assert (
-        runner.invoke(
-            app, ["generate", str(data), "--size", "tiny", "--end-date", "2025-06-30"]
-        ).exit_code
-        == 0
-    )
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny generated world ending 2025-06-30, written once for the module."""
+    data = tmp_path_factory.mktemp("world")
+    args = ["generate", str(data), "--size", "tiny", "--end-date", "2025-06-30", "--overwrite"]
+    assert runner.invoke(app, args).exit_code == 0
+    return data
+
+
+def test_forecast_writes_files_other_tools_can_rely_on(tmp_path: Path, generated: Path) -> None:
+    data = generated
     out = tmp_path / "fc"
     args = [
         "forecast",
@@ -153,16 +156,10 @@ def test_forecast_checks_prophet_options(tmp_path: Path, write_dataset: WriteDat
     assert result.exit_code == 2 and "rows [2]" in result.output
 
 
-def test_plan_writes_csv_and_json_within_budget(tmp_path: Path) -> None:
+def test_plan_writes_csv_and_json_within_budget(tmp_path: Path, generated: Path) -> None:
     import json
 
-    data = tmp_path / "data"
-    assert (
-        runner.invoke(
-            app, ["generate", str(data), "--size", "tiny", "--end-date", "2025-06-30"]
-        ).exit_code
-        == 0
-    )
+    data = generated
     out = tmp_path / "plan"
     args = [
         "plan",
