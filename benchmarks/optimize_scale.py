@@ -136,7 +136,8 @@ def main() -> None:
             sol.status,
         )
         # The greedy alone, before suppliers' terms (scored without order costs).
-        blocks = _blocks(sol.items, n)  # type: ignore[arg-type]
+        assert sol.items is not None
+        blocks = _blocks(sol.items)
         bound, lb, lv = lagrangian_bound(blocks, n, problem.budget, problem.capacity)
         take = _greedy(
             blocks, n, lb, lv, float(problem.budget or np.inf), float(problem.capacity or np.inf)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -69,28 +70,24 @@ class _Blocks:
     volume: np.ndarray
 
 
-def _blocks(items: PackItems, n_skus: int) -> _Blocks:
-    first = np.zeros(items.sku.size, dtype=bool)
-    counts = np.diff(items.start)
-    has = counts > 0
-    first_size = np.where(has, np.maximum(items.moq_packs, 1), 0)
-    block_id = np.empty(items.sku.size, dtype=np.int64)
-    for_k = items.k
-    in_first = for_k < first_size[items.sku]
-    block_id = np.where(in_first, 0, for_k - first_size[items.sku] + 1)
-    first[:] = in_first
-    key = items.sku * (int(for_k.max()) + 2 if for_k.size else 1) + block_id
+def _blocks(items: PackItems) -> _Blocks:
+    """Merge each SKU's first max(MOQ packs, 1) packs into one block; the rest stay single."""
+    head = np.maximum(items.moq_packs, 1)[items.sku]
+    block_id = np.where(items.k < head, 0, items.k - head + 1)
+    key = items.sku * (int(items.k.max()) + 2 if items.k.size else 1) + block_id
     uniq, inverse = np.unique(key, return_inverse=True)
-    packs = np.bincount(inverse)
-    value = np.bincount(inverse, weights=items.value)
-    cost = np.bincount(inverse, weights=items.cost)
-    volume = np.bincount(inverse, weights=items.volume)
     sku = np.zeros(uniq.size, dtype=np.int64)
     sku[inverse] = items.sku
     index = np.zeros(uniq.size, dtype=np.int64)
     index[inverse] = block_id
-    del first
-    return _Blocks(sku, index, packs, value, cost, volume)
+    return _Blocks(
+        sku=sku,
+        index=index,
+        packs=np.bincount(inverse),
+        value=np.bincount(inverse, weights=items.value),
+        cost=np.bincount(inverse, weights=items.cost),
+        volume=np.bincount(inverse, weights=items.volume),
+    )
 
 
 def _dual(blocks: _Blocks, n_skus: int, lb: float, lv: float) -> tuple[float, np.ndarray]:
@@ -107,7 +104,7 @@ def _usage(blocks: _Blocks, take: np.ndarray) -> tuple[float, float]:
     return float(blocks.cost[take].sum()), float(blocks.volume[take].sum())
 
 
-def _bisect(fn, hi: float, iterations: int = 40) -> float:  # type: ignore[no-untyped-def]
+def _bisect(fn: Callable[[float], float], hi: float, iterations: int = 40) -> float:
     """Smallest price in [0, hi] where fn(price) (a usage minus its limit) is <= 0."""
     lo = 0.0
     if fn(0.0) <= 0:
@@ -279,7 +276,7 @@ def solve(problem: Problem, rounding: str = "up") -> Solution:
     curves = [sku_curve(problem, i) for i in range(n)]
     topup = problem.supplier_min_value[problem.supplier] > 0
     items = pack_items(problem, curves, rounding, topup)
-    blocks = _blocks(items, n)
+    blocks = _blocks(items)
     budget = np.inf if problem.budget is None else float(problem.budget)
     capacity = np.inf if problem.capacity is None else float(problem.capacity)
     bound, lb, lv = lagrangian_bound(

@@ -64,6 +64,9 @@ def main(
         handlers=[RichHandler(console=err_console, show_path=False)],
         force=True,
     )
+    # Dask's own start-up chatter would drown the steps a person follows.
+    for noisy in ("distributed", "cmdstanpy", "prophet"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _parse_day(value: str | None, option: str) -> date | None:

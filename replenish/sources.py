@@ -54,8 +54,15 @@ class Limits:
 
     @classmethod
     def from_env(cls) -> Limits:
-        raw = os.environ.get("REPLENISH_MAX_FILE_BYTES")
-        return cls(max_file_bytes=int(raw) if raw else None)
+        """Limits from REPLENISH_MAX_FILE_BYTES (a whole number of bytes), if set."""
+        raw = os.environ.get("REPLENISH_MAX_FILE_BYTES", "").strip()
+        if not raw:
+            return cls()
+        if not raw.isdigit():
+            raise ValueError(
+                f"REPLENISH_MAX_FILE_BYTES must be a whole number of bytes, got {raw!r}"
+            )
+        return cls(max_file_bytes=int(raw))
 
 
 def available_memory_bytes() -> int:

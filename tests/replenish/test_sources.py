@@ -101,3 +101,14 @@ def test_missing_folder(tmp_path: Path) -> None:
     report, dataset = check_folder(tmp_path / "nope")
     assert dataset is None
     assert report.codes() == {"missing_folder"}
+
+
+def test_size_cap_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, write_dataset: WriteDataset
+) -> None:
+    monkeypatch.setenv("REPLENISH_MAX_FILE_BYTES", "100")
+    assert Limits.from_env().max_file_bytes == 100
+    assert ("too_large", "orders.csv") in errors_of(write_dataset(), Limits.from_env())
+    monkeypatch.setenv("REPLENISH_MAX_FILE_BYTES", "lots")
+    with pytest.raises(ValueError, match="whole number of bytes"):
+        Limits.from_env()
