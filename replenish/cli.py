@@ -6,6 +6,7 @@ stderr; exit code 0 means success, 1 a rejected dataset or bad option.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -40,6 +41,7 @@ from replenish.overview import Overview, overview
 from replenish.planning import PlanRun, make_plan, write_plan
 from replenish.sources import Limits
 from replenish.validation import Report
+from simulations.textbook import Costs, Policy, exact_cost, simulate
 from simulations.world import PRESETS, SIZES, World, generate, params_for
 
 app = typer.Typer(
@@ -456,6 +458,43 @@ def _draw_frontier(plan_run: PlanRun, run: DatasetForecast, out: Path) -> None:
         table = budget_frontier(problem, budgets, churn, units)
     chart = plot_frontier(table, problem.segments, customers, out / "frontier.png")
     console.print(f"frontier chart: {chart}")
+
+
+@app.command(name="sim-check")
+def sim_check(
+    mean: Annotated[float, typer.Option(help="Poisson demand per period (units).")],
+    k: Annotated[float, typer.Option("--K", help="Fixed cost per order.")],
+    h: Annotated[float, typer.Option("--h", help="Holding cost per unit per period.")],
+    p: Annotated[float, typer.Option("--p", help="Backorder cost per unit per period.")],
+    policy: Annotated[str, typer.Option(help="sS:s,S (e.g. sS:10,40) or base:S (e.g. base:25).")],
+    lead_time: Annotated[int, typer.Option(help="Periods from order to arrival.")] = 0,
+    periods: Annotated[int, typer.Option(help="Periods simulated per replication.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Compare the simulator with the exact (s,S) / base-stock cost (Poisson, backorders)."""
+    try:
+        rule = Policy.parse(policy)
+        costs = Costs(k, h, p)
+        exact = exact_cost(mean, rule, costs, lead_time)
+        sim = simulate(mean, rule, costs, lead_time, periods=periods, seed=seed)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    error = (sim.cost - exact) / exact if exact > 0 else 0.0
+    if as_json:
+        payload = {
+            "simulated_cost": sim.cost,
+            "exact_cost": exact,
+            "relative_error": error,
+            "fill_rate": sim.fill_rate,
+        }
+        typer.echo(json.dumps(payload))
+        return
+    console.print(
+        f"policy (s={rule.s}, S={rule.S}), Poisson mean {mean}, lead time {lead_time}: "
+        f"simulated cost {sim.cost:.4f} (± {1.96 * sim.cost_se:.4f}), exact {exact:.4f}, "
+        f"relative error {100 * error:+.3f}%, fill rate {100 * sim.fill_rate:.2f}%"
+    )
 
 
 def _fmt_table(
