@@ -169,7 +169,10 @@ def _forecast_chunk(chunk: _Chunk) -> _ChunkResult:
 
     zero = demand_days == 0
     model[zero] = Zero().name
-    fallback = new | ((~zero) & (t < cfg.backtest_horizon + 2 * cfg.season))
+    # Backtests cover the longest protection interval of the chunk; shorter histories
+    # than one such origin plus two seasons fall back.
+    bt_h = max(cfg.backtest_horizon, int(chunk.days.max()) if chunk.days.size else 0)
+    fallback = new | ((~zero) & (t < bt_h + 2 * cfg.season))
     if fallback.any():
         # Mean daily demand since the first sale, over at most the last 56 days.
         window = np.clip(t - first_sale[fallback], 1, 56)
@@ -185,7 +188,6 @@ def _forecast_chunk(chunk: _Chunk) -> _ChunkResult:
         if idx.size == 0:
             continue
         models = candidates(group[0], cfg, chunk.start, t)
-        bt_h = max(cfg.backtest_horizon, int(chunk.days[idx].max()))
         bt = backtest(y[idx], models, bt_h, origins, cfg.season, window=chunk.days[idx])
         ranking = bt.ranking()
         # The two best in candidate order, so one pair always gets one name.
@@ -213,7 +215,8 @@ class ForecastResult:
 
     `forecasts`: long format sku_id, segment, date, mean (units per day), segment "ALL"
     the SKU total. `protection`: sku_id, segment, days, mean, variance, q50 ... q99,
-    model. `selection`: per SKU its class, model and backtest MASE.
+    model. `selection`: per SKU its class, model, backtest MASE and RMSSE (for a pair of
+    models, the mean of the two models' errors), dispersion.
     """
 
     forecasts: pd.DataFrame

@@ -129,3 +129,11 @@ def test_a_generated_world_forecasts_every_sku_and_segment(tiny_world: World) ->
     assert probs.sum() == pytest.approx(1.0) and (probs >= 0).all()
     with pytest.raises(KeyError):
         demand.pmf("nope")
+
+
+def test_protection_longer_than_the_history_falls_back_instead_of_failing() -> None:
+    # 58 days: older than a new SKU (56), shorter than one 45-day origin + 2 weeks (59).
+    demand = RNG.poisson(5, (2, 2, 58)).astype(float) + 1.0
+    result = forecast_panel(panel_of(demand), np.array([45.0, 3.0]))
+    assert set(result.selection["model"]) == {"short_history_mean"}
+    assert np.isfinite(result.protection["q99"]).all()
