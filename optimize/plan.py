@@ -38,8 +38,17 @@ class Plan:
         }
 
 
-def build_plan(problem: Problem, solution: Solution, reasons: list[LineReasons]) -> Plan:
-    """Assemble the plan of `solution`; `reasons` for its ordered lines, in SKU order."""
+def build_plan(
+    problem: Problem,
+    solution: Solution,
+    reasons: list[LineReasons],
+    assumptions: dict[str, Any] | None = None,
+) -> Plan:
+    """Assemble the plan of `solution`; `reasons` for its ordered lines, in SKU order.
+
+    `assumptions` (e.g. the churn probabilities used and where they came from) are kept
+    in the record so an approver can see what the plan rests on.
+    """
     rows = np.flatnonzero(solution.packs > 0)
     if [r.sku_id for r in reasons] != [str(problem.sku_ids[i]) for i in rows]:
         raise ValueError("reasons must cover exactly the ordered lines, in SKU order")
@@ -112,5 +121,6 @@ def build_plan(problem: Problem, solution: Solution, reasons: list[LineReasons])
         "volume_price": solution.prices[1],
         "notes": list(solution.notes),
         "lines": len(lines),
+        "assumptions": assumptions or {},
     }
     return Plan(lines, suppliers, record, tuple(reasons))

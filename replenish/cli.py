@@ -35,10 +35,10 @@ from forecast.engine import DatasetForecast, ForecastConfig, forecast_dataset
 from forecast.files import FILES, write_forecast
 from forecast.plots import fan_chart
 from optimize.frontier import budget_frontier, plot_frontier
-from optimize.inputs import PlanSettings
+from optimize.inputs import ChurnAssumptions, PlanSettings
 from replenish.dataset import Dataset, check_folder
 from replenish.overview import Overview, overview
-from replenish.planning import PlanRun, make_plan, write_plan
+from replenish.planning import PlanRun, fitted_churn, make_plan, write_plan
 from replenish.sources import Limits
 from replenish.validation import Report
 from simulations.textbook import Costs, Policy, exact_cost, simulate
@@ -247,9 +247,10 @@ def demo(
     console.print(f"forecasts in {out / 'forecast'}; fan chart of the busiest SKU: {chart}")
     # Plan with a budget that binds: 60% of what an unlimited budget would spend.
     with _progress() as progress, _stage(progress, "optimizing the plan"):
-        ample = make_plan(dataset, run, PlanSettings())
+        churn, source = fitted_churn(dataset, run.segments)
+        ample = make_plan(dataset, run, PlanSettings(churn=churn), churn_source=source)
         budget = round(0.6 * ample.solution.cost, 2)
-        plan_run = make_plan(dataset, run, PlanSettings(budget=budget))
+        plan_run = make_plan(dataset, run, PlanSettings(budget=budget, churn=churn), "up", source)
     write_plan(plan_run.plan, out / "plan")
     _print_plan(plan_run)
     _draw_frontier(plan_run, run, out / "plan")
@@ -398,6 +399,10 @@ def _print_plan(run: PlanRun) -> None:
         + f"; expected value added {r['objective']:,.2f} (bound {r['bound']:,.2f}, "
         f"gap {100 * r['gap']:.3f}%), {r['status']}, {r['seconds']:.2f} s"
     )
+    a = r["assumptions"]
+    if a:
+        rates = ", ".join(f"{k} {100 * v:.1f}%" for k, v in a["churn_per_stockout"].items())
+        console.print(f"churn per stockout: {rates} ({escape(a['churn_source'])})")
     for note in r["notes"]:
         console.print(f"[yellow]note[/]: {escape(note)}")
 
@@ -421,6 +426,13 @@ def plan_cmd(
     engine: Annotated[
         str, typer.Option(help="Forecast engine: inline, local, dask or auto.")
     ] = "auto",
+    churn: Annotated[
+        str,
+        typer.Option(
+            help="Churn per stockout: 'fitted' on this history (a logit), or 'default' "
+            "(A 10%, B 7%, C 4%)."
+        ),
+    ] = "fitted",
 ) -> None:
     """Forecast, then plan what to order within the budget; write plan.csv and plan.json."""
     if budget < 0:
@@ -428,12 +440,17 @@ def plan_cmd(
     if capacity is not None and capacity < 0:
         raise typer.BadParameter("must be a non-negative volume", param_hint="--capacity")
     _check_choice(rounding, ["up", "cap"], "--rounding")
+    _check_choice(churn, ["fitted", "default"], "--churn")
     _check_choice(engine, ENGINES, "--engine")
     dataset = _load_or_exit(folder)
     run = _run_forecast(dataset, ForecastConfig(), engine)
-    settings = PlanSettings(budget=budget, capacity=capacity)
+    if churn == "fitted":
+        assumptions, source = fitted_churn(dataset, run.segments)
+    else:
+        assumptions, source = ChurnAssumptions(), "defaults (asked for)"
+    settings = PlanSettings(budget=budget, capacity=capacity, churn=assumptions)
     with _progress() as progress, _stage(progress, "optimizing the plan"):
-        plan_run = make_plan(dataset, run, settings, rounding)
+        plan_run = make_plan(dataset, run, settings, rounding, source)
     write_plan(plan_run.plan, out)
     _print_plan(plan_run)
     if frontier:
@@ -443,7 +460,8 @@ def plan_cmd(
 
 def _draw_frontier(plan_run: PlanRun, run: DatasetForecast, out: Path) -> None:
     problem = plan_run.problem
-    churn = np.array([PlanSettings().churn.of(s) for s in problem.segments])
+    assumed = plan_run.plan.record["assumptions"].get("churn_per_stockout", {})
+    churn = np.array([float(assumed.get(s, 0.0)) for s in problem.segments])
     units = np.ones(len(problem.segments))
     customers = 0.0
     if run.segments is not None:

@@ -17,13 +17,14 @@ import pandas as pd
 
 from forecast.engine import DatasetForecast
 from forecast.segments import Segments
-from optimize.inputs import PlanSettings, build_problem
+from optimize.inputs import ChurnAssumptions, PlanSettings, build_problem
 from optimize.plan import Plan, build_plan
 from optimize.problem import Problem
 from optimize.reasons import explain
 from optimize.reservation import reservation_levels
 from optimize.solve import Solution, solve
 from replenish.dataset import Dataset
+from simulations.calibration import fit_churn
 
 EXPOSED_DAYS = 90
 EXPOSED_PER_LINE = 3
@@ -59,15 +60,43 @@ def exposed_customers(
     return out
 
 
+def fitted_churn(dataset: Dataset, segments: Segments | None) -> tuple[ChurnAssumptions, str]:
+    """Churn per stockout fitted on the dataset's history, or the defaults and why."""
+    defaults = ChurnAssumptions()
+    if segments is None:
+        return defaults, "defaults (no customers table)"
+    tiers = segments.customers.set_index("customer_id")["tier"]
+    try:
+        fit = fit_churn(dataset, tiers)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        return defaults, f"defaults (could not fit: {exc})"
+    per_tier = {t: fit.per_event.get(t, defaults.of(t)) for t in defaults.per_tier}
+    return ChurnAssumptions(per_tier), f"fitted: logit on {fit.observations:,} customer-months"
+
+
 def make_plan(
-    dataset: Dataset, run: DatasetForecast, settings: PlanSettings, rounding: str = "up"
+    dataset: Dataset,
+    run: DatasetForecast,
+    settings: PlanSettings,
+    rounding: str = "up",
+    churn_source: str = "given",
 ) -> PlanRun:
+    """Problem -> solution -> reasons -> plan.
+
+    `churn_source` says where settings.churn came from (kept in the plan's record).
+    """
     problem = build_problem(dataset, run.result, run.segments, settings)
     solution = solve(problem, rounding)
     rows = np.flatnonzero(solution.packs > 0)
     reserve = reservation_levels(problem, problem.position + solution.quantity)
     reasons = explain(problem, solution, rows, exposed_customers(dataset, run.segments), reserve)
-    return PlanRun(problem, solution, build_plan(problem, solution, reasons))
+    assumptions = {
+        "churn_per_stockout": dict(settings.churn.per_tier),
+        "churn_source": churn_source,
+        "holding_rate_per_year": settings.holding_rate,
+        "rounding": rounding,
+    }
+    return PlanRun(problem, solution, build_plan(problem, solution, reasons, assumptions))
 
 
 def write_plan(plan: Plan, out: str | Path) -> Path:

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from replenish.dataset import Dataset
+from simulations.calibration import per_event_churn
 
 TIERS = ("A", "B", "C")
 
@@ -338,7 +339,7 @@ def _churn_per_stockout(
         events = (
             float(np.mean(people.rate[mask] * 365.25 * people.lines[mask])) * expected_short_rate
         )
-        out[t] = 1.0 - (1.0 - annual) ** (1.0 / max(events, 1e-9))
+        out[t] = per_event_churn(annual, max(events, 1e-9))
     return np.clip(out, 0.0, 1.0)
 
 
