@@ -18,13 +18,6 @@ from optimize.problem import Problem
 from optimize.solve import Solution, solve
 
 
-def _total_pmf(problem: Problem, i: int) -> np.ndarray:
-    total = np.ones(1)
-    for p in problem.pmfs[i]:
-        total = np.convolve(total, p)
-    return total
-
-
 def _packs_to(problem: Problem, target_units: np.ndarray) -> np.ndarray:
     """Whole packs to lift the position to the targets (MOQ respected).
 
@@ -45,9 +38,7 @@ def _packs_to(problem: Problem, target_units: np.ndarray) -> np.ndarray:
 
 def min_max(problem: Problem, min_factor: float = 1.0, max_factor: float = 2.0) -> np.ndarray:
     """Packs per SKU under an ERP min/max rule."""
-    mean = np.array(
-        [sum(float((np.arange(p.size) * p).sum()) for p in row) for row in problem.pmfs]
-    )
+    mean = problem.demand_means.sum(axis=1)
     reorder = problem.position <= min_factor * mean
     target = np.where(reorder, max_factor * mean, 0.0)
     return _packs_to(problem, target)
@@ -59,7 +50,7 @@ def base_stock(problem: Problem, service_level: float = 0.95) -> np.ndarray:
         raise ValueError("service_level must lie strictly between 0 and 1")
     target = np.array(
         [
-            float(np.searchsorted(np.cumsum(_total_pmf(problem, i)), service_level))
+            float(np.searchsorted(np.cumsum(problem.total_pmf(i)), service_level))
             for i in range(problem.n_skus)
         ]
     )
@@ -73,10 +64,7 @@ def segment_blind(problem: Problem) -> Problem:
     weights, the catalogue's demand mix across segments: which customers buy a SKU no
     longer matters, only its margin.
     """
-    means = np.array([[float((np.arange(p.size) * p).sum()) for p in row] for row in problem.pmfs])
-    mix = means.sum(axis=0)
-    weights = mix / mix.sum() if mix.sum() > 0 else np.full(mix.size, 1.0 / mix.size)
-    average = (problem.stockout_cost * weights[None, :]).sum(axis=1, keepdims=True)
+    average = (problem.stockout_cost * problem.segment_mix[None, :]).sum(axis=1, keepdims=True)
     return replace(problem, stockout_cost=np.repeat(average, len(problem.segments), axis=1))
 
 

@@ -36,7 +36,7 @@ def outcomes(
     for i, curve in enumerate(solution.curves):
         stock = problem.position[i] + solution.quantity[i]
         got = curve.served(stock)
-        asked = np.array([float((np.arange(p.size) * p).sum()) for p in problem.pmfs[i]])
+        asked = problem.demand_means[i]
         served += got
         demand += asked
         value_lost += float((np.maximum(asked - got, 0.0) * problem.stockout_cost[i]).sum())

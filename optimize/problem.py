@@ -14,6 +14,7 @@ Segments with a higher stockout cost are served first when stock is short.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -52,6 +53,27 @@ class Problem:
     @property
     def n_skus(self) -> int:
         return len(self.sku_ids)
+
+    @cached_property
+    def demand_means(self) -> np.ndarray:
+        """Mean demand over the interval per (SKU, segment), units: sum_k k P(k)."""
+        return np.array([[float(np.arange(p.size) @ p) for p in row] for row in self.pmfs]).reshape(
+            self.n_skus, len(self.segments)
+        )
+
+    @property
+    def segment_mix(self) -> np.ndarray:
+        """Each segment's share of the catalogue's demand (equal shares if there is none)."""
+        mix = self.demand_means.sum(axis=0)
+        total = float(mix.sum())
+        return mix / total if total > 0 else np.full(mix.size, 1.0 / mix.size)
+
+    def total_pmf(self, i: int) -> np.ndarray:
+        """Pmf of SKU i's demand over all segments (their convolution)."""
+        total: np.ndarray = np.ones(1)
+        for p in self.pmfs[i]:
+            total = np.convolve(total, p)
+        return total
 
     def validate(self) -> None:
         """Raise ValueError naming the first contradiction in the inputs."""

@@ -74,9 +74,7 @@ def explain(
     items = solution.items
     assert items is not None
     full = unconstrained_packs(solution, problem)
-    means = np.array([[float((np.arange(p.size) * p).sum()) for p in row] for row in problem.pmfs])
-    mix = means.sum(axis=0)
-    mix = mix / mix.sum() if mix.sum() > 0 else np.full(mix.size, 1.0 / mix.size)
+    mix = problem.segment_mix  # the blind view's weights, as baselines.segment_blind
     out = []
     for i in rows:
         curve = solution.curves[i]
@@ -84,7 +82,7 @@ def explain(
         q = float(solution.quantity[i])
         total = curve.sf[-1]
         mean_total = float(total.sum())  # E[C] = sum_k P(C > k)
-        c_bar = float((problem.stockout_cost[i] * mix).sum())  # as baselines.segment_blind
+        c_bar = float((problem.stockout_cost[i] * mix).sum())
         h = float(problem.holding_cost[i])
         fractile = c_bar / (c_bar + h) if c_bar + h > 0 else 0.0
         cdf = 1.0 - total
@@ -106,7 +104,7 @@ def explain(
         segments = {}
         for s, name in enumerate(problem.segments):
             pmf = problem.pmfs[i][s]
-            mean = float((np.arange(pmf.size) * pmf).sum())
+            mean = float(problem.demand_means[i, s])
             segments[name] = {
                 "demand_mean": mean,
                 "demand_q90": _quantile(pmf, 0.9),
