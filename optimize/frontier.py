@@ -60,8 +60,9 @@ def budget_frontier(
 ) -> pd.DataFrame:
     """One row per budget: spend, objective, bound, fill rate per segment, customers lost."""
     rows = []
+    curves = solve(problem, rounding).curves  # the value curves do not depend on the budget
     for budget in budgets:
-        sol = solve(replace(problem, budget=budget), rounding)
+        sol = solve(replace(problem, budget=budget), rounding, curves)
         rows.append(
             {
                 "budget": budget,

@@ -268,12 +268,17 @@ def _suppliers(
     return new_take, notes, topped
 
 
-def solve(problem: Problem, rounding: str = "up") -> Solution:
-    """Plan packs per SKU; see the module docstring. Deterministic for the same input."""
+def solve(problem: Problem, rounding: str = "up", curves: list[SkuCurve] | None = None) -> Solution:
+    """Plan packs per SKU; see the module docstring. Deterministic for the same input.
+
+    `curves` of an earlier solve of the same SKUs, demand and costs (budget, capacity
+    and supplier terms may differ) are reused instead of convolving the pmfs again.
+    """
     started = time.perf_counter()
     problem.validate()
     n = problem.n_skus
-    curves = [sku_curve(problem, i) for i in range(n)]
+    if curves is None or len(curves) != n:
+        curves = [sku_curve(problem, i) for i in range(n)]
     topup = problem.supplier_min_value[problem.supplier] > 0
     items = pack_items(problem, curves, rounding, topup)
     blocks = _blocks(items)

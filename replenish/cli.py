@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -35,10 +36,11 @@ from forecast.engine import DatasetForecast, ForecastConfig, forecast_dataset
 from forecast.files import FILES, write_forecast
 from forecast.plots import fan_chart
 from optimize.frontier import budget_frontier, plot_frontier
-from optimize.inputs import ChurnAssumptions, PlanSettings
+from optimize.inputs import ChurnAssumptions, PlanSettings, build_problem
+from optimize.solve import solve
 from replenish.dataset import Dataset, check_folder
 from replenish.overview import Overview, overview
-from replenish.planning import PlanRun, fitted_churn, make_plan, write_plan
+from replenish.planning import PlanRun, fitted_churn, make_plan, plan_problem, write_plan
 from replenish.sources import Limits
 from replenish.validation import Report
 from simulations.textbook import Costs, Policy, exact_cost, simulate
@@ -248,9 +250,18 @@ def demo(
     # Plan with a budget that binds: 60% of what an unlimited budget would spend.
     with _progress() as progress, _stage(progress, "optimizing the plan"):
         churn, source = fitted_churn(dataset, run.segments)
-        ample = make_plan(dataset, run, PlanSettings(churn=churn), churn_source=source)
-        budget = round(0.6 * ample.solution.cost, 2)
-        plan_run = make_plan(dataset, run, PlanSettings(budget=budget, churn=churn), "up", source)
+        problem = build_problem(dataset, run.result, run.segments, PlanSettings(churn=churn))
+        ample = solve(problem)  # what an unlimited budget would spend
+        settings = PlanSettings(budget=round(0.6 * ample.cost, 2), churn=churn)
+        plan_run = plan_problem(
+            replace(problem, budget=settings.budget),
+            dataset,
+            run,
+            settings,
+            "up",
+            source,
+            ample.curves,
+        )
     write_plan(plan_run.plan, out / "plan")
     _print_plan(plan_run)
     _draw_frontier(plan_run, run, out / "plan")

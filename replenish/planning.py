@@ -23,6 +23,7 @@ from optimize.problem import Problem
 from optimize.reasons import explain
 from optimize.reservation import reservation_levels
 from optimize.solve import Solution, solve
+from optimize.value_curve import SkuCurve
 from replenish.dataset import Dataset
 from simulations.calibration import fit_churn
 
@@ -86,7 +87,20 @@ def make_plan(
     `churn_source` says where settings.churn came from (kept in the plan's record).
     """
     problem = build_problem(dataset, run.result, run.segments, settings)
-    solution = solve(problem, rounding)
+    return plan_problem(problem, dataset, run, settings, rounding, churn_source)
+
+
+def plan_problem(
+    problem: Problem,
+    dataset: Dataset,
+    run: DatasetForecast,
+    settings: PlanSettings,
+    rounding: str = "up",
+    churn_source: str = "given",
+    curves: list[SkuCurve] | None = None,
+) -> PlanRun:
+    """Solve a built problem and explain its lines (reuse `curves` of an earlier solve)."""
+    solution = solve(problem, rounding, curves)
     rows = np.flatnonzero(solution.packs > 0)
     reserve = reservation_levels(problem, problem.position + solution.quantity)
     reasons = explain(problem, solution, rows, exposed_customers(dataset, run.segments), reserve)

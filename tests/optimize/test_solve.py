@@ -220,3 +220,14 @@ def test_supplier_fixed_costs_and_minimums() -> None:
     q = solve(replace(p, supplier_min_value=np.array([40.0, 0.0]))).quantity
     assert q[0] + q[2] >= 40
     assert s.objective == pytest.approx(plan_value(p, s.quantity))
+
+
+def test_reused_curves_give_the_same_plan_under_another_budget() -> None:
+    pmfs = [[poisson(10), poisson(4)], [poisson(3), poisson(9)], [poisson(6), poisson(6)]]
+    p = problem(pmfs, [[30.0, 2.0]] * 3, unit_cost=[1.0, 2.0, 1.5], pack=[1, 2, 3])
+    curves = solve(p).curves
+    for budget in (5.0, 20.0, 45.0):
+        tight = replace(p, budget=budget)
+        fresh, reused = solve(tight), solve(tight, curves=curves)
+        assert np.array_equal(fresh.quantity, reused.quantity)
+        assert fresh.objective == reused.objective and fresh.bound == reused.bound
