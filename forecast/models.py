@@ -28,7 +28,8 @@ class Forecaster(Protocol):
     def forecast(self, y: np.ndarray, h: int) -> np.ndarray: ...
 
 
-def _check(y: np.ndarray, h: int) -> np.ndarray:
+def check_series(y: np.ndarray, h: int) -> np.ndarray:
+    """`y` as a float matrix (n_series, n_periods); ValueError for h < 1, NaN or bad shape."""
     if h < 1:
         raise ValueError(f"horizon must be at least 1 period, got {h}")
     arr = np.asarray(y, dtype=np.float64)
@@ -46,7 +47,7 @@ class Zero:
     name: str = "zero"
 
     def forecast(self, y: np.ndarray, h: int) -> np.ndarray:
-        arr = _check(y, h)
+        arr = check_series(y, h)
         return np.zeros((arr.shape[0], h))
 
 
@@ -58,7 +59,7 @@ class SeasonalNaive:
     name: str = "seasonal_naive"
 
     def forecast(self, y: np.ndarray, h: int) -> np.ndarray:
-        arr = _check(y, h)
+        arr = check_series(y, h)
         season = min(self.season, arr.shape[1])
         last = arr[:, -season:]
         reps = -(-h // season)
@@ -79,7 +80,7 @@ class WindowAverage:
     name: str = "window_average"
 
     def forecast(self, y: np.ndarray, h: int) -> np.ndarray:
-        arr = _check(y, h)
+        arr = check_series(y, h)
         _n, t = arr.shape
         w = min(self.window, t)
         level = arr[:, -w:].mean(axis=1, keepdims=True)
@@ -148,7 +149,7 @@ class Croston:
     name: str = "croston"
 
     def forecast(self, y: np.ndarray, h: int) -> np.ndarray:
-        arr = _check(y, h)
+        arr = check_series(y, h)
         return _flat(_croston(arr, self.alpha), h)
 
 
@@ -160,7 +161,7 @@ class SBA:
     name: str = "sba"
 
     def forecast(self, y: np.ndarray, h: int) -> np.ndarray:
-        arr = _check(y, h)
+        arr = check_series(y, h)
         return _flat(_croston(arr, self.alpha) * (1 - self.alpha / 2), h)
 
 
@@ -177,7 +178,7 @@ class TSB:
     name: str = "tsb"
 
     def forecast(self, y: np.ndarray, h: int) -> np.ndarray:
-        arr = _check(y, h)
+        arr = check_series(y, h)
         nonzero = arr > 0
         size, any_demand = _ses_levels(arr, nonzero, self.alpha_d)
         prob, _ = _ses_levels(nonzero.astype(float), np.ones_like(nonzero), self.alpha_p)
@@ -227,7 +228,7 @@ class Statistical:
         return self.kind
 
     def forecast(self, y: np.ndarray, h: int) -> np.ndarray:
-        arr = _check(y, h)
+        arr = check_series(y, h)
         out = np.empty((arr.shape[0], h))
         for i, row in enumerate(arr):
             season = self.season if row.size >= 2 * self.season + 2 else 1
@@ -265,7 +266,7 @@ class Aggregated:
         )
 
     def forecast(self, y: np.ndarray, h: int) -> np.ndarray:
-        arr = _check(y, h)
+        arr = check_series(y, h)
         n, t = arr.shape
         blocks = t // self.block
         if blocks < 2:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecast.models import _check
+from forecast.models import check_series
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class ProphetModel:
     name: str = "prophet"
 
     def forecast(self, y: np.ndarray, h: int) -> np.ndarray:
-        arr = _check(y, h)
+        arr = check_series(y, h)
         for noisy in ("cmdstanpy", "prophet", "prophet.plot"):
             logging.getLogger(noisy).disabled = True
         from prophet import Prophet
