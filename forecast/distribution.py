@@ -61,6 +61,22 @@ def pmf(mean: float, variance: float, tail: float = 1e-6) -> np.ndarray:
     return np.asarray(probs / total)
 
 
+def pmfs(mean: np.ndarray, variance: np.ndarray, tail: float = 1e-6) -> list[np.ndarray]:
+    """`pmf` of many (mean, variance) pairs at once: one scipy call for all of them."""
+    mean = np.asarray(mean, dtype=float).ravel()
+    variance = np.asarray(variance, dtype=float).ravel()
+    if mean.size == 0:
+        return []
+    n, p = negbin_params(np.maximum(mean, 1e-12), variance)
+    top = np.where(mean > 0, stats.nbinom.ppf(1 - tail, n, p), 0).astype(np.int64)
+    sizes = top + 1
+    owner = np.repeat(np.arange(mean.size), sizes)
+    ks = np.arange(owner.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    probs = np.where(mean[owner] > 0, stats.nbinom.pmf(ks, n[owner], p[owner]), 1.0)
+    parts = np.split(probs, np.cumsum(sizes)[:-1])
+    return [part / part.sum() for part in parts]
+
+
 @dataclass(frozen=True)
 class ProtectionDemand:
     """Demand over each row's protection interval (days), for the optimizer.

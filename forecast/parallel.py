@@ -26,25 +26,28 @@ def dask_address() -> str | None:
 
 
 def run_chunks(
-    fn: Callable[[T], R],
+    fn: Callable[..., R],
     chunks: Sequence[T],
     engine: str = "auto",
     address: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    shared: dict[str, Any] | None = None,
 ) -> list[R]:
-    """Apply `fn` to every chunk; results in chunk order.
+    """Apply `fn(chunk, **shared)` to every chunk; results in chunk order.
 
     engine: "inline" (this process), "local" (a Dask LocalCluster with one process per
     core), "dask" (the scheduler at `address` or REPLENISH_DASK_ADDRESS), or "auto"
     (a configured address if there is one, else local for many chunks, else inline).
+    `shared` values (a large world, say) go to every worker once, not with each chunk.
     """
+    shared = shared or {}
     address = address or dask_address()
     if engine == "auto":
         engine = "dask" if address else ("local" if len(chunks) >= 8 else "inline")
     if engine == "inline":
         results = []
         for i, chunk in enumerate(chunks):
-            results.append(fn(chunk))
+            results.append(fn(chunk, **shared))
             if progress:
                 progress(i + 1, len(chunks))
         return results
@@ -55,7 +58,7 @@ def run_chunks(
             raise ValueError(f"engine 'dask' needs an address (or {ADDRESS_ENV})")
         log.info("running %d chunks on the Dask cluster at %s", len(chunks), address)
         with Client(address) as client:
-            return _gather(client, fn, chunks, progress)
+            return _gather(client, fn, chunks, progress, shared)
     if engine == "local":
         workers = max(1, min(os.cpu_count() or 1, len(chunks)))
         log.info("running %d chunks on a local Dask cluster of %d workers", len(chunks), workers)
@@ -65,21 +68,23 @@ def run_chunks(
             ) as cluster,
             Client(cluster) as client,
         ):
-            return _gather(client, fn, chunks, progress)
+            return _gather(client, fn, chunks, progress, shared)
     raise ValueError(f"unknown engine {engine!r}: inline, local, dask or auto")
 
 
 def _gather(
     client: Any,
-    fn: Callable[[T], R],
+    fn: Callable[..., R],
     chunks: Sequence[T],
     progress: Callable[[int, int], None] | None,
+    shared: dict[str, Any],
 ) -> list[R]:
     from distributed import as_completed
 
     # Scatter the chunks first: arrays go to the workers once, not inside the task graph.
     data = client.scatter(list(chunks))
-    futures = client.map(fn, data, pure=False)
+    common = {k: client.scatter(v, broadcast=True) for k, v in shared.items()}
+    futures = client.map(fn, data, pure=False, **common)
     index = {f.key: i for i, f in enumerate(futures)}
     results: list[Any] = [None] * len(futures)
     for done, future in enumerate(as_completed(futures), start=1):
