@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,18 +17,8 @@ from typing import Annotated
 import numpy as np
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
 
 from forecast.engine import DatasetForecast, ForecastConfig, forecast_dataset
 from forecast.files import FILES, write_forecast
@@ -38,11 +26,16 @@ from forecast.plots import fan_chart
 from optimize.frontier import budget_frontier, plot_frontier
 from optimize.inputs import ChurnAssumptions, PlanSettings, build_problem
 from optimize.solve import solve
+from replenish.cli_simulate import compare_policies, simulate_cmd
 from replenish.dataset import Dataset, check_folder
 from replenish.overview import Overview, overview
 from replenish.planning import PlanRun, fitted_churn, make_plan, plan_problem, write_plan
 from replenish.sources import Limits
+from replenish.terminal import console, err_console, fmt_table, num, pct, progress_bar, stage
 from replenish.validation import Report
+from simulations.estimate import from_generated
+from simulations.scenario_file import DEFAULT as DEFAULT_EXPERIMENT
+from simulations.scenario_file import parse
 from simulations.textbook import Costs, Policy, exact_cost, simulate
 from simulations.world import PRESETS, SIZES, World, generate, params_for
 
@@ -51,8 +44,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console()
-err_console = Console(stderr=True)
 log = logging.getLogger("replenish")
 
 
@@ -84,28 +75,6 @@ def _parse_day(value: str | None, option: str) -> date | None:
         ) from None
 
 
-def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=False,
-    )
-
-
-@contextmanager
-def _stage(progress: Progress, description: str) -> Iterator[None]:
-    """A one-step task on the progress display, logged with its duration."""
-    task = progress.add_task(description, total=1)
-    started = time.perf_counter()
-    yield
-    progress.update(task, completed=1)
-    log.info("%s: %.1f s", description, time.perf_counter() - started)
-
-
 def _print_report(report: Report) -> None:
     """One line per problem, compiler style, so the output can be grepped and pasted."""
     for p in report.errors + report.warnings:
@@ -134,7 +103,7 @@ def validate(
     """Check a dataset folder against the data contract; exit 1 if it is rejected."""
     day = _parse_day(today, "--today")
     limits = Limits(max_file_bytes=max_file_bytes) if max_file_bytes else Limits.from_env()
-    with _progress() as progress, _stage(progress, f"validating {folder}"):
+    with progress_bar() as progress, stage(progress, f"validating {folder}"):
         report, _ = check_folder(folder, day, limits)
     _print_report(report)
     if not report.ok:
@@ -143,7 +112,7 @@ def validate(
 
 def _load_or_exit(folder: Path) -> Dataset:
     """The validated dataset of `folder`; on rejection print the report and exit 1."""
-    with _progress() as progress, _stage(progress, f"validating {folder}"):
+    with progress_bar() as progress, stage(progress, f"validating {folder}"):
         report, dataset = check_folder(folder)
     if dataset is None:
         _print_report(report)
@@ -153,7 +122,7 @@ def _load_or_exit(folder: Path) -> Dataset:
 
 def _generate_with_progress(size: str, sector: str, seed: int, end: date) -> World:
     params = params_for(size, sector=sector, seed=seed, end_date=end)
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task(
             f"generating {params.n_skus:,} SKUs x {params.n_customers:,} customers",
             total=params.days,
@@ -205,7 +174,7 @@ def generate_cmd(
 
 
 def _write(dataset: Dataset, out: Path, fmt: str, overwrite: bool) -> None:
-    with _progress() as progress, _stage(progress, f"writing {fmt} to {out}"):
+    with progress_bar() as progress, stage(progress, f"writing {fmt} to {out}"):
         try:
             dataset.write(out, "parquet" if fmt == "parquet" else "csv", overwrite=overwrite)
         except FileExistsError as exc:
@@ -223,7 +192,7 @@ def demo(
     end_date: EndOption = None,
     fmt: FormatOption = "csv",
 ) -> None:
-    """Generate a world, write it as a dataset, validate it, summarize it, forecast it."""
+    """Generate a world, then validate, forecast, plan and simulate the policies on it."""
     _check_choice(size, list(SIZES), "--size")
     _check_choice(sector, list(PRESETS), "--sector")
     _check_choice(fmt, ["csv", "parquet"], "--format")
@@ -232,13 +201,13 @@ def demo(
     world = _generate_with_progress(size, sector, seed, end)
     data_dir = out / "dataset"
     _write(world.dataset, data_dir, fmt, overwrite=True)
-    with _progress() as progress, _stage(progress, "validating the written dataset"):
+    with progress_bar() as progress, stage(progress, "validating the written dataset"):
         report, dataset = check_folder(data_dir)
     _print_report(report)
     if dataset is None:
         raise typer.Exit(code=1)
     tiers = world.customer_truth.set_index("customer_id")["tier"]
-    with _progress() as progress, _stage(progress, "summarizing"):
+    with progress_bar() as progress, stage(progress, "summarizing"):
         summary = overview(dataset, tiers)
     _print_overview(summary, world)
     run = _run_forecast(dataset, ForecastConfig(horizon=28), "auto")
@@ -248,7 +217,7 @@ def demo(
     _print_forecast(run)
     console.print(f"forecasts in {out / 'forecast'}; fan chart of the busiest SKU: {chart}")
     # Plan with a budget that binds: 60% of what an unlimited budget would spend.
-    with _progress() as progress, _stage(progress, "optimizing the plan"):
+    with progress_bar() as progress, stage(progress, "optimizing the plan"):
         churn, source = fitted_churn(dataset, run.segments)
         problem = build_problem(dataset, run.result, run.segments, PlanSettings(churn=churn))
         ample = solve(problem)  # what an unlimited budget would spend
@@ -265,6 +234,12 @@ def demo(
     write_plan(plan_run.plan, out / "plan")
     _print_plan(plan_run)
     _draw_frontier(plan_run, run, out / "plan")
+    sim_world, behaviour = from_generated(world)
+    console.print(
+        "\n[bold]What each policy costs in customers[/] (simulated on the generated world, "
+        "optimizer policies at the min/max policy's inventory)"
+    )
+    compare_policies(sim_world, behaviour, parse(DEFAULT_EXPERIMENT), out / "simulation")
     console.print(f"done in {time.perf_counter() - started:.1f} s; dataset in {data_dir}")
 
 
@@ -273,7 +248,7 @@ ENGINES = ["auto", "inline", "local", "dask"]
 
 def _run_forecast(dataset: Dataset, config: ForecastConfig, engine: str) -> DatasetForecast:
     chunks = -(-len(dataset.skus) // config.chunk_size)
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task(f"forecasting {len(dataset.skus):,} SKUs", total=chunks)
         started = time.perf_counter()
         run = forecast_dataset(
@@ -290,17 +265,17 @@ def _print_forecast(run: DatasetForecast) -> None:
     sel = run.result.selection
     models = sel.groupby(["model", "demand_class"]).size().unstack(fill_value=0).astype(int)
     models.index.name = "model"
-    console.print(_fmt_table("Models chosen per demand class (SKUs)", models, {}))
+    console.print(fmt_table("Models chosen per demand class (SKUs)", models, {}))
     accuracy = sel.groupby("demand_class").agg(
         skus=("sku_id", "size"), median_mase=("mase", "median"), median_rmsse=("rmsse", "median")
     )
     accuracy.index.name = "class"
-    console.print(_fmt_table("Backtest accuracy of the chosen models", accuracy, {}))
+    console.print(fmt_table("Backtest accuracy of the chosen models", accuracy, {}))
     prot = run.result.protection
     per_segment = prot.groupby("segment", sort=False).agg(mean=("mean", "sum"), q90=("q90", "sum"))
     per_segment.index.name = "segment"
     console.print(
-        _fmt_table(
+        fmt_table(
             "Demand over each SKU's protection interval (units, summed over SKUs)",
             per_segment,
             {},
@@ -401,8 +376,8 @@ def _print_plan(run: PlanRun) -> None:
         ["sku_id", "supplier_id", "packs", "quantity", "line_cost", "binding"]
     ].set_index("sku_id")
     title = f"Plan lines (first {len(lines)} of {len(plan.lines)})"
-    console.print(_fmt_table(title, lines, {}))
-    console.print(_fmt_table("Totals per supplier", plan.suppliers.set_index("supplier_id"), {}))
+    console.print(fmt_table(title, lines, {}))
+    console.print(fmt_table("Totals per supplier", plan.suppliers.set_index("supplier_id"), {}))
     r = plan.record
     console.print(
         f"[bold]Plan[/]: {r['lines']} lines, cost {r['total_cost']:,.2f}"
@@ -460,7 +435,7 @@ def plan_cmd(
     else:
         assumptions, source = ChurnAssumptions(), "defaults (asked for)"
     settings = PlanSettings(budget=budget, capacity=capacity, churn=assumptions)
-    with _progress() as progress, _stage(progress, "optimizing the plan"):
+    with progress_bar() as progress, stage(progress, "optimizing the plan"):
         plan_run = make_plan(dataset, run, settings, rounding, source)
     write_plan(plan_run.plan, out)
     _print_plan(plan_run)
@@ -483,10 +458,13 @@ def _draw_frontier(plan_run: PlanRun, run: DatasetForecast, out: Path) -> None:
         customers = float(tiers["customers"].sum())
     top = float(problem.budget or 0.0)
     budgets = [top * f for f in (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)]
-    with _progress() as progress, _stage(progress, "budget frontier"):
+    with progress_bar() as progress, stage(progress, "budget frontier"):
         table = budget_frontier(problem, budgets, churn, units)
     chart = plot_frontier(table, problem.segments, customers, out / "frontier.png")
     console.print(f"frontier chart: {chart}")
+
+
+app.command(name="simulate")(simulate_cmd)
 
 
 @app.command(name="sim-check")
@@ -526,64 +504,36 @@ def sim_check(
     )
 
 
-def _fmt_table(
-    title: str, frame: pd.DataFrame, formats: dict[str, Callable[[float], str]]
-) -> Table:
-    table = Table(title=title)
-    table.add_column(str(frame.index.name or ""))
-    for column in frame.columns:
-        table.add_column(column.replace("_", " "), justify="right")
-    columns = [frame[c].tolist() for c in frame.columns]  # keeps ints as ints, unlike iterrows
-    for i, label in enumerate(frame.index):
-        cells = [
-            formats.get(c, _num)(values[i])
-            for c, values in zip(frame.columns, columns, strict=True)
-        ]
-        table.add_row(str(label), *cells)
-    return table
-
-
-def _num(value: float | str) -> str:
-    """Whole numbers with thousands separators, others with two decimals; text as is."""
-    if isinstance(value, str):
-        return value
-    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
-
-
-def _pct(value: float) -> str:
-    return f"{100 * value:.1f}%"
-
-
 def _print_overview(summary: Overview, world: World | None = None) -> None:
     counts = ", ".join(f"{n:,} {name}" for name, n in summary.counts.items())
     console.print(
         f"\n[bold]Dataset[/]: {counts}; history {summary.first_day:%Y-%m-%d} .. "
         f"{summary.last_day:%Y-%m-%d}; revenue {summary.revenue:,.0f}; "
-        f"top 20% of customers bring {_pct(summary.top20_revenue_share)} of it"
+        f"top 20% of customers bring {pct(summary.top20_revenue_share)} of it"
     )
     if summary.tiers is not None:
         tiers = summary.tiers.copy()
         tiers.index.name = "tier"
         console.print(
-            _fmt_table(
+            fmt_table(
                 "Customers per tier (generated)",
                 tiers,
-                {"customer_share": _pct, "revenue_share": _pct, "customers": _num},
+                {"customer_share": pct, "revenue_share": pct, "customers": num},
             )
         )
     classes = summary.demand_classes.copy()
     classes.index.name = "class"
     console.print(
-        _fmt_table(
+        fmt_table(
             "SKU demand classes (ADI / CV² of daily demand)",
             classes,
-            {"sku_share": _pct, "demand_share": _pct},
+            {"sku_share": pct, "demand_share": pct},
         )
     )
     t = summary.stockout_totals
     console.print(
         f"[bold]Stockout history[/]: {t['lines_short']:,.0f} of {t['lines']:,.0f} order lines "
-        f"short ({_pct(t['short_rate'])}), {t['units_short']:,.0f} units, revenue lost "
+        f"short ({pct(t['short_rate'])}), {t['units_short']:,.0f} units, revenue lost "
         f"{t['revenue_lost']:,.0f}; {t['customers_hit']:,.0f} customers and "
         f"{t['skus_hit']:,.0f} SKUs hit"
     )
@@ -593,8 +543,8 @@ def _print_overview(summary: Overview, world: World | None = None) -> None:
         churn_hit = float(truth.loc[hit, "ever_churned"].mean()) if hit.any() else 0.0
         churn_clean = float(truth.loc[~hit, "ever_churned"].mean()) if (~hit).any() else 0.0
         console.print(
-            f"churned during the history: {_pct(churn_hit)} of customers who met a stockout, "
-            f"{_pct(churn_clean)} of those who did not"
+            f"churned during the history: {pct(churn_hit)} of customers who met a stockout, "
+            f"{pct(churn_clean)} of those who did not"
         )
 
 

@@ -136,10 +136,12 @@ def params_for(size: str, **overrides: object) -> WorldParams:
 class World:
     """A generated dataset and the ground truth the generator used to make it.
 
-    `customer_truth`: customer_id, tier, orders_per_year, joined_day, churned (inactive at
-    the end), churn_day (-1 if active), ever_churned, first_churn_day (-1 if never),
-    churned_after_stockout (the last churn followed a stockout), stockout_events (order
-    lines short). Days count from the first day of the history (day 0).
+    `customer_truth`: customer_id, tier, orders_per_year, lines_per_order (mean lines per
+    order), favourite_category and affinity (share of lines drawn from it), joined_day,
+    churned (inactive at the end), churn_day (-1 if active), ever_churned,
+    first_churn_day (-1 if never), churned_after_stockout (the last churn followed a
+    stockout), stockout_events (order lines short). Days count from the first day of
+    the history (day 0).
     `sku_truth`: sku_id, pattern (smooth, seasonal, trending, launched), popularity,
     season_amplitude and season_phase (demand x 1 + a sin(2 pi t/365.25 + phase), t in
     days from the start), trend_per_year (log growth), launch_day, service_z (the
@@ -614,6 +616,9 @@ def _assemble(p: WorldParams, cat: _Catalogue, people: _Customers, h: _History) 
             "customer_id": cust_id,
             "tier": pd.Categorical(np.asarray(TIERS)[people.tier], categories=list(TIERS)),
             "orders_per_year": people.rate * 365.25,
+            "lines_per_order": people.lines,
+            "favourite_category": pd.Series(categories[people.favourite], dtype="string[pyarrow]"),
+            "affinity": people.affinity,
             "joined_day": people.join_day,
             "churned": h.churn_day >= 0,
             "churn_day": h.churn_day,

@@ -63,3 +63,16 @@ def edit(table: str, old: str, new: str) -> str:
     text = GOOD[table]
     assert old in text, f"{old!r} not in {table}"
     return text.replace(old, new, 1)
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny generated world ending 2025-06-30, written once as a CSV dataset folder."""
+    from typer.testing import CliRunner
+
+    from replenish.cli import app
+
+    data = tmp_path_factory.mktemp("world")
+    args = ["generate", str(data), "--size", "tiny", "--end-date", "2025-06-30", "--overwrite"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    return data

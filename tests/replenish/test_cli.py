@@ -86,19 +86,14 @@ def test_demo_generates_validates_and_summarizes(tmp_path: Path) -> None:
         "SKU demand classes",
         "Stockout history",
         "dataset accepted",
+        "Paired differences against min/max",
+        "Care list under",
     ):
         assert heading in result.output
+    for chart in ("active_customers.png", "profit_vs_fill_rate.png", "customers_lost.png"):
+        assert (tmp_path / "simulation" / chart).stat().st_size > 10_000
     ds = Dataset.read(tmp_path / "dataset")
     assert len(ds.skus) == 60 and ds.customers is not None and len(ds.customers) == 400
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny generated world ending 2025-06-30, written once for the module."""
-    data = tmp_path_factory.mktemp("world")
-    args = ["generate", str(data), "--size", "tiny", "--end-date", "2025-06-30", "--overwrite"]
-    assert runner.invoke(app, args).exit_code == 0
-    return data
 
 
 def test_forecast_writes_files_other_tools_can_rely_on(tmp_path: Path, generated: Path) -> None:

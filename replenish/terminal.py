@@ -1,0 +1,77 @@
+"""What the CLI shows people: one console, progress bars, stages and tables (rich).
+
+Tables and summaries go to stdout; progress bars and logs to stderr, so a command's
+output can be piped while a person still sees it working.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+console = Console()
+err_console = Console(stderr=True)
+log = logging.getLogger("replenish")
+
+
+def progress_bar() -> Progress:
+    """A progress display on stderr: spinner, description, bar, count, elapsed time."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    )
+
+
+@contextmanager
+def stage(progress: Progress, description: str) -> Iterator[None]:
+    """A one-step task on the progress display, logged with its duration."""
+    task = progress.add_task(description, total=1)
+    started = time.perf_counter()
+    yield
+    progress.update(task, completed=1)
+    log.info("%s: %.1f s", description, time.perf_counter() - started)
+
+
+def fmt_table(title: str, frame: pd.DataFrame, formats: dict[str, Callable[[float], str]]) -> Table:
+    """A rich table of `frame` (index first), each column by its format (default `num`)."""
+    table = Table(title=title)
+    table.add_column(str(frame.index.name or ""))
+    for column in frame.columns:
+        table.add_column(column.replace("_", " "), justify="right")
+    columns = [frame[c].tolist() for c in frame.columns]  # keeps ints as ints, unlike iterrows
+    for i, label in enumerate(frame.index):
+        cells = [
+            formats.get(c, num)(values[i]) for c, values in zip(frame.columns, columns, strict=True)
+        ]
+        table.add_row(str(label), *cells)
+    return table
+
+
+def num(value: float | str) -> str:
+    """Whole numbers with thousands separators, others with two decimals; text as is."""
+    if isinstance(value, str):
+        return value
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+
+
+def pct(value: float) -> str:
+    return f"{100 * value:.1f}%"

@@ -1,0 +1,266 @@
+"""Building a `SimWorld` and its `Behaviour`: from a generated world, or from a dataset.
+
+From a dataset, every customer's purchase rate, basket size and category preference
+are estimated from their own order history (the last `window_days`), stock comes from
+the inventory table, lead times and review periods from the suppliers table, so a
+planner simulates their own business. Churn per stockout is fitted on the history
+(statsmodels logit, `simulations.calibration.fit_churn`) when it can be, else the
+sector preset's annual loss is turned into a per-event probability given each
+customer's observed stockout exposure.
+
+Reaction shares default to the worldwide out-of-stock study of Gruen, Corsten and
+Bharadwaj (2002): 15% wait (backorder), 45% substitute, 31% buy elsewhere, 9% do not
+buy; every number is overridable by the scenario.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecast.segments import SegmentConfig, Segments, segment_customers
+from replenish.dataset import Dataset
+from simulations.calibration import fit_churn, per_event_churn_exposure
+from simulations.model import Behaviour, SimWorld
+from simulations.world import PRESETS, TIERS, World
+
+DEFAULT_REACTIONS = (0.15, 0.45, 0.31, 0.09)  # in the order of REACTIONS
+CLV_YEARS = 3
+DISCOUNT_RATE = 0.10
+
+
+def daily_hazard(annual: float) -> float:
+    """Daily probability that loses `annual` of a population over 365.25 days."""
+    return float(1.0 - (1.0 - annual) ** (1.0 / 365.25))
+
+
+def clv_factor(retention: np.ndarray | float) -> np.ndarray:
+    """Discounted years of margin a retained customer is worth (DESIGN.md CLV, 3 years)."""
+    years = np.arange(1, CLV_YEARS + 1)
+    r = np.asarray(retention, dtype=float)[..., None]
+    return np.asarray((r ** (years - 1) / (1 + DISCOUNT_RATE) ** years).sum(axis=-1))
+
+
+def _suppliers(dataset: Dataset) -> dict[str, np.ndarray]:
+    """SimWorld's supplier arrays (and each SKU's supplier index) from the dataset."""
+    sup = dataset.suppliers
+    skus = dataset.skus
+    review = np.maximum(np.round(sup["review_period_days"].to_numpy(dtype=float)), 1)
+    return {
+        "supplier": pd.Index(sup["supplier_id"]).get_indexer(skus["supplier_id"]).astype(np.int64),
+        "lead_mean": sup["lead_time_days"].to_numpy(dtype=float),
+        "lead_sd": sup["lead_time_sd_days"].fillna(0.0).to_numpy(dtype=float),
+        "review": review.astype(np.int64),
+        "order_cost": sup["order_cost"].fillna(0.0).to_numpy(dtype=float),
+    }
+
+
+def _skus(dataset: Dataset) -> dict[str, np.ndarray]:
+    skus = dataset.skus
+    index = pd.Index(skus["sku_id"])
+    subs = skus["substitutes"].astype("string").fillna("").str.split(";").str[0]
+    substitute = index.get_indexer(pd.Index(subs.fillna("")))
+    inv = (
+        dataset.inventory.set_index("sku_id")
+        if dataset.inventory is not None
+        else pd.DataFrame(columns=["on_hand", "on_order"])
+    )
+    category = pd.factorize(skus["category"].astype("string").fillna(""), sort=True)[0]
+    return {
+        "sku_ids": skus["sku_id"].to_numpy(dtype=object),
+        "category": category.astype(np.int64),
+        "unit_cost": skus["unit_cost"].to_numpy(dtype=float),
+        "unit_price": skus["unit_price"].to_numpy(dtype=float),
+        "pack_size": skus["pack_size"].to_numpy(dtype=np.int64),
+        "moq": skus["moq"].to_numpy(dtype=np.int64),
+        "substitute": substitute.astype(np.int64),
+        "on_hand": inv["on_hand"].reindex(index).fillna(0).to_numpy(dtype=np.int64),
+        "on_order": inv["on_order"].reindex(index).fillna(0).to_numpy(dtype=np.int64),
+    }
+
+
+def from_generated(world: World) -> tuple[SimWorld, Behaviour]:
+    """The generator's own truth, picked up where its history ends."""
+    p = world.params
+    truth, sku_truth, data = world.customer_truth, world.sku_truth, world.dataset
+    skus = _skus(data)
+    categories = sorted(data.skus["category"].astype(str).unique())
+    favourite = pd.Index(categories).get_indexer(truth["favourite_category"].astype(str))
+    # Demand mix on the last day of the history: season, trend and launches included.
+    t = (p.days - 1) / 365.25
+    weight = (
+        sku_truth["popularity"].to_numpy()
+        * (1 + sku_truth["season_amplitude"] * np.sin(2 * np.pi * t + sku_truth["season_phase"]))
+        * np.exp(sku_truth["trend_per_year"] * (t - p.days / 730.5))
+        * (p.days - 1 >= sku_truth["launch_day"])
+    ).to_numpy(dtype=float)
+    segment = truth["tier"].cat.codes.to_numpy().astype(np.int64)
+    rate = truth["orders_per_year"].to_numpy(dtype=float) / 365.25
+    lines = truth["lines_per_order"].to_numpy(dtype=float)
+    mean_qty = sku_truth["mean_quantity"].to_numpy(dtype=float)
+    margin_per_line = float(
+        (weight / weight.sum()) @ (mean_qty * (skus["unit_price"] - skus["unit_cost"]))
+    )
+    preset = p.preset
+    retention = 1.0 - preset.base_churn_annual
+    clv = rate * 365.25 * lines * margin_per_line * clv_factor(retention)
+    sim = SimWorld(
+        segments=TIERS,
+        customer_ids=truth["customer_id"].to_numpy(dtype=object),
+        segment=segment,
+        rate=rate,
+        lines=np.maximum(lines, 1.0),
+        favourite=favourite.astype(np.int64),
+        affinity=truth["affinity"].to_numpy(dtype=float),
+        active=~truth["churned"].to_numpy(dtype=bool),
+        clv=clv,
+        popularity=weight / weight.sum(),
+        mean_quantity=mean_qty,
+        weekly=np.asarray(preset.weekly_profile, dtype=float),
+        start_weekday=(p.end_date.weekday() + 1) % 7,
+        **skus,
+        **_suppliers(data),
+    )
+    return_probability = p.return_probability
+    if return_probability is None:
+        return_probability = preset.return_probability
+    behaviour = Behaviour(
+        reactions=np.tile(DEFAULT_REACTIONS, (3, 1)),
+        churn_per_stockout=np.array([world.churn_per_stockout[t] for t in TIERS]),
+        return_probability=np.full(3, return_probability),
+        base_churn_daily=np.full(3, daily_hazard(preset.base_churn_annual)),
+        mean_days_to_return=p.mean_days_to_return,
+    )
+    return sim, behaviour
+
+
+def from_dataset(
+    dataset: Dataset,
+    segments: Segments | None = None,
+    sector: str = "retail",
+    churn: str = "fitted",
+    window_days: int = 365,
+) -> tuple[SimWorld, Behaviour, str]:
+    """Estimate the world behind a dataset; also says where churn per stockout came from.
+
+    `churn`: "fitted" (logit on the history, falling back to the preset when it cannot
+    be fitted) or "preset" (the sector's annual loss given each customer's exposure).
+    Raises ValueError when the orders carry no customers to simulate.
+    """
+    if sector not in PRESETS:
+        raise ValueError(f"unknown sector {sector!r}; choose one of {sorted(PRESETS)}")
+    if churn not in ("fitted", "preset"):
+        raise ValueError("churn must be 'fitted' or 'preset'")
+    if dataset.customers is None:
+        raise ValueError("the simulator needs customers: the dataset has no customers table")
+    segs = segments or segment_customers(dataset, config=SegmentConfig())
+    orders = dataset.orders[dataset.orders["customer_id"].notna()]
+    if orders.empty:
+        raise ValueError("the simulator needs order lines with a customer_id")
+    end = orders["date"].max()
+    recent = orders[orders["date"] > end - pd.Timedelta(days=window_days)]
+    skus = _skus(dataset)
+    ids = pd.Index(dataset.customers["customer_id"])
+    m, n = len(ids), len(skus["sku_ids"])
+    cust = ids.get_indexer(recent["customer_id"])
+    sku = pd.Index(dataset.skus["sku_id"]).get_indexer(recent["sku_id"])
+    asked = (recent["quantity"] + recent["quantity_short"]).to_numpy(dtype=float)
+
+    # Per customer: orders, lines, days observed (since they joined, within the window).
+    n_lines = np.bincount(cust, minlength=m).astype(float)
+    order_keys = pd.DataFrame({"c": cust, "o": recent["order_id"].to_numpy()}).drop_duplicates()
+    n_orders = np.bincount(order_keys["c"].to_numpy(), minlength=m).astype(float)
+    since = pd.to_datetime(dataset.customers["since"]).to_numpy()
+    window_start = np.datetime64((end - pd.Timedelta(days=window_days - 1)).to_datetime64())
+    first_day = np.maximum(since.astype("datetime64[ns]"), window_start)
+    observed = (np.datetime64(end.to_datetime64()) - first_day) / np.timedelta64(1, "D") + 1
+    observed = np.clip(observed, 30.0, float(window_days))
+    rate = n_orders / observed
+    lines = np.where(n_orders > 0, n_lines / np.maximum(n_orders, 1), 1.0)
+
+    # Favourite category, shrunk toward the catalogue's mix for customers with few lines.
+    n_cat = int(skus["category"].max()) + 1
+    line_cat = skus["category"][sku]
+    counts = np.zeros((m, n_cat))
+    np.add.at(counts, (cust, line_cat), 1.0)
+    favourite = counts.argmax(axis=1)
+    cat_share = counts.sum(axis=0) / max(counts.sum(), 1.0)
+    prior = 2.0
+    affinity = (counts[np.arange(m), favourite] + prior * cat_share[favourite]) / (n_lines + prior)
+
+    popularity = np.bincount(sku, minlength=n).astype(float)
+    if popularity.sum() <= 0:
+        raise ValueError(f"no order lines in the last {window_days} days to estimate demand from")
+    line_units = np.bincount(sku, weights=asked, minlength=n)
+    mean_qty = np.where(popularity > 0, line_units / np.maximum(popularity, 1), 1.0)
+    popularity /= popularity.sum()
+
+    last = pd.Series(recent["date"].to_numpy()).groupby(cust).max()
+    recency = np.full(m, np.inf)
+    recency[last.index.to_numpy()] = (end - last).dt.days.to_numpy(dtype=float)
+    interval = np.where(rate > 0, 1.0 / np.maximum(rate, 1e-12), np.inf)
+    active = (n_orders > 0) & (recency <= np.maximum(90.0, 3.0 * interval))
+
+    tier = segs.customers.set_index("customer_id")["tier"].astype(str).reindex(ids)
+    segment = pd.Index(TIERS).get_indexer(pd.Index(tier.fillna("C"))).astype(np.int64)
+    retention = segs.tiers["retention"].reindex(list(TIERS)).fillna(0.0).to_numpy(dtype=float)
+    margin_12m = (
+        segs.customers.set_index("customer_id")["margin_12m"].reindex(ids).fillna(0.0).to_numpy()
+    )
+    clv = np.maximum(margin_12m, 0.0) * clv_factor(retention[segment])
+
+    weekday = recent["date"].dt.weekday.to_numpy()
+    weekly = np.bincount(weekday, minlength=7).astype(float)
+    weekly = weekly / weekly.mean() if weekly.sum() > 0 else np.ones(7)
+    sim = SimWorld(
+        segments=TIERS,
+        customer_ids=ids.to_numpy(dtype=object),
+        segment=segment,
+        rate=rate,
+        lines=np.maximum(lines, 1.0),
+        favourite=favourite.astype(np.int64),
+        affinity=np.clip(affinity, 0.0, 1.0),
+        active=active,
+        clv=clv,
+        popularity=popularity,
+        mean_quantity=np.maximum(mean_qty, 1.0),
+        weekly=weekly,
+        start_weekday=(end.weekday() + 1) % 7,
+        **skus,
+        **_suppliers(dataset),
+    )
+    sim.validate()
+
+    preset = PRESETS[sector]
+    per_event, source = None, ""
+    if churn == "fitted":
+        try:
+            fit = fit_churn(dataset, tier.dropna())
+            per_event = np.array([fit.per_event.get(t, 0.0) for t in TIERS])
+            source = f"fitted: logit on {fit.observations:,} customer-months"
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            source = f"could not fit ({exc}); "
+    if per_event is None:
+        short = np.bincount(cust, weights=(recent["quantity_short"] > 0).to_numpy(), minlength=m)
+        exposure = short / observed * 365.25
+        # A tier that met no stockout in the history gets the whole base's exposure, and
+        # a history without stockouts one event per customer-year.
+        if not exposure.any():
+            exposure = np.ones(m)
+        per_event = np.array(
+            [
+                per_event_churn_exposure(
+                    preset.stockout_churn_annual,
+                    exposure[segment == g] if exposure[segment == g].any() else exposure,
+                )
+                for g in range(len(TIERS))
+            ]
+        )
+        source += f"{sector} preset ({preset.stockout_churn_annual:.1%} a year lost to stockouts)"
+    behaviour = Behaviour(
+        reactions=np.tile(DEFAULT_REACTIONS, (len(TIERS), 1)),
+        churn_per_stockout=np.clip(per_event, 0.0, 1.0),
+        return_probability=np.full(len(TIERS), preset.return_probability),
+        base_churn_daily=np.full(len(TIERS), daily_hazard(preset.base_churn_annual)),
+    )
+    return sim, behaviour, source

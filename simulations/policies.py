@@ -1,0 +1,255 @@
+"""Replenishment policies behind one interface: stock levels from a demand estimate.
+
+Every policy answers one question, `levels(view)`: given what the planner knows (mean
+and variance of daily demand per SKU and segment, lead times, review periods, costs),
+at what inventory position to reorder (`reorder_point`, s), up to what level
+(`order_up_to`, S), how many units to hold back for the top segment (`reserve`), and
+which lines to keep first when a review's budget binds (`priority`, value per
+currency). The engine applies them at each supplier's review: if position <= s,
+order S - position in whole packs, MOQ respected. The five policies differ only there:
+
+- `SsPolicy`: s = mean + z sd over the protection interval, S = s + EOQ.
+- `BaseStockPolicy`: S = the service-level quantile of protection demand, s = S - 1.
+- `MinMaxPolicy`: what ERPs do, min/max as multiples of protection-interval demand.
+- `OptimizerPolicy`: the replenish optimizer chooses S per SKU within an investment
+  budget; segment-blind (every segment at the SKU's average stockout cost) or
+  churn-aware (stockout cost = margin + P(churn) x CLV / units, DESIGN.md) with a
+  Littlewood reserve for the top segment, recomputed each day from the days left
+  until the next delivery (a static reserve over the whole protection interval holds
+  back units the top segment cannot use before fresh stock arrives).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from scipy import stats
+
+from forecast.distribution import pmfs, quantiles
+from optimize.baselines import segment_blind
+from optimize.problem import Problem
+from optimize.solve import solve
+
+
+@dataclass(frozen=True)
+class PlanningView:
+    """What a policy may look at when it sets levels. Arrays per SKU unless noted.
+
+    `daily_mean`, `daily_var`: (n, k) units per day per segment. `protection_days`: lead
+    time + review period (days). `stockout_cost`: (n, k) currency per unit short, from
+    the margin and, per segment, P(churn | stockout) x CLV / units per line.
+    `order_cost`: the supplier's fixed cost per order. `holding_rate`: per year.
+    """
+
+    daily_mean: np.ndarray
+    daily_var: np.ndarray
+    protection_days: np.ndarray
+    lead_days: np.ndarray
+    unit_cost: np.ndarray
+    unit_price: np.ndarray
+    stockout_cost: np.ndarray
+    order_cost: np.ndarray
+    holding_rate: float
+    segments: tuple[str, ...]
+
+    @property
+    def protection_mean(self) -> np.ndarray:
+        return np.asarray(self.daily_mean.sum(axis=1) * self.protection_days)
+
+    @property
+    def protection_var(self) -> np.ndarray:
+        return np.asarray(self.daily_var.sum(axis=1) * self.protection_days)
+
+
+@dataclass(frozen=True)
+class Reserve:
+    """Littlewood's rule, day by day: units of each SKU other segments may not take.
+
+    Keep R units for segment `segment` while the chance its demand until the next
+    delivery exceeds R is at least c_next / c_top (the next segment's stockout cost over
+    its own): R = mean t + z sd sqrt(t) with z = the normal quantile at 1 - c_next/c_top,
+    t = days until stock can next arrive, daily mean and variance of that segment's
+    demand per SKU. z = -inf where the SKU keeps no reserve.
+    """
+
+    segment: int
+    daily_mean: np.ndarray
+    daily_var: np.ndarray
+    z: np.ndarray
+
+    def units(self, days_to_arrival: np.ndarray) -> np.ndarray:
+        t = np.maximum(days_to_arrival, 0.0)
+        with np.errstate(invalid="ignore"):
+            r = self.daily_mean * t + self.z * np.sqrt(self.daily_var * t)
+        return np.asarray(np.where(np.isfinite(self.z), np.maximum(np.ceil(r), 0.0), 0.0))
+
+
+@dataclass(frozen=True)
+class Levels:
+    """Per SKU: reorder point s, order-up-to S (units), an optional `reserve` for the
+    top segment, and the value per currency of the SKU's last unit (`priority`; None:
+    lines are cut in SKU order when a review's budget binds)."""
+
+    reorder_point: np.ndarray
+    order_up_to: np.ndarray
+    reserve: Reserve | None = None
+    priority: np.ndarray | None = None
+
+
+class Policy(Protocol):
+    """A replenishment rule. `name` labels results; `levels` must be deterministic."""
+
+    @property
+    def name(self) -> str: ...
+
+    def levels(self, view: PlanningView) -> Levels: ...
+
+
+@dataclass(frozen=True)
+class SsPolicy:
+    """(s, S): reorder at mean + z sd of protection demand, order up to s + EOQ."""
+
+    name: str = "(s,S)"
+    z: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not np.isfinite(self.z):
+            raise ValueError("z must be a finite safety factor")
+
+    def levels(self, view: PlanningView) -> Levels:
+        mean, sd = view.protection_mean, np.sqrt(view.protection_var)
+        s = np.ceil(mean + self.z * sd)
+        annual = view.daily_mean.sum(axis=1) * 365.0
+        holding = np.maximum(view.holding_rate * view.unit_cost, 1e-9)
+        eoq = np.sqrt(2.0 * view.order_cost * annual / holding)
+        return Levels(s, s + np.maximum(np.ceil(eoq), 1.0))
+
+
+@dataclass(frozen=True)
+class BaseStockPolicy:
+    """Order up to the `service_level` quantile of protection demand at every review."""
+
+    name: str = "base-stock"
+    service_level: float = 0.95
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.service_level < 1.0:
+            raise ValueError(
+                f"service_level must lie strictly between 0 and 1, got {self.service_level}"
+            )
+
+    def levels(self, view: PlanningView) -> Levels:
+        target = quantiles(view.protection_mean, view.protection_var, (self.service_level,))[:, 0]
+        return Levels(target - 1.0, target)
+
+
+@dataclass(frozen=True)
+class MinMaxPolicy:
+    """ERP min/max: min and max as multiples of mean protection-interval demand."""
+
+    name: str = "min/max"
+    min_factor: float = 1.0
+    max_factor: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_factor <= self.max_factor or self.max_factor <= 0:
+            raise ValueError("min/max needs 0 <= min_factor <= max_factor and max_factor > 0")
+
+    def levels(self, view: PlanningView) -> Levels:
+        mean = view.protection_mean
+        return Levels(np.floor(self.min_factor * mean), np.ceil(self.max_factor * mean))
+
+
+@dataclass(frozen=True)
+class OptimizerPolicy:
+    """The replenish optimizer sets S; `investment` caps the sum of unit cost x S.
+
+    `holding_factor` scales the holding cost it plans with (below 1: stock looks
+    cheaper, so it holds more), the knob that matches another policy's inventory when
+    even an uncapped plan holds less.
+
+    Targets are solved as one reorder problem from an empty position (whole units; packs
+    and MOQ apply when the engine orders), so the budget is the stock investment the
+    policy may hold. Churn-aware reserves stock for the top segment (`Reserve`).
+    """
+
+    name: str = "churn-aware"
+    churn_aware: bool = True
+    investment: float | None = None
+    reserve: bool = True
+    holding_factor: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.investment is not None and not self.investment >= 0:
+            raise ValueError("investment must be a non-negative amount")
+        if not self.holding_factor > 0:
+            raise ValueError("holding_factor must be positive")
+
+    def problem(self, view: PlanningView) -> Problem:
+        n, k = view.daily_mean.shape
+        mean = view.daily_mean * view.protection_days[:, None]
+        var = np.maximum(view.daily_var * view.protection_days[:, None], mean)
+        flat = pmfs(mean, var)
+        by_sku = tuple(tuple(flat[i * k : (i + 1) * k]) for i in range(n))
+        problem = Problem(
+            sku_ids=np.arange(n),
+            segments=view.segments,
+            pmfs=by_sku,
+            stockout_cost=view.stockout_cost,
+            position=np.zeros(n),
+            unit_cost=view.unit_cost,
+            holding_cost=self.holding_factor
+            * view.holding_rate
+            * view.unit_cost
+            * view.protection_days
+            / 365.0,
+            pack_size=np.ones(n, dtype=np.int64),
+            moq=np.zeros(n, dtype=np.int64),
+            unit_volume=np.zeros(n),
+            max_units=np.full(n, np.inf),
+            supplier=np.zeros(n, dtype=np.int64),
+            supplier_ids=("all",),
+            supplier_min_value=np.zeros(1),
+            supplier_order_cost=np.zeros(1),
+            budget=self.investment,
+        )
+        return problem if self.churn_aware else segment_blind(problem)
+
+    def levels(self, view: PlanningView) -> Levels:
+        problem = self.problem(view)
+        solution = solve(problem)
+        target = solution.quantity.astype(float)
+        last_unit = np.array(
+            [
+                float(curve.unit_values(int(max(t - 1, 0)), 1)[0])
+                for curve, t in zip(solution.curves, target, strict=True)
+            ]
+        )
+        priority = last_unit / np.maximum(view.unit_cost, 1e-9)
+        reserve = None
+        if self.churn_aware and self.reserve and len(view.segments) > 1:
+            reserve = _littlewood(view)
+        return Levels(target - 1.0, target, reserve, priority)
+
+
+def _littlewood(view: PlanningView) -> Reserve:
+    """The reserve for the segment a stockout costs most catalogue-wide (see `Reserve`)."""
+    costs = view.stockout_cost
+    top = int(np.argmax(costs.mean(axis=0)))
+    c_top = costs[:, top]
+    c_next = np.sort(costs, axis=1)[:, -2]
+    is_top = np.argmax(costs, axis=1) == top
+    ratio = np.where(c_top > 0, c_next / np.maximum(c_top, 1e-12), 1.0)
+    z = np.where(is_top & (ratio < 1.0), stats.norm.ppf(1.0 - np.minimum(ratio, 1.0)), -np.inf)
+    return Reserve(top, view.daily_mean[:, top], view.daily_var[:, top], z)
+
+
+POLICY_KINDS = {
+    "ss": SsPolicy,
+    "base_stock": BaseStockPolicy,
+    "min_max": MinMaxPolicy,
+    "segment_blind": OptimizerPolicy,
+    "churn_aware": OptimizerPolicy,
+}

@@ -1,0 +1,14 @@
+"""The tiny generated world as the simulator sees it."""
+
+from __future__ import annotations
+
+import pytest
+
+from simulations.estimate import from_generated
+from simulations.model import Behaviour, SimWorld
+from simulations.world import World
+
+
+@pytest.fixture(scope="session")
+def sim(tiny_world: World) -> tuple[SimWorld, Behaviour]:
+    return from_generated(tiny_world)

@@ -1,0 +1,67 @@
+"""Worlds for the simulator: the generator's truth, and a dataset's history estimated."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from simulations.engine import Conditions, simulate
+from simulations.estimate import from_dataset, from_generated
+from simulations.policies import BaseStockPolicy
+from simulations.world import World
+
+
+def test_the_generated_world_is_picked_up_where_its_history_ends(tiny_world: World) -> None:
+    world, behaviour = from_generated(tiny_world)
+    world.validate()
+    behaviour.validate(3)
+    inv = tiny_world.dataset.inventory
+    assert inv is not None
+    assert np.array_equal(world.on_hand, inv["on_hand"].to_numpy())
+    assert np.array_equal(world.active, ~tiny_world.customer_truth["churned"].to_numpy())
+    assert behaviour.churn_per_stockout.tolist() == [
+        tiny_world.churn_per_stockout[t] for t in ("A", "B", "C")
+    ]
+    # Tier A customers are worth more than tier C ones.
+    assert world.clv[world.segment == 0].mean() > world.clv[world.segment == 2].mean()
+
+
+def test_a_dataset_is_estimated_close_to_the_truth_behind_it(tiny_world: World) -> None:
+    world, behaviour, source = from_dataset(tiny_world.dataset, churn="preset")
+    world.validate()
+    assert "retail preset" in source
+    truth = tiny_world.customer_truth
+    active = world.active & ~truth["churned"].to_numpy()
+    true_rate = truth["orders_per_year"].to_numpy() / 365.25
+    corr = np.corrcoef(world.rate[active], true_rate[active])[0, 1]
+    assert corr > 0.8
+    # Lines per order and total demand land near the truth.
+    assert world.lines[active].mean() == pytest.approx(
+        truth["lines_per_order"][active].mean(), rel=0.2
+    )
+    est_mean, _ = world.expected_daily_demand()
+    true_world, _ = from_generated(tiny_world)
+    true_mean, _ = true_world.expected_daily_demand()
+    assert est_mean.sum() == pytest.approx(true_mean.sum(), rel=0.25)
+    assert (behaviour.churn_per_stockout > 0).all()
+    # The estimated world runs.
+    run = simulate(world, behaviour, BaseStockPolicy(), Conditions(days=30))
+    assert run.segment["units_requested"].sum() > 0
+
+
+def test_fitted_churn_is_used_when_the_history_allows(tiny_world: World) -> None:
+    _, behaviour, source = from_dataset(tiny_world.dataset, churn="fitted")
+    assert source.startswith("fitted") or "could not fit" in source
+    assert behaviour.churn_per_stockout.shape == (3,)
+
+
+def test_a_dataset_without_customers_cannot_be_simulated(tiny_world: World) -> None:
+    anonymous = replace(tiny_world.dataset, customers=None)
+    with pytest.raises(ValueError, match="no customers table"):
+        from_dataset(anonymous)
+    with pytest.raises(ValueError, match="sector"):
+        from_dataset(tiny_world.dataset, sector="moon")
+    with pytest.raises(ValueError, match="churn"):
+        from_dataset(tiny_world.dataset, churn="guess")

@@ -1,0 +1,116 @@
+"""Policies' levels against closed forms: quantiles, EOQ, min/max, the newsvendor fractile,
+and Littlewood's reserve."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from simulations.policies import (
+    BaseStockPolicy,
+    MinMaxPolicy,
+    OptimizerPolicy,
+    PlanningView,
+    SsPolicy,
+)
+
+
+def _view(mean: list[float], var: list[float] | None = None, k: int = 1) -> PlanningView:
+    """One segment (or k equal ones) per SKU, 10-day protection, cost 10, price 15."""
+    m = np.asarray(mean, dtype=float)[:, None] / k * np.ones((1, k))
+    v = (np.asarray(var if var is not None else mean, dtype=float))[:, None] / k * np.ones((1, k))
+    n = m.shape[0]
+    return PlanningView(
+        daily_mean=m,
+        daily_var=v,
+        protection_days=np.full(n, 10.0),
+        lead_days=np.full(n, 7.0),
+        unit_cost=np.full(n, 10.0),
+        unit_price=np.full(n, 15.0),
+        stockout_cost=np.full((n, k), 5.0),
+        order_cost=np.full(n, 50.0),
+        holding_rate=0.25,
+        segments=tuple("ABC"[:k]),
+    )
+
+
+def test_base_stock_orders_up_to_the_service_quantile() -> None:
+    levels = BaseStockPolicy(service_level=0.9).levels(_view([2.0, 0.5]))
+    # Poisson (variance = mean) over 10 days: the 90% quantiles of Poisson(20), Poisson(5).
+    assert levels.order_up_to.tolist() == [stats.poisson.ppf(0.9, 20), stats.poisson.ppf(0.9, 5)]
+    assert np.array_equal(levels.reorder_point, levels.order_up_to - 1)
+
+
+def test_min_max_is_a_multiple_of_protection_demand() -> None:
+    levels = MinMaxPolicy(min_factor=1.0, max_factor=2.5).levels(_view([2.0, 0.33]))
+    assert levels.reorder_point.tolist() == [20.0, 3.0]
+    assert levels.order_up_to.tolist() == [50.0, 9.0]
+
+
+def test_ss_adds_the_economic_order_quantity() -> None:
+    view = _view([4.0], var=[16.0])
+    levels = SsPolicy(z=1.5).levels(view)
+    s = np.ceil(40 + 1.5 * np.sqrt(160))
+    eoq = np.sqrt(2 * 50 * 4 * 365 / (0.25 * 10))  # sqrt(2 K D / h)
+    assert levels.reorder_point[0] == s
+    assert levels.order_up_to[0] == s + np.ceil(eoq)
+
+
+def test_optimizer_without_budget_stocks_to_the_newsvendor_fractile() -> None:
+    view = _view([3.0, 1.0])
+    levels = OptimizerPolicy(churn_aware=False).levels(view)
+    h = 0.25 * 10 * 10 / 365  # holding cost of a unit left over the 10-day interval
+    fractile = 5.0 / (5.0 + h)
+    for i, mean in enumerate((30, 10)):
+        s = levels.order_up_to[i]
+        # The smallest S with P(D <= S) >= c / (c + h), Poisson demand.
+        assert stats.poisson.cdf(s, mean) >= fractile - 1e-9
+        assert stats.poisson.cdf(s - 1, mean) < fractile
+
+
+def test_an_investment_cap_holds_the_stock_value_down() -> None:
+    view = _view([3.0, 1.0, 5.0])
+    free = OptimizerPolicy().levels(view).order_up_to @ view.unit_cost
+    capped = OptimizerPolicy(investment=0.5 * free).levels(view).order_up_to @ view.unit_cost
+    assert capped <= 0.5 * free + 1e-9
+    assert capped > 0.4 * free
+
+
+def test_littlewood_reserve_protects_the_costly_segment() -> None:
+    view = replace(_view([6.0], k=2), stockout_cost=np.array([[40.0, 10.0]]))
+    levels = OptimizerPolicy(churn_aware=True).levels(view)
+    reserve = levels.reserve
+    assert reserve is not None and reserve.segment == 0
+    # P(D_A > R) >= c_B / c_A = 0.25: R = mean t + z sd sqrt(t), z the 75% normal quantile.
+    t = np.array([4.0])
+    expected = np.ceil(3.0 * 4 + stats.norm.ppf(0.75) * np.sqrt(3.0 * 4))
+    assert reserve.units(t)[0] == expected
+    assert reserve.units(np.array([0.0]))[0] == 0.0
+    blind = OptimizerPolicy(churn_aware=False).levels(view)
+    assert blind.reserve is None
+
+
+def test_no_reserve_when_segments_cost_the_same() -> None:
+    levels = OptimizerPolicy(churn_aware=True).levels(_view([6.0], k=2))
+    assert levels.reserve is not None
+    assert levels.reserve.units(np.array([10.0]))[0] == 0.0
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: BaseStockPolicy(service_level=0.0),
+        lambda: BaseStockPolicy(service_level=1.0),
+        lambda: MinMaxPolicy(min_factor=2.0, max_factor=1.0),
+        lambda: SsPolicy(z=float("inf")),
+        lambda: OptimizerPolicy(investment=-1.0),
+        lambda: OptimizerPolicy(holding_factor=0.0),
+    ],
+)
+def test_policies_refuse_bad_parameters(make: Callable[[], object]) -> None:
+    with pytest.raises(ValueError):
+        make()
