@@ -35,6 +35,7 @@ import numpy as np
 
 from simulations.model import Behaviour, SimWorld
 from simulations.policies import Levels, PlanningView, Policy
+from simulations.sampling import GuideTable, RowTables
 
 log = logging.getLogger(__name__)
 
@@ -138,12 +139,13 @@ def _serve(sku: np.ndarray, qty: np.ndarray, stock: np.ndarray) -> np.ndarray:
     key = sku.astype(np.int16) if stock.size < 2**15 else sku
     order = np.argsort(key, kind="stable")
     s, q = sku[order], qty[order]
-    cum = np.cumsum(q)
-    first = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-    start = np.repeat(first, np.diff(np.r_[first, s.size]))
-    before = cum - q - np.where(start > 0, cum[start - 1], 0)
+    ahead = np.cumsum(q) - q  # units asked before each line, all SKUs
+    first = np.ones(s.size, dtype=bool)
+    np.not_equal(s[1:], s[:-1], out=first[1:])
+    start = np.maximum.accumulate(np.where(first, np.arange(s.size), 0))
+    before = ahead - ahead[start]  # ... before it for the same SKU
     served = np.empty_like(q)
-    served[order] = np.clip(stock[s] - before, 0, q)
+    served[order] = np.minimum(np.maximum(stock[s] - before, 0), q)
     return served
 
 
@@ -171,8 +173,15 @@ def simulate(
     cat_hi_i = np.searchsorted(cats, c_idx, side="right")
     cat_lo = np.where(cat_lo_i > 0, cum_pop[np.maximum(cat_lo_i - 1, 0)], 0.0)
     cat_hi = np.where(cat_hi_i > 0, cum_pop[np.maximum(cat_hi_i - 1, 0)], 0.0)
-    cum_rate = np.cumsum(world.rate * cond.demand_factor)
-    total_rate = float(cum_rate[-1]) if m else 0.0
+    # Per customer: where their favourite category sits on the cumulative popularity.
+    # One row per customer (affinity, start, width), gathered together per line.
+    fav_lo = cat_lo[world.favourite]
+    fav_width = cat_hi[world.favourite] - fav_lo
+    taste = np.column_stack([np.where(fav_width > 0, world.affinity, 0.0), fav_lo, fav_width])
+    line_units = RowTables.poisson(np.maximum(world.mean_quantity - 1.0, 0.0))
+    customers = GuideTable(np.cumsum(world.rate * cond.demand_factor))
+    total_rate = customers.total
+    skus = GuideTable(cum_pop)
     weekly = world.weekly / max(float(world.weekly.mean()), 1e-12)
     react_cum = np.cumsum(behaviour.reactions, axis=1)
     coupon = (1.0 - behaviour.coupon_effect) if cond.compensation else 1.0
@@ -198,7 +207,11 @@ def simulate(
         base_day = np.where(
             hazard > 0, np.ceil(start_rng.exponential(1.0, m) / np.maximum(hazard, 1e-300)), np.inf
         )
+    # Baseline churn days sorted once: day d's leavers are one slice.
+    by_base = np.argsort(base_day, kind="stable")
+    base_edges = np.searchsorted(base_day[by_base], np.arange(days + 1))
     return_day = np.full(m, -1, dtype=np.int64)
+    returning: dict[int, list[np.ndarray]] = {}
 
     # Planning.
     mean0, var0 = world.expected_daily_demand()
@@ -252,31 +265,31 @@ def simulate(
                     sold += int(fill.sum())
 
         # 2. Returns and baseline churn.
-        back = np.flatnonzero(return_day == d)
+        scheduled = returning.pop(d, [])
+        back = np.concatenate(scheduled) if scheduled else np.zeros(0, dtype=np.int64)
+        back = back[return_day[back] == d]
         if back.size:
             return_day[back] = -1
             back = back[base_day[back] > d]
             active[back] = True
             acc["customers_regained"] += np.bincount(world.segment[back], minlength=k)
-        leaving = np.flatnonzero(active & (base_day == d))
+        leaving = by_base[base_edges[d] : base_edges[d + 1]]
+        leaving = leaving[active[leaving]]
         if leaving.size:
             active[leaving] = False
             acc["customers_base_churn"] += np.bincount(world.segment[leaving], minlength=k)
 
         # 3. Candidate orders, lines and quantities (drawn whatever the policy).
         n_orders = rng.poisson(total_rate * weekly[(world.start_weekday + d) % 7])
-        cust = np.minimum(np.searchsorted(cum_rate, rng.random(n_orders) * total_rate), m - 1)
+        cust = customers.draw(rng.random(n_orders) * total_rate)
         n_lines = 1 + rng.poisson(world.lines[cust] - 1.0)
         line_cust = np.repeat(cust, n_lines)
         n_all = line_cust.size
-        u_fav, u_sku = rng.random(n_all), rng.random(n_all)
-        fav = world.favourite[line_cust]
-        use_fav = (u_fav < world.affinity[line_cust]) & (cat_hi[fav] > cat_lo[fav])
-        lo = np.where(use_fav, cat_lo[fav], 0.0)
-        hi = np.where(use_fav, cat_hi[fav], total_pop)
-        pos = np.minimum(np.searchsorted(cum_pop, lo + u_sku * (hi - lo), side="right"), n - 1)
-        line_sku = by_cat[pos]
-        qty = 1 + rng.poisson(world.mean_quantity[line_sku] - 1.0)
+        u_fav, u_sku, u_qty = rng.random(n_all), rng.random(n_all), rng.random(n_all)
+        t = taste[line_cust]
+        at = np.where(u_fav < t[:, 0], t[:, 1] + u_sku * t[:, 2], u_sku * total_pop)
+        line_sku = by_cat[skus.draw(at)]
+        qty = 1 + line_units.draw(line_sku, u_qty)
         u_react, u_churn, u_back = rng.random(n_all), rng.random(n_all), rng.random(n_all)
         wait = rng.exponential(behaviour.mean_days_to_return, n_all)
         z_lead = rng.normal(size=world.lead_mean.size)
@@ -340,9 +353,10 @@ def simulate(
                 acc["customers_lost"] += np.bincount(seg, minlength=k)
                 idx = keep[hit][churning][first_line]
                 comes_back = u_back[idx] < behaviour.return_probability[seg]
-                return_day[who] = np.where(
-                    comes_back, d + 1 + np.ceil(wait[idx]).astype(np.int64), -1
-                )
+                when = d + 1 + np.ceil(wait[idx]).astype(np.int64)
+                return_day[who] = np.where(comes_back, when, -1)
+                for day in np.unique(when[comes_back & (when < days)]):
+                    returning.setdefault(int(day), []).append(who[comes_back & (when == day)])
 
         # 6. Replan, then review and order.
         if d > 0 and d % cond.replan_days == 0:
@@ -381,7 +395,7 @@ def simulate(
         value = float(on_hand @ world.unit_cost)
         inventory_value += value
         holding += value * cond.holding_rate / 365.0
-        active_series[d + 1] = int(active.sum())
+        active_series[d + 1] = np.count_nonzero(active)
 
     # Orders still in the pipeline were not received.
     in_transit = int(incoming[days:].sum())
