@@ -184,6 +184,32 @@ def _greedy(
     spent_b, spent_v = _usage(blocks, take)
     have = np.zeros(n_skus, dtype=np.int64)  # blocks taken per SKU
     np.add.at(have, blocks.sku[take], 1)
+    # Exact shortcut: the loop below would first take the longest prefix of `order` that
+    # fits and keeps each SKU's blocks in sequence; take it at once. Then drop blocks that
+    # can never fit (spending only grows), so the loop walks what is left.
+    if order.size:
+        sku = blocks.sku[order]
+        by_sku = np.argsort(sku, kind="stable")
+        counts = np.bincount(sku, minlength=n_skus)
+        earlier = np.empty(order.size, dtype=np.int64)  # same-SKU blocks before, in order
+        starts = np.cumsum(counts) - counts
+        earlier[by_sku] = np.arange(order.size) - np.repeat(starts, counts)
+        in_sequence = blocks.index[order] == have[sku] + earlier
+        fits = (spent_b + np.cumsum(blocks.cost[order]) <= budget + 1e-9) & (
+            spent_v + np.cumsum(blocks.volume[order]) <= capacity + 1e-9
+        )
+        ok = in_sequence & fits
+        stop = int(np.argmin(ok)) if not ok.all() else order.size
+        prefix = order[:stop]
+        take[prefix] = True
+        spent_b += float(blocks.cost[prefix].sum())
+        spent_v += float(blocks.volume[prefix].sum())
+        np.add.at(have, blocks.sku[prefix], 1)
+        order = order[stop:]
+        order = order[
+            (spent_b + blocks.cost[order] <= budget + 1e-9)
+            & (spent_v + blocks.volume[order] <= capacity + 1e-9)
+        ]
     for b in order:
         if have[blocks.sku[b]] != blocks.index[b]:
             continue  # its predecessor block was not taken

@@ -13,7 +13,7 @@ from scipy import stats
 
 from optimize.baselines import segment_blind
 from optimize.problem import Problem
-from optimize.solve import solve
+from optimize.solve import _Blocks, _greedy, solve
 from optimize.value_curve import sku_curve
 from tests.optimize.problems import poisson, problem
 
@@ -231,3 +231,56 @@ def test_reused_curves_give_the_same_plan_under_another_budget() -> None:
         fresh, reused = solve(tight), solve(tight, curves=curves)
         assert np.array_equal(fresh.quantity, reused.quantity)
         assert fresh.objective == reused.objective and fresh.bound == reused.bound
+
+
+def _greedy_by_the_book(
+    blocks: _Blocks, n_skus: int, lb: float, lv: float, budget: float, capacity: float
+) -> np.ndarray:
+    """The greedy as specified: one block at a time in score order, nothing vectorized."""
+    take = np.zeros(blocks.sku.size, dtype=bool)
+    price = lb * blocks.cost + lv * blocks.volume
+    score = np.where(price > 0, blocks.value / np.maximum(price, 1e-300), blocks.value * 1e12)
+    candidates = np.flatnonzero(blocks.value > 0)
+    order = candidates[np.lexsort((blocks.index[candidates], -score[candidates]))]
+    spent_b = spent_v = 0.0
+    have = np.zeros(n_skus, dtype=np.int64)
+    for b in order:
+        if have[blocks.sku[b]] != blocks.index[b]:
+            continue
+        if spent_b + blocks.cost[b] > budget + 1e-9 or spent_v + blocks.volume[b] > capacity + 1e-9:
+            continue
+        take[b] = True
+        spent_b += blocks.cost[b]
+        spent_v += blocks.volume[b]
+        have[blocks.sku[b]] += 1
+    return take
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    budget_share=st.one_of(st.none(), st.floats(0.05, 1.2)),
+    capacity_share=st.one_of(st.none(), st.floats(0.05, 1.2)),
+    lb=st.floats(0.0, 2.0),
+)
+def test_the_vectorized_greedy_takes_what_the_plain_loop_takes(
+    seed: int, budget_share: float | None, capacity_share: float | None, lb: float
+) -> None:
+    """Any blocks (values need not fall along a SKU, so order and sequence may clash)."""
+    rng = np.random.default_rng(seed)
+    n = 8
+    per_sku = rng.integers(0, 6, n)
+    sku = np.repeat(np.arange(n), per_sku)
+    index = np.concatenate([np.arange(k) for k in per_sku]) if sku.size else sku
+    blocks = _Blocks(
+        sku=sku,
+        index=index,
+        packs=np.ones(sku.size, dtype=np.int64),
+        value=rng.normal(3.0, 3.0, sku.size),
+        cost=rng.uniform(0.5, 5.0, sku.size),
+        volume=rng.uniform(0.0, 1.0, sku.size),
+    )
+    budget = np.inf if budget_share is None else budget_share * float(blocks.cost.sum())
+    capacity = np.inf if capacity_share is None else capacity_share * float(blocks.volume.sum())
+    got = _greedy(blocks, n, lb, 0.5, budget, capacity)
+    assert np.array_equal(got, _greedy_by_the_book(blocks, n, lb, 0.5, budget, capacity))
