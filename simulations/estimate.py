@@ -181,12 +181,18 @@ def from_dataset(
     # Favourite category, shrunk toward the catalogue's mix for customers with few lines.
     n_cat = int(skus["category"].max()) + 1
     line_cat = skus["category"][sku]
-    counts = np.zeros((m, n_cat))
-    np.add.at(counts, (cust, line_cat), 1.0)
-    favourite = counts.argmax(axis=1)
-    cat_share = counts.sum(axis=0) / max(counts.sum(), 1.0)
+    # Lines per (customer, category) pair seen, not a dense customers x categories table.
+    pairs = pd.Series(cust * n_cat + line_cat).value_counts(sort=False)
+    pair_customer, pair_category = pairs.index.to_numpy() // n_cat, pairs.index.to_numpy() % n_cat
+    best = np.lexsort((pair_category, -pairs.to_numpy(), pair_customer))  # most lines first
+    first = best[np.r_[True, pair_customer[best][1:] != pair_customer[best][:-1]]]
+    favourite = np.zeros(m, dtype=np.int64)
+    fav_lines = np.zeros(m)
+    favourite[pair_customer[first]] = pair_category[first]
+    fav_lines[pair_customer[first]] = pairs.to_numpy()[first]
+    cat_share = np.bincount(line_cat, minlength=n_cat) / max(line_cat.size, 1)
     prior = 2.0
-    affinity = (counts[np.arange(m), favourite] + prior * cat_share[favourite]) / (n_lines + prior)
+    affinity = (fav_lines + prior * cat_share[favourite]) / (n_lines + prior)
 
     popularity = np.bincount(sku, minlength=n).astype(float)
     if popularity.sum() <= 0:

@@ -24,13 +24,16 @@ class GuideTable:
         starts = np.arange(self.buckets) * (self.total / self.buckets)
         self.guide = np.searchsorted(self.cum, starts, side="right").astype(np.int64)
         self.last = n - 1
+        # A total so small that buckets / total overflows: every draw starts at bucket 0.
+        scale = self.buckets / self.total if self.total > 0 else 0.0
+        self.scale = scale if np.isfinite(scale) else 0.0
 
     def draw(self, u: np.ndarray) -> np.ndarray:
         """Index i of each u in [0, total): the first i with cum[i] > u (clipped to n - 1)."""
         u = np.asarray(u, dtype=float)
         if self.total <= 0 or u.size == 0:
             return np.zeros(u.shape, dtype=np.int64)
-        bucket = np.minimum((u * (self.buckets / self.total)).astype(np.int64), self.buckets - 1)
+        bucket = np.minimum((u * self.scale).astype(np.int64), self.buckets - 1)
         idx = np.minimum(self.guide[np.maximum(bucket, 0)], self.last)
         behind = np.flatnonzero(self.cum[idx] <= u)
         while behind.size:

@@ -144,3 +144,10 @@ def test_missing_huge_and_binary_files_are_refused(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(ScenarioError, match="UTF-8"):
         load(binary)
+
+
+def test_the_example_scenario_file_is_valid() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "what-if.toml"
+    exp = load(example)
+    assert len(exp.policies) == 4 and len(exp.scenarios) == 4
+    assert exp.reference == "min/max" and exp.match_inventory == "min/max"
