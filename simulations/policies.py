@@ -234,6 +234,12 @@ class OptimizerPolicy:
         return Levels(target - 1.0, target, reserve, priority)
 
 
+#: A SKU keeps a reserve only if a stockout of its top segment costs at least this much
+#: more than the next segment's: the gain per reserved unit, c_top P(D > R) - c_next, is
+#: negligible below it, while the day-by-day approximation's errors are not.
+RESERVE_PREMIUM = 0.10
+
+
 def _littlewood(view: PlanningView) -> Reserve:
     """The reserve for the segment a stockout costs most catalogue-wide (see `Reserve`)."""
     costs = view.stockout_cost
@@ -242,7 +248,8 @@ def _littlewood(view: PlanningView) -> Reserve:
     c_next = np.sort(costs, axis=1)[:, -2]
     is_top = np.argmax(costs, axis=1) == top
     ratio = np.where(c_top > 0, c_next / np.maximum(c_top, 1e-12), 1.0)
-    z = np.where(is_top & (ratio < 1.0), stats.norm.ppf(1.0 - np.minimum(ratio, 1.0)), -np.inf)
+    material = ratio * (1.0 + RESERVE_PREMIUM) <= 1.0
+    z = np.where(is_top & material, stats.norm.ppf(1.0 - np.minimum(ratio, 1.0)), -np.inf)
     return Reserve(top, view.daily_mean[:, top], view.daily_var[:, top], z)
 
 

@@ -114,3 +114,12 @@ def test_no_reserve_when_segments_cost_the_same() -> None:
 def test_policies_refuse_bad_parameters(make: Callable[[], object]) -> None:
     with pytest.raises(ValueError):
         make()
+
+
+def test_no_reserve_for_a_premium_below_ten_percent() -> None:
+    close = replace(_view([6.0], k=2), stockout_cost=np.array([[10.5, 10.0]]))
+    reserve = OptimizerPolicy(churn_aware=True).levels(close).reserve
+    assert reserve is not None and reserve.units(np.array([10.0]))[0] == 0.0
+    apart = replace(_view([6.0], k=2), stockout_cost=np.array([[12.0, 10.0]]))
+    reserve = OptimizerPolicy(churn_aware=True).levels(apart).reserve
+    assert reserve is not None and reserve.units(np.array([10.0]))[0] > 0.0
