@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import replace
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -19,23 +20,24 @@ import pandas as pd
 import typer
 from rich.logging import RichHandler
 from rich.markup import escape
+from rich.progress import TaskID
 
 from forecast.engine import DatasetForecast, ForecastConfig, forecast_dataset
 from forecast.files import FILES, write_forecast
 from forecast.plots import fan_chart
 from optimize.frontier import budget_frontier, plot_frontier
-from optimize.inputs import ChurnAssumptions, PlanSettings, build_problem
-from optimize.solve import solve
-from replenish.cli_simulate import compare_policies, simulate_cmd
+from optimize.inputs import ChurnAssumptions, PlanSettings
+from replenish.cli_simulate import print_experiment, simulate_cmd
 from replenish.dataset import Dataset, check_folder
 from replenish.overview import Overview, overview
-from replenish.planning import PlanRun, fitted_churn, make_plan, plan_problem, write_plan
+from replenish.pipeline import Outcome, RunSettings
+from replenish.pipeline import run as run_pipeline
+from replenish.pipeline import write as write_outputs
+from replenish.planning import PlanRun, fitted_churn, make_plan, write_plan
+from replenish.report import write_report
 from replenish.sources import Limits
 from replenish.terminal import console, err_console, fmt_table, num, pct, progress_bar, stage
 from replenish.validation import Report
-from simulations.estimate import from_generated
-from simulations.scenario_file import DEFAULT as DEFAULT_EXPERIMENT
-from simulations.scenario_file import parse
 from simulations.textbook import Costs, Policy, exact_cost, simulate
 from simulations.world import PRESETS, SIZES, World, generate, params_for
 
@@ -192,7 +194,7 @@ def demo(
     end_date: EndOption = None,
     fmt: FormatOption = "csv",
 ) -> None:
-    """Generate a world, then validate, forecast, plan and simulate the policies on it."""
+    """Generate a world, write it as a dataset, then `replenish run` on it."""
     _check_choice(size, list(SIZES), "--size")
     _check_choice(sector, list(PRESETS), "--sector")
     _check_choice(fmt, ["csv", "parquet"], "--format")
@@ -210,40 +212,111 @@ def demo(
     with progress_bar() as progress, stage(progress, "summarizing"):
         summary = overview(dataset, tiers)
     _print_overview(summary, world)
-    run = _run_forecast(dataset, ForecastConfig(horizon=28), "auto")
-    write_forecast(run.result, out / "forecast")
-    busiest = str(run.result.protection.sort_values("mean").iloc[-1]["sku_id"])
-    chart = fan_chart(run.panel, run.result, busiest, out / "forecast" / f"fan_{busiest}.png")
-    _print_forecast(run)
-    console.print(f"forecasts in {out / 'forecast'}; fan chart of the busiest SKU: {chart}")
-    # Plan with a budget that binds: 60% of what an unlimited budget would spend.
-    with progress_bar() as progress, stage(progress, "optimizing the plan"):
-        churn, source = fitted_churn(dataset, run.segments)
-        problem = build_problem(dataset, run.result, run.segments, PlanSettings(churn=churn))
-        ample = solve(problem)  # what an unlimited budget would spend
-        settings = PlanSettings(budget=round(0.6 * ample.cost, 2), churn=churn)
-        plan_run = plan_problem(
-            replace(problem, budget=settings.budget),
-            dataset,
-            run,
-            settings,
-            "up",
-            source,
-            ample.curves,
-        )
-    write_plan(plan_run.plan, out / "plan")
-    _print_plan(plan_run)
-    _draw_frontier(plan_run, run, out / "plan")
-    sim_world, behaviour = from_generated(world)
-    console.print(
-        "\n[bold]What each policy costs in customers[/] (simulated on the generated world, "
-        "optimizer policies at the min/max policy's inventory)"
-    )
-    compare_policies(sim_world, behaviour, parse(DEFAULT_EXPERIMENT), out / "simulation")
-    console.print(f"done in {time.perf_counter() - started:.1f} s; dataset in {data_dir}")
+    outcome = _run_pipeline(dataset, RunSettings(), out / "report")
+    seconds = {
+        "generate + write + validate": time.perf_counter() - started - sum(outcome.seconds.values())
+    }
+    _print_timings({**seconds, **outcome.seconds}, time.perf_counter() - started)
+    console.print(f"dataset in {data_dir}")
 
 
 ENGINES = ["auto", "inline", "local", "dask"]
+
+
+def _run_pipeline(dataset: Dataset, settings: RunSettings, out: Path) -> Outcome:
+    """The main job with a progress bar per stage; prints the buyer's summary."""
+    with progress_bar() as progress:
+        current: dict[str, TaskID] = {}
+
+        @contextmanager
+        def stage_bar(name: str) -> Iterator[None]:
+            current[name] = progress.add_task(name, total=1)
+            yield
+            progress.update(current[name], completed=1)
+
+        def forecast_progress(done: int, total: int) -> None:
+            if "forecast" in current:
+                progress.update(current["forecast"], completed=done / max(total, 1))
+
+        outcome = run_pipeline(dataset, settings, stage_bar, forecast_progress)
+        with stage_bar("writing the report"):
+            write_outputs(outcome, out, write_report)
+    _print_outcome(outcome, out)
+    return outcome
+
+
+def _print_outcome(outcome: Outcome, out: Path) -> None:
+    for note in outcome.notes:
+        console.print(f"[yellow]note[/]: {escape(note)}")
+    _print_plan(PlanRun(outcome.plan.problem, outcome.plan.solution, outcome.plan.plan))
+    compared = outcome.comparison.copy()
+    compared.index.name = "plan"
+    console.print(
+        fmt_table(
+            "The same budget spent three ways (expected, protection interval)",
+            compared,
+            {c: pct for c in compared.columns if c.startswith("fill_")},
+        )
+    )
+    if outcome.simulation is not None:
+        print_experiment(outcome.simulation)
+    if not outcome.care.empty:
+        care = outcome.care.head(10).set_index("customer_id")
+        console.print(
+            fmt_table(
+                "Care list: customers most likely hit by remaining stockouts",
+                care,
+                {"expected_stockouts": lambda v: f"{v:.2f}"},
+            )
+        )
+    console.print(
+        f"[bold]report[/]: {out / 'report.html'}; plan.csv, plan.json, care_list.csv and "
+        f"charts/ beside it"
+    )
+
+
+def _print_timings(seconds: dict[str, float], total: float) -> None:
+    table = pd.DataFrame({"seconds": [round(v, 1) for v in seconds.values()]}, index=list(seconds))
+    table.index.name = "stage"
+    console.print(fmt_table(f"Time per stage (total {total:.1f} s)", table, {}))
+
+
+@app.command(name="run")
+def run_cmd(
+    folder: Annotated[Path, typer.Argument(help="Dataset folder; all of it is history.")],
+    budget: Annotated[
+        float | None,
+        typer.Option(help="Purchase budget (currency); default 60% of an unlimited plan."),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option(help="Folder for report.html, the plan and the care list.")
+    ] = Path("out/run"),
+    days: Annotated[int, typer.Option(help="Days to simulate each policy over.")] = 90,
+    replications: Annotated[int, typer.Option(help="Simulation replications (>= 2).")] = 10,
+    sector: SectorOption = "retail",
+    engine: Annotated[
+        str, typer.Option(help="inline, local (Dask), dask (by address) or auto.")
+    ] = "auto",
+) -> None:
+    """The main job: forecast, plan, compare, simulate; write report.html and the plan."""
+    _check_choice(sector, list(PRESETS), "--sector")
+    _check_choice(engine, ENGINES, "--engine")
+    try:
+        settings = RunSettings(
+            budget=budget, days=days, replications=replications, sector=sector, engine=engine
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    started = time.perf_counter()
+    dataset = _load_or_exit(folder)
+    outcome = _run_pipeline(dataset, settings, out)
+    _print_timings(
+        {
+            "validate": time.perf_counter() - started - sum(outcome.seconds.values()),
+            **outcome.seconds,
+        },
+        time.perf_counter() - started,
+    )
 
 
 def _run_forecast(dataset: Dataset, config: ForecastConfig, engine: str) -> DatasetForecast:

@@ -1,0 +1,225 @@
+"""The main job on a dataset: segments -> forecasts -> plans -> simulation -> care list.
+
+`run` computes everything a buyer's report needs and `write` puts it in a folder in
+one step (all files are written to a staging folder that then replaces the target), so
+an interrupted run leaves the previous outputs, or none, never half of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forecast.engine import DatasetForecast, ForecastConfig, forecast_dataset, protection_days
+from optimize.baselines import min_max, solve_segment_blind
+from optimize.frontier import budget_frontier, outcomes
+from optimize.inputs import PlanSettings, build_problem
+from optimize.solve import Solution, solve
+from replenish.care import care_list
+from replenish.dataset import Dataset
+from replenish.planning import PlanRun, fitted_churn, plan_problem, write_plan
+from simulations.estimate import from_dataset
+from simulations.experiments import ExperimentResult, run_experiment
+from simulations.scenario_file import parse
+
+log = logging.getLogger(__name__)
+
+Stage = Callable[[str], AbstractContextManager[None]]
+#: The budget when none is given: this share of what an unlimited plan would spend.
+DEFAULT_BUDGET_SHARE = 0.6
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Budget (currency; None: 60% of an unlimited plan), simulation days, replications."""
+
+    budget: float | None = None
+    days: int = 90
+    replications: int = 10
+    sector: str = "retail"
+    engine: str = "auto"
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        if self.budget is not None and not self.budget >= 0:
+            raise ValueError("the budget must be a non-negative amount")
+        if self.days < 1 or self.replications < 2:
+            raise ValueError("simulate at least 1 day and 2 replications (for intervals)")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Everything the report shows. `comparison`: one row per plan (churn-aware,
+    segment-blind, ERP min/max) with its cost and expected outcomes over the protection
+    interval; `simulation`: the 90-day policy comparison (None without customers)."""
+
+    dataset: Dataset
+    forecast: DatasetForecast
+    plan: PlanRun
+    comparison: pd.DataFrame
+    frontier: pd.DataFrame
+    simulation: ExperimentResult | None
+    care: pd.DataFrame
+    churn_source: str
+    settings: RunSettings
+    notes: tuple[str, ...]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def _timed(seconds: dict[str, float], name: str, stage: Stage) -> Iterator[None]:
+    started = time.perf_counter()
+    with stage(name):
+        yield
+    seconds[name] = time.perf_counter() - started
+    log.info("%s: %.1f s", name, seconds[name])
+
+
+def _expected(
+    plan: PlanRun, solution: Solution, churn: np.ndarray, units: np.ndarray
+) -> dict[str, float]:
+    out = outcomes(plan.problem, solution, churn, units)
+    return {"cost": solution.cost, "lines": int((solution.packs > 0).sum()), **out}
+
+
+def run(
+    dataset: Dataset,
+    settings: RunSettings | None = None,
+    stage: Stage = lambda _: nullcontext(),
+    forecast_progress: Callable[[int, int], None] | None = None,
+) -> Outcome:
+    """Forecast, plan (and the two baselines), simulate and list customers to care for."""
+    cfg = settings or RunSettings()
+    seconds: dict[str, float] = {}
+    notes: list[str] = []
+    if dataset.customers is None:
+        notes.append(
+            "No customers table: sales are anonymous, so the plan uses one segment and "
+            "no customer-level simulation or care list is possible."
+        )
+    if dataset.inventory is None:
+        notes.append(
+            "No inventory table: stock on hand and on order are taken as zero, so the "
+            "plan orders as if the shelves were empty."
+        )
+    with _timed(seconds, "forecast", stage):
+        forecast = forecast_dataset(
+            dataset, ForecastConfig(), engine=cfg.engine, progress=forecast_progress
+        )
+    with _timed(seconds, "plan", stage):
+        churn, source = fitted_churn(dataset, forecast.segments)
+        problem = build_problem(
+            dataset, forecast.result, forecast.segments, PlanSettings(churn=churn)
+        )
+        ample = solve(problem)
+        budget = (
+            cfg.budget if cfg.budget is not None else round(DEFAULT_BUDGET_SHARE * ample.cost, 2)
+        )
+        plan_settings = PlanSettings(budget=budget, churn=churn)
+        plan = plan_problem(
+            replace(problem, budget=budget), dataset, forecast, plan_settings, "up", source,
+            ample.curves,
+        )  # fmt: skip
+        blind = solve_segment_blind(plan.problem)
+        erp = min_max(plan.problem)
+        erp_solution = replace(
+            plan.solution,
+            packs=erp,
+            quantity=erp * plan.problem.pack_size,
+            cost=float((erp * plan.problem.pack_size) @ plan.problem.unit_cost),
+        )
+        churn_vec = np.array([churn.of(s) for s in problem.segments])
+        units = np.ones(len(problem.segments))
+        if forecast.segments is not None:
+            per_line = forecast.segments.tiers["units_per_line"].to_dict()
+            units = np.array([float(per_line.get(s, 1.0)) for s in problem.segments])
+        comparison = pd.DataFrame(
+            [
+                {
+                    "plan": "churn-aware (this plan)",
+                    **_expected(plan, plan.solution, churn_vec, units),
+                },
+                {"plan": "segment-blind", **_expected(plan, blind, churn_vec, units)},
+                {"plan": "ERP min/max", **_expected(plan, erp_solution, churn_vec, units)},
+            ]
+        ).set_index("plan")
+    with _timed(seconds, "budget frontier", stage):
+        budgets = [budget * f for f in (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)]
+        frontier = budget_frontier(plan.problem, budgets, churn_vec, units)
+    simulation = None
+    care = care_list(
+        dataset, forecast.segments, plan.problem, plan.solution, churn, protection_days(dataset)
+    )
+    if dataset.customers is not None:
+        with _timed(seconds, "simulation", stage):
+            world, behaviour, _ = from_dataset(dataset, forecast.segments, cfg.sector, "fitted")
+            behaviour = replace(
+                behaviour, churn_per_stockout=np.array([churn.of(s) for s in world.segments])
+            )
+            experiment = parse(
+                {
+                    "run": {
+                        "days": cfg.days,
+                        "replications": cfg.replications,
+                        "seed": cfg.seed,
+                        "reference": "ERP min/max",
+                        "match_inventory": "ERP min/max",
+                    },
+                    "policies": [
+                        {"name": "ERP min/max", "kind": "min_max"},
+                        {"name": "segment-blind", "kind": "segment_blind"},
+                        {"name": "churn-aware", "kind": "churn_aware"},
+                    ],
+                    "scenarios": [{"name": f"next {cfg.days} days"}],
+                }
+            )
+            simulation = run_experiment(world, behaviour, experiment, engine=cfg.engine)
+    return Outcome(
+        dataset=dataset,
+        forecast=forecast,
+        plan=plan,
+        comparison=comparison,
+        frontier=frontier,
+        simulation=simulation,
+        care=care,
+        churn_source=source,
+        settings=replace(cfg, budget=budget),
+        notes=tuple(notes),
+        seconds=seconds,
+    )
+
+
+def write(outcome: Outcome, out: str | Path, report_html: Callable[[Outcome, Path], Path]) -> Path:
+    """Write plan.csv, plan.json, care_list.csv, charts and report.html into `out` at once.
+
+    Everything goes to a staging folder beside `out`, which then takes its place; a
+    failure on the way leaves the previous `out` as it was.
+    """
+    target = Path(out)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.staging-{uuid.uuid4().hex[:8]}")
+    old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+    staging.mkdir()
+    try:
+        write_plan(outcome.plan.plan, staging)
+        outcome.care.to_csv(staging / "care_list.csv", index=False)
+        report_html(outcome, staging)
+        if target.exists():
+            os.replace(target, old)
+        os.replace(staging, target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+        if old.exists():
+            shutil.rmtree(old)
+    return target

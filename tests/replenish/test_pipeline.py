@@ -1,0 +1,131 @@
+"""The main job end to end on a tiny generated world: outputs exist, parse, agree."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from typer.testing import CliRunner
+
+from replenish import Dataset
+from replenish.cli import app
+from replenish.pipeline import Outcome, RunSettings, run, write
+from replenish.report import SECTIONS, write_report
+
+runner = CliRunner()
+FAST = RunSettings(days=60, replications=6, engine="inline")
+
+
+@pytest.fixture(scope="module")
+def dataset(generated: Path) -> Dataset:
+    return Dataset.read(generated)
+
+
+@pytest.fixture(scope="module")
+def outcome(dataset: Dataset) -> Outcome:
+    return run(dataset, FAST)
+
+
+def test_run_writes_a_plan_a_care_list_and_a_report(
+    tmp_path: Path, generated: Path, dataset: Dataset
+) -> None:
+    out = tmp_path / "run"
+    args = ["run", str(generated), "--out", str(out), "--days", "45", "--replications", "4"]
+    result = runner.invoke(app, [*args, "--engine", "inline", "--budget", "3000"])
+    assert result.exit_code == 0, result.output
+    assert "Time per stage" in result.output and "report.html" in result.output
+
+    plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    lines = pd.read_csv(out / "plan.csv")
+    assert plan["record"]["total_cost"] <= 3000 + 1e-6
+    assert lines["line_cost"].sum() == pytest.approx(plan["record"]["total_cost"])
+    assert set(lines["sku_id"]) <= set(dataset.skus["sku_id"])
+
+    care = pd.read_csv(out / "care_list.csv")
+    assert len(care) > 0 and care["value_at_risk"].is_monotonic_decreasing
+    assert dataset.customers is not None
+    assert set(care["customer_id"]) <= set(dataset.customers["customer_id"])
+    orders = dataset.orders
+    recent = orders[orders["date"] > orders["date"].max() - pd.Timedelta(days=90)]
+    bought = set(zip(recent["customer_id"], recent["sku_id"], strict=True))
+    for row in care.itertuples():
+        assert any((row.customer_id, sku) in bought for sku in str(row.skus).split(";"))
+
+    page = (out / "report.html").read_text(encoding="utf-8")
+    for key, title in SECTIONS:
+        assert f'<section id="{key}">' in page and title in page
+    assert page.count('src="data:image/png;base64,') >= 5  # every chart is embedded
+    assert 'src="http' not in page and "<script" not in page
+    assert {p.name for p in (out / "charts").iterdir()} >= {"frontier.png", "customers_lost.png"}
+
+
+def test_churn_aware_loses_no_more_customers_than_segment_blind(outcome: Outcome) -> None:
+    sim = outcome.simulation
+    assert sim is not None
+    cells = sim.cells[sim.cells["segment"] == "ALL"].pivot(
+        index="replication", columns="policy", values="customers_lost"
+    )
+    diff = (cells["churn-aware"] - cells["segment-blind"]).to_numpy()
+    half = stats.t.ppf(0.975, diff.size - 1) * diff.std(ddof=1) / np.sqrt(diff.size)
+    # Paired on the same customers: not worse, at 95% confidence.
+    assert diff.mean() - half <= 0.0
+    assert cells["churn-aware"].mean() < cells["ERP min/max"].mean()
+
+
+def test_the_plan_is_compared_with_the_alternatives(outcome: Outcome) -> None:
+    table = outcome.comparison
+    assert list(table.index) == ["churn-aware (this plan)", "segment-blind", "ERP min/max"]
+    budget = outcome.settings.budget
+    assert budget is not None
+    cost = table["cost"].to_dict()
+    assert cost["churn-aware (this plan)"] <= budget + 1e-6
+    assert cost["segment-blind"] <= budget + 1e-6
+    # The plan weighs stockouts by what they cost in customers: it loses the least value.
+    assert table["value_lost"].idxmin() == "churn-aware (this plan)"
+
+
+def test_anonymous_sales_still_get_a_plan(tmp_path: Path, dataset: Dataset) -> None:
+    anonymous = replace(
+        dataset,
+        customers=None,
+        orders=dataset.orders.assign(
+            customer_id=pd.Series(pd.NA, index=dataset.orders.index, dtype="string")
+        ),
+        inventory=None,
+    )
+    result = run(anonymous, FAST)
+    assert result.simulation is None and result.care.empty
+    assert len(result.plan.plan.lines) > 0
+    assert any("anonymous" in n for n in result.notes)
+    assert any("No inventory table" in n for n in result.notes)
+    out = write(result, tmp_path / "anon", write_report)
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "No customer-level simulation" in page and "Anonymous sales" in page
+
+
+def test_an_interrupted_run_leaves_the_previous_outputs(tmp_path: Path, outcome: Outcome) -> None:
+    out = tmp_path / "run"
+    write(outcome, out, write_report)
+    before = sorted(p.name for p in out.iterdir())
+    first = (out / "report.html").read_bytes()
+
+    def broken(result: Outcome, folder: Path) -> Path:
+        (folder / "report.html").write_text("half", encoding="utf-8")
+        raise RuntimeError("killed while writing the report")
+
+    with pytest.raises(RuntimeError):
+        write(outcome, out, broken)
+    assert sorted(p.name for p in out.iterdir()) == before
+    assert (out / "report.html").read_bytes() == first
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging left behind
+
+
+def test_run_refuses_bad_options(generated: Path) -> None:
+    for args in (["--budget", "-5"], ["--replications", "1"], ["--sector", "moon"]):
+        result = runner.invoke(app, ["run", str(generated), *args])
+        assert result.exit_code == 2, args
