@@ -312,7 +312,7 @@ def run_cmd(
     outcome = _run_pipeline(dataset, settings, out)
     _print_timings(
         {
-            "validate": time.perf_counter() - started - sum(outcome.seconds.values()),
+            "load and validate": time.perf_counter() - started - sum(outcome.seconds.values()),
             **outcome.seconds,
         },
         time.perf_counter() - started,

@@ -90,9 +90,15 @@ def write_report(outcome: Outcome, folder: Path) -> Path:
     )
 
     # Plans compared.
+    shown = outcome.comparison.copy()
+    for column in [c for c in shown.columns if c.startswith("fill_")]:
+        shown[column] = [f"{100 * v:.1f}%" for v in shown[column]]
+    shown.columns = [c.replace("_", " ") for c in shown.columns]
     body["plans"] = (
         "<p>The same budget and forecast, three ways to spend it: expected outcomes over "
-        "each SKU's protection interval.</p>" + _table(outcome.comparison)
+        "each SKU's protection interval (customers lost: expected short purchases x the "
+        "tier's churn per stockout; value lost: units short x their stockout cost).</p>"
+        + _table(shown)
     )
 
     # Simulation.

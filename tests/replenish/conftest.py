@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from replenish import Dataset
+from replenish.pipeline import Outcome
+
 GOOD: dict[str, str] = {
     "suppliers": """supplier_id,name,lead_time_days,lead_time_sd_days,review_period_days,min_order_value,order_cost
 SUP1,Acme,7,1.5,7,100,25
@@ -76,3 +79,16 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     args = ["generate", str(data), "--size", "tiny", "--end-date", "2025-06-30", "--overwrite"]
     assert CliRunner().invoke(app, args).exit_code == 0
     return data
+
+
+@pytest.fixture(scope="session")
+def generated_dataset(generated: Path) -> Dataset:
+    return Dataset.read(generated)
+
+
+@pytest.fixture(scope="session")
+def outcome(generated_dataset: Dataset) -> Outcome:
+    """The main job on the tiny generated world (short simulation, inline)."""
+    from replenish.pipeline import RunSettings, run
+
+    return run(generated_dataset, RunSettings(days=60, replications=6, engine="inline"))

@@ -21,19 +21,10 @@ runner = CliRunner()
 FAST = RunSettings(days=60, replications=6, engine="inline")
 
 
-@pytest.fixture(scope="module")
-def dataset(generated: Path) -> Dataset:
-    return Dataset.read(generated)
-
-
-@pytest.fixture(scope="module")
-def outcome(dataset: Dataset) -> Outcome:
-    return run(dataset, FAST)
-
-
 def test_run_writes_a_plan_a_care_list_and_a_report(
-    tmp_path: Path, generated: Path, dataset: Dataset
+    tmp_path: Path, generated: Path, generated_dataset: Dataset
 ) -> None:
+    dataset = generated_dataset
     out = tmp_path / "run"
     args = ["run", str(generated), "--out", str(out), "--days", "45", "--replications", "4"]
     result = runner.invoke(app, [*args, "--engine", "inline", "--budget", "3000"])
@@ -89,7 +80,8 @@ def test_the_plan_is_compared_with_the_alternatives(outcome: Outcome) -> None:
     assert table["value_lost"].idxmin() == "churn-aware (this plan)"
 
 
-def test_anonymous_sales_still_get_a_plan(tmp_path: Path, dataset: Dataset) -> None:
+def test_anonymous_sales_still_get_a_plan(tmp_path: Path, generated_dataset: Dataset) -> None:
+    dataset = generated_dataset
     anonymous = replace(
         dataset,
         customers=None,
@@ -129,3 +121,12 @@ def test_run_refuses_bad_options(generated: Path) -> None:
     for args in (["--budget", "-5"], ["--replications", "1"], ["--sector", "moon"]):
         result = runner.invoke(app, ["run", str(generated), *args])
         assert result.exit_code == 2, args
+
+
+def test_the_example_folder_runs(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "shop"
+    args = ["run", str(example), "--out", str(tmp_path / "shop"), "--days", "30"]
+    result = runner.invoke(app, [*args, "--replications", "3", "--engine", "inline"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "shop" / "report.html").exists()
+    assert not list(example.parent.glob(".*lock"))  # reading leaves the folder as it was
