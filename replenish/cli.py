@@ -27,6 +27,7 @@ from forecast.files import FILES, write_forecast
 from forecast.plots import fan_chart
 from optimize.frontier import budget_frontier, plot_frontier
 from optimize.inputs import ChurnAssumptions, PlanSettings
+from replenish.cli_service import db_app, serve, users_app
 from replenish.cli_simulate import print_experiment, simulate_cmd
 from replenish.dataset import Dataset, check_folder
 from replenish.overview import Overview, overview
@@ -538,6 +539,9 @@ def _draw_frontier(plan_run: PlanRun, run: DatasetForecast, out: Path) -> None:
 
 
 app.command(name="simulate")(simulate_cmd)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.command(name="serve")(serve)
 
 
 @app.command(name="sim-check")
