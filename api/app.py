@@ -13,7 +13,7 @@ from sqlalchemy.orm import sessionmaker
 from api import errors, migrate, observability
 from api.config import Settings
 from api.database import make_engine
-from api.routes import ops, users
+from api.routes import data, ops, users
 
 DESCRIPTION = """Reorder plans, purchase approvals and what-if simulations, persisted.
 
@@ -35,4 +35,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     observability.install(app, app.state.metrics)
     app.include_router(ops.router)
     app.include_router(users.router)
+    app.include_router(data.router)
     return app

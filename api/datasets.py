@@ -1,0 +1,113 @@
+"""The dataset held by the service: tables uploaded one at a time, validated as a whole.
+
+An upload replaces one table only if the dataset with the new table passes the data
+contract's validation (`replenish.validation`): all or nothing, the report naming rows
+and columns otherwise. Tables may arrive in any order, so a required table that has
+not been uploaded yet is not an error here (references to it are checked once it is).
+Uploads are serialized (a process lock, and on PostgreSQL a transaction-level advisory
+lock) so two writers cannot validate against the same old state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from api.models import DatasetTable, utcnow
+from replenish.dataset import Dataset, check_frames
+from replenish.schema import TABLES_BY_NAME
+from replenish.sources import Limits, SourceError, read_table_file
+from replenish.validation import Problem, Report, Severity
+
+_LOCK = threading.Lock()
+_ADVISORY_KEY = 0x5245504C  # "REPL"
+PARQUET_MAGIC = b"PAR1"
+
+
+class UploadRejected(Exception):
+    """The upload would leave an invalid dataset; `problems` say where."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Stored:
+    table: str
+    rows: int
+    sha256: str
+    changed: bool
+    complete: bool
+    warnings: tuple[str, ...]
+
+
+def _format(content: bytes, filename: str | None) -> str:
+    if content[:4] == PARQUET_MAGIC or (filename or "").lower().endswith(".parquet"):
+        return "parquet"
+    return "csv"
+
+
+def _raw_frame(name: str, fmt: str, content: bytes, limit: int) -> pd.DataFrame:
+    """The table's raw frame (strings, no types yet), via the contract's own reader."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{name}.{fmt}"
+        path.write_bytes(content)
+        return read_table_file(path, Limits(max_file_bytes=limit))
+
+
+def raw_frames(db: Session, limit: int) -> dict[str, pd.DataFrame]:
+    return {
+        t.name: _raw_frame(t.name, t.format, t.content, limit)
+        for t in db.scalars(select(DatasetTable)).all()
+    }
+
+
+def load(db: Session, limit: int) -> tuple[Report, Dataset | None]:
+    """The stored dataset, typed (None while a required table is missing)."""
+    return check_frames(raw_frames(db, limit))
+
+
+def store(
+    db: Session, name: str, content: bytes, filename: str | None, user_id: int, limit: int
+) -> Stored:
+    """Validate and store one table; UploadRejected lists the problems (nothing stored)."""
+    if name not in TABLES_BY_NAME:
+        raise KeyError(name)
+    digest = hashlib.sha256(content).hexdigest()
+    fmt = _format(content, filename)
+    with _LOCK:
+        if db.get_bind().dialect.name == "postgresql":
+            db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
+        current = db.get(DatasetTable, name)
+        try:
+            frame = _raw_frame(name, fmt, content, limit)
+        except SourceError as exc:
+            file = f"{name}.{fmt}"
+            raise UploadRejected(
+                [Problem(Severity.ERROR, exc.code, name, file, str(exc))]
+            ) from None
+        frames = raw_frames(db, limit)
+        frames[name] = frame
+        report, _ = check_frames(frames)
+        errors = [p for p in report.errors if p.code != "missing_table"]
+        if errors:
+            raise UploadRejected(errors)
+        complete = not any(p.code == "missing_table" for p in report.errors)
+        warnings = tuple(str(p) for p in report.warnings)
+        if current is not None and current.sha256 == digest:
+            return Stored(name, len(frame), digest, False, complete, warnings)
+        if current is None:
+            current = DatasetTable(name=name)
+            db.add(current)
+        current.format, current.content, current.sha256 = fmt, content, digest
+        current.rows, current.uploaded_by, current.uploaded_at = len(frame), user_id, utcnow()
+        db.commit()
+        return Stored(name, len(frame), digest, True, complete, warnings)

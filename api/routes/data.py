@@ -1,0 +1,142 @@
+"""The dataset over HTTP: upload tables (buyers, admins), read SKUs, customers, stock.
+
+`POST /v1/datasets/{table}` takes a CSV or Parquet file in the multipart field `file`.
+Larger than REPLENISH_MAX_UPLOAD_BYTES: 413. Invalid: 422 listing every problem with
+its table, column and rows; nothing is stored. The same content again: 200, unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+import pandas as pd
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, UploadFile
+
+from api import datasets
+from api.auth import Role, require
+from api.deps import DB
+from api.errors import Problem
+from api.models import AuditEntry, User
+from replenish.dataset import Dataset
+from replenish.schema import TABLES_BY_NAME
+
+router = APIRouter(prefix="/v1", tags=["data"])
+Uploader = Annotated[User, Depends(require(Role.buyer))]
+Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
+Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
+TableName = Annotated[str, Path(description=f"One of {', '.join(TABLES_BY_NAME)}.")]
+CHUNK = 1 << 20
+
+
+async def _read_capped(file: UploadFile, limit: int) -> bytes:
+    chunks, size = [], 0
+    while chunk := await file.read(CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise Problem(413, "Content Too Large", f"the file is larger than {limit:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post(
+    "/datasets/{table}",
+    summary="Upload one table of the dataset (CSV or Parquet, multipart field `file`)",
+    responses={
+        413: {"description": "File too large"},
+        422: {"description": "Invalid table: problems with rows and columns"},
+    },
+)
+async def upload(
+    table: TableName,
+    file: UploadFile,
+    request: Request,
+    response: Response,
+    db: DB,
+    user: Uploader,
+) -> dict[str, Any]:
+    if table not in TABLES_BY_NAME:
+        raise Problem(404, "Not Found", f"no table {table!r}; tables: {', '.join(TABLES_BY_NAME)}")
+    limit = request.app.state.settings.max_upload_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+        raise Problem(413, "Content Too Large", f"the upload is larger than {limit:,} bytes")
+    content = await _read_capped(file, limit)
+    try:
+        stored = datasets.store(db, table, content, file.filename, user.id, limit)
+    except datasets.UploadRejected as exc:
+        problems = [
+            {"table": p.table, "file": p.file, "column": p.column, "code": p.code,
+             "message": p.message, "rows": list(p.rows[:20]), "count": p.count or len(p.rows)}
+            for p in exc.problems
+        ]  # fmt: skip
+        detail = f"{table}: {len(problems)} problem(s); nothing was stored"
+        raise Problem(422, "Invalid dataset", detail, {"problems": problems}) from None
+    if stored.changed:
+        db.add(
+            AuditEntry(
+                actor_id=user.id, action="upload", entity="dataset", entity_id=table,
+                after={"rows": stored.rows, "sha256": stored.sha256},
+                request_id=request.state.request_id,
+            )
+        )  # fmt: skip
+        db.commit()
+    response.status_code = 201 if stored.changed else 200
+    return {
+        "table": stored.table, "rows": stored.rows, "sha256": stored.sha256,
+        "changed": stored.changed, "complete": stored.complete, "warnings": list(stored.warnings),
+    }  # fmt: skip
+
+
+def _dataset(request: Request, db: DB) -> Dataset:
+    report, dataset = datasets.load(db, request.app.state.settings.max_upload_bytes)
+    if dataset is None:
+        missing = [p.table for p in report.errors if p.code == "missing_table"]
+        raise Problem(409, "Dataset incomplete", f"upload these tables first: {', '.join(missing)}")
+    return dataset
+
+
+Data = Annotated[Dataset, Depends(_dataset)]
+Reader = Annotated[User, Depends(require(Role.viewer, Role.buyer, Role.approver, Role.planner))]
+
+
+def _page(frame: pd.DataFrame, limit: int, offset: int) -> dict[str, Any]:
+    part = frame.iloc[offset : offset + limit]
+    records = [
+        {k: (None if isinstance(v, float) and math.isnan(v) else _plain(v)) for k, v in r.items()}
+        for r in part.to_dict(orient="records")
+    ]
+    return {"items": records, "total": len(frame), "limit": limit, "offset": offset}
+
+
+def _plain(value: Any) -> Any:
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+@router.get("/skus", summary="SKUs, paginated")
+def skus(data: Data, _: Reader, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
+    return _page(data.skus, limit, offset)
+
+
+@router.get("/inventory", summary="Stock on hand and on order, paginated")
+def inventory(data: Data, _: Reader, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
+    if data.inventory is None:
+        raise Problem(404, "Not Found", "no inventory table has been uploaded")
+    return _page(data.inventory, limit, offset)
+
+
+@router.get("/customers", summary="Customers with their tier, value score and its parts")
+def customers(data: Data, _: Reader, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
+    from forecast.segments import segment_customers
+
+    if data.customers is None:
+        raise Problem(404, "Not Found", "no customers table: sales are anonymous")
+    seg = segment_customers(data).customers.copy()
+    seg["tier"] = seg["tier"].astype(str)
+    return _page(seg, limit, offset)
