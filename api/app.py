@@ -6,6 +6,10 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
@@ -13,7 +17,10 @@ from sqlalchemy.orm import sessionmaker
 from api import errors, migrate, observability
 from api.config import Settings
 from api.database import make_engine
-from api.routes import data, ops, users
+from api.jobs import Workers
+from api.routes import data, ops, plans, users
+
+log = logging.getLogger("replenish.api")
 
 DESCRIPTION = """Reorder plans, purchase approvals and what-if simulations, persisted.
 
@@ -26,14 +33,27 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     cfg = settings or Settings.from_env()
     eng = engine or make_engine(cfg.database_url)
     migrate.require_current(eng)
-    app = FastAPI(title="replenish", version="1", description=DESCRIPTION)
+    sessions = sessionmaker(eng, expire_on_commit=False)
+    workers = Workers(sessions, cfg)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        interrupted = workers.recover()
+        if interrupted:
+            log.warning("%d job(s) interrupted by a restart were marked failed", interrupted)
+        yield
+        workers.shutdown()
+
+    app = FastAPI(title="replenish", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = cfg
     app.state.engine = eng
-    app.state.sessions = sessionmaker(eng, expire_on_commit=False)
+    app.state.sessions = sessions
+    app.state.workers = workers
     app.state.metrics = observability.Metrics()
     errors.install(app)
     observability.install(app, app.state.metrics)
     app.include_router(ops.router)
     app.include_router(users.router)
     app.include_router(data.router)
+    app.include_router(plans.router)
     return app

@@ -62,3 +62,93 @@ class Health(BaseModel):
     status: str = Field(examples=["ok"])
     database: str = Field(examples=["ok"])
     revision: str | None = Field(examples=["0001"])
+
+
+class PlanRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"budget": 50000, "suppliers": ["SUP001"]}]},
+    )
+
+    budget: float = Field(ge=0, allow_inf_nan=False, description="Purchase budget (currency).")
+    capacity: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    suppliers: list[str] | None = Field(default=None, min_length=1, max_length=1000)
+    categories: list[str] | None = Field(default=None, min_length=1, max_length=1000)
+    horizon_days: int | None = Field(default=None, ge=1, le=365)
+
+
+class Accepted(BaseModel):
+    job_id: str
+    plan_id: int
+
+
+class JobOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    kind: str
+    status: str = Field(examples=["running"])
+    progress: int = Field(ge=0, le=100)
+    error: str | None
+    plan_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class LineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    sku_id: str
+    supplier_id: str
+    pack_size: int
+    packs: int
+    quantity: int
+    unit_cost: float
+    reasons: dict[str, Any]
+    edit_reason: str | None
+
+
+class PlanOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    state: str = Field(examples=["draft"])
+    version: int
+    requested_by: int
+    decided_by: int | None
+    reason: str | None
+    params: dict[str, Any]
+    record: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+    lines: list[LineOut] = []
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int | None = Field(default=None, ge=1, description="The version you saw.")
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class LineEdit(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"packs": 3, "reason": "promo next week", "version": 2}]},
+    )
+
+    packs: int = Field(ge=0, le=10_000_000)
+    reason: str = Field(min_length=3, max_length=2000)
+    version: int = Field(ge=1)
+
+
+class PurchaseOrderOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    plan_id: int
+    supplier_id: str
+    status: str
+    total: float
+    lines: list[dict[str, Any]]
+    created_at: datetime

@@ -59,9 +59,13 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
     @event.listens_for(eng, "connect")
     def _search_path(dbapi_connection: Any, _record: Any) -> None:
+        # Outside a transaction, so a later rollback of the first one cannot undo it.
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
         cursor = dbapi_connection.cursor()
         cursor.execute(f'SET search_path TO "{schema}"')
         cursor.close()
+        dbapi_connection.autocommit = autocommit
 
     yield eng
     eng.dispose()

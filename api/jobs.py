@@ -1,0 +1,174 @@
+"""Jobs: long work run by a worker pool inside the service, its state in the database.
+
+A plan job loads the stored dataset (restricted to the suppliers and categories asked
+for), forecasts it, solves the plan and writes the plan's lines, its record and the
+job's success in one transaction, so a plan is either pending or complete, never half
+written. A job found queued or running when the service starts was interrupted by a
+restart: it is marked failed with that reason and can be retried.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, replace
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from api import datasets
+from api.config import Settings
+from api.models import AuditEntry, Job, Plan, PlanLine, utcnow
+from replenish.dataset import Dataset
+
+log = logging.getLogger("replenish.api")
+INTERRUPTED = "interrupted by a restart of the service; retry it"
+
+
+def jsonable(value: Any) -> Any:
+    """`value` with numpy scalars and arrays made plain (JSON columns need it)."""
+
+    def plain(v: object) -> object:
+        if isinstance(v, np.integer):
+            return int(v)
+        if isinstance(v, np.floating):
+            return float(v) if np.isfinite(v) else None
+        if isinstance(v, np.ndarray):
+            return v.tolist()
+        raise TypeError(f"not JSON serializable: {type(v).__name__}")
+
+    return json.loads(json.dumps(value, default=plain, allow_nan=False))
+
+
+def restrict(
+    dataset: Dataset, suppliers: list[str] | None, categories: list[str] | None
+) -> Dataset:
+    """The dataset cut to the SKUs of these suppliers and categories (None: all)."""
+    skus = dataset.skus
+    keep = np.ones(len(skus), dtype=bool)
+    if suppliers:
+        keep &= skus["supplier_id"].isin(suppliers).to_numpy()
+    if categories:
+        keep &= skus["category"].isin(categories).to_numpy()
+    if keep.all():
+        return dataset
+    if not keep.any():
+        raise ValueError("no SKU matches the suppliers and categories asked for")
+    ids = set(skus.loc[keep, "sku_id"])
+    inventory = dataset.inventory
+    return replace(
+        dataset,
+        skus=skus[keep].reset_index(drop=True),
+        orders=dataset.orders[dataset.orders["sku_id"].isin(ids)].reset_index(drop=True),
+        inventory=None if inventory is None else inventory[inventory["sku_id"].isin(ids)],
+    )
+
+
+class Workers:
+    """The pool that runs jobs; `submit` queues a job id."""
+
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings, size: int = 2) -> None:
+        self.sessions, self.settings = sessions, settings
+        self.pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="replenish-job")
+
+    def recover(self) -> int:
+        """Mark jobs left queued or running by a previous process as failed."""
+        with self.sessions() as db:
+            stale = db.scalars(select(Job).where(Job.status.in_(("queued", "running")))).all()
+            for job in stale:
+                job.status, job.error, job.updated_at = "failed", INTERRUPTED, utcnow()
+                if job.plan_id is not None:
+                    plan = db.get(Plan, job.plan_id)
+                    if plan is not None and plan.state == "pending":
+                        plan.state = "failed"
+            db.commit()
+            return len(stale)
+
+    def submit(self, job_id: str) -> None:
+        self.pool.submit(self._run, job_id)
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _progress(self, job_id: str, status: str, progress: int) -> None:
+        with self.sessions() as db:
+            db.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(status=status, progress=progress, updated_at=utcnow())
+            )
+            db.commit()
+
+    def _run(self, job_id: str) -> None:
+        try:
+            self._plan(job_id)
+        except Exception as exc:  # the job fails; the service goes on
+            log.exception("job %s failed", job_id)
+            with self.sessions() as db:
+                job = db.get(Job, job_id)
+                if job is not None:
+                    job.status, job.error, job.updated_at = "failed", str(exc), utcnow()
+                    plan = db.get(Plan, job.plan_id) if job.plan_id is not None else None
+                    if plan is not None and plan.state == "pending":
+                        plan.state = "failed"
+                db.commit()
+
+    def _plan(self, job_id: str) -> None:
+        from forecast.engine import ForecastConfig, forecast_dataset
+        from optimize.inputs import PlanSettings
+        from replenish.planning import fitted_churn, make_plan
+
+        self._progress(job_id, "running", 5)
+        with self.sessions() as db:
+            job = db.get(Job, job_id)
+            assert job is not None
+            params, plan_id = dict(job.params), job.plan_id
+            _, dataset = datasets.load(db, self.settings.max_upload_bytes)
+        if dataset is None:
+            raise ValueError("the dataset is incomplete: upload the required tables first")
+        dataset = restrict(dataset, params.get("suppliers"), params.get("categories"))
+        self._progress(job_id, "running", 15)
+        engine = "dask" if self.settings.dask_address else "inline"
+        config = ForecastConfig(horizon=int(params.get("horizon_days") or 28))
+        run = forecast_dataset(dataset, config, engine=engine, address=self.settings.dask_address)
+        self._progress(job_id, "running", 70)
+        churn, source = fitted_churn(dataset, run.segments)
+        settings = PlanSettings(
+            budget=params["budget"], capacity=params.get("capacity"), churn=churn
+        )
+        result = make_plan(dataset, run, settings, "up", source).plan
+        with self.sessions() as db:  # lines, plan and job in one transaction
+            for row, why in zip(
+                result.lines.to_dict(orient="records"), result.reasons, strict=True
+            ):
+                db.add(
+                    PlanLine(
+                        plan_id=plan_id, sku_id=str(row["sku_id"]),
+                        supplier_id=str(row["supplier_id"]), pack_size=int(row["pack_size"]),
+                        packs=int(row["packs"]), quantity=int(row["quantity"]),
+                        unit_cost=float(row["unit_cost"]), reasons=jsonable(asdict(why)),
+                    )
+                )  # fmt: skip
+            plan = db.get(Plan, plan_id)
+            assert plan is not None
+            plan.state, plan.record, plan.updated_at = "draft", jsonable(result.record), utcnow()
+            plan.version += 1
+            job = db.get(Job, job_id)
+            assert job is not None
+            job.status, job.progress, job.updated_at = "succeeded", 100, utcnow()
+            db.add(
+                AuditEntry(
+                    actor_id=job.created_by, action="compute", entity="plan",
+                    entity_id=str(plan_id), before={"state": "pending"},
+                    after={"state": "draft", "lines": len(result.lines)},
+                )
+            )  # fmt: skip
+            db.commit()
+
+
+def new_job_id() -> str:
+    return str(uuid.uuid4())

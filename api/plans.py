@@ -1,0 +1,130 @@
+"""Plan states and their transitions, checked and atomic.
+
+draft -> submitted -> approved | rejected -> ordered. A buyer edits lines only while the
+plan is a draft; an approver cannot approve a plan they requested. Every transition is
+one conditional UPDATE on (id, version, state): of two concurrent approve/reject calls
+exactly one matches, the other gets 409. Approval writes the purchase orders, one per
+supplier, in the same transaction. Every action lands in the audit log.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from api.errors import Problem
+from api.models import AuditEntry, Plan, PlanLine, PurchaseOrder, User, utcnow
+
+TRANSITIONS = {
+    "submit": ("draft", "submitted"),
+    "approve": ("submitted", "approved"),
+    "reject": ("submitted", "rejected"),
+}
+
+
+def get_plan(db: Session, plan_id: int) -> Plan:
+    plan = db.get(Plan, plan_id)
+    if plan is None:
+        raise Problem(404, "Not Found", f"no plan {plan_id}")
+    return plan
+
+
+def _bump(db: Session, plan: Plan, version: int, state: str, **values: Any) -> None:
+    """Move `plan` from (version, its state) to `state`; 409 if someone moved it first."""
+    result = db.execute(
+        update(Plan)
+        .where(Plan.id == plan.id, Plan.version == version, Plan.state == plan.state)
+        .values(state=state, version=version + 1, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        db.rollback()
+        raise Problem(409, "Conflict", "the plan changed meanwhile: reload it and try again")
+
+
+def transition(
+    db: Session,
+    plan_id: int,
+    action: str,
+    actor: User,
+    version: int | None,
+    reason: str | None,
+    request_id: str | None,
+) -> Plan:
+    before_state, after_state = TRANSITIONS[action]
+    plan = get_plan(db, plan_id)
+    if plan.state != before_state:
+        raise Problem(409, "Conflict", f"cannot {action} a plan in state {plan.state}")
+    if action == "approve" and plan.requested_by == actor.id:
+        raise Problem(403, "Forbidden", "you cannot approve a plan you requested")
+    at = plan.version if version is None else version
+    if at != plan.version:
+        raise Problem(409, "Conflict", f"the plan is at version {plan.version}, not {at}")
+    extra: dict[str, Any] = {}
+    if action in ("approve", "reject"):
+        extra = {"decided_by": actor.id, "reason": reason}
+    _bump(db, plan, at, after_state, **extra)
+    if action == "approve":
+        _purchase_orders(db, plan.id)
+    db.add(
+        AuditEntry(
+            actor_id=actor.id, action=action, entity="plan", entity_id=str(plan.id),
+            before={"state": before_state, "version": at},
+            after={"state": after_state, "version": at + 1, "reason": reason},
+            request_id=request_id,
+        )
+    )  # fmt: skip
+    db.commit()
+    db.refresh(plan)
+    return plan
+
+
+def edit_line(
+    db: Session,
+    plan_id: int,
+    sku_id: str,
+    packs: int,
+    reason: str,
+    actor: User,
+    version: int,
+    request_id: str | None,
+) -> Plan:
+    plan = get_plan(db, plan_id)
+    if plan.state != "draft":
+        raise Problem(409, "Conflict", f"lines can only be edited in a draft, not {plan.state}")
+    if version != plan.version:
+        raise Problem(409, "Conflict", f"the plan is at version {plan.version}, not {version}")
+    line = db.scalar(select(PlanLine).where(PlanLine.plan_id == plan_id, PlanLine.sku_id == sku_id))
+    if line is None:
+        raise Problem(404, "Not Found", f"plan {plan_id} has no line for {sku_id!r}")
+    before = {"packs": line.packs, "quantity": line.quantity}
+    _bump(db, plan, version, "draft")
+    line.packs, line.quantity, line.edit_reason = packs, packs * line.pack_size, reason
+    db.add(
+        AuditEntry(
+            actor_id=actor.id, action="edit", entity="plan_line", entity_id=f"{plan_id}/{sku_id}",
+            before=before, after={"packs": packs, "quantity": line.quantity, "reason": reason},
+            request_id=request_id,
+        )
+    )  # fmt: skip
+    db.commit()
+    db.refresh(plan)
+    return plan
+
+
+def _purchase_orders(db: Session, plan_id: int) -> None:
+    by_supplier: dict[str, list[PlanLine]] = defaultdict(list)
+    for line in db.scalars(select(PlanLine).where(PlanLine.plan_id == plan_id)).all():
+        if line.quantity > 0:
+            by_supplier[line.supplier_id].append(line)
+    for supplier, lines in sorted(by_supplier.items()):
+        items = [
+            {"sku_id": ln.sku_id, "packs": ln.packs, "quantity": ln.quantity,
+             "unit_cost": ln.unit_cost, "line_cost": round(ln.quantity * ln.unit_cost, 2)}
+            for ln in lines
+        ]  # fmt: skip
+        total = round(sum(ln.quantity * ln.unit_cost for ln in lines), 2)
+        db.add(PurchaseOrder(plan_id=plan_id, supplier_id=supplier, total=total, lines=items))

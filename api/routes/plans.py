@@ -1,0 +1,151 @@
+"""Plans (buyers), approvals (approvers), jobs, and the purchase-order feed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api import plans
+from api.auth import CurrentUser, Role, require
+from api.deps import DB
+from api.errors import Problem
+from api.jobs import new_job_id
+from api.models import Job, Plan, PlanLine, PurchaseOrder, User
+from api.schemas import (
+    Accepted,
+    Decision,
+    JobOut,
+    LineEdit,
+    Page,
+    PlanOut,
+    PlanRequest,
+    PurchaseOrderOut,
+)
+
+router = APIRouter(prefix="/v1", tags=["plans"])
+Buyer = Annotated[User, Depends(require(Role.buyer))]
+Approver = Annotated[User, Depends(require(Role.approver))]
+Reader = Annotated[User, Depends(require(Role.viewer, Role.buyer, Role.approver, Role.planner))]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+def _plan_out(db: Session, plan: Plan) -> dict[str, Any]:
+    lines = db.scalars(select(PlanLine).where(PlanLine.plan_id == plan.id).order_by(PlanLine.id))
+    return {**PlanOut.model_validate(plan).model_dump(exclude={"lines"}), "lines": list(lines)}
+
+
+@router.post("/plans", status_code=202, response_model=Accepted, summary="Request a plan")
+def request_plan(
+    body: PlanRequest,
+    request: Request,
+    response: Response,
+    db: DB,
+    user: Buyer,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> dict[str, Any]:
+    """Start a job (forecast + optimize); retries with the same Idempotency-Key get the
+    same job and plan back."""
+    if idempotency_key:
+        seen = db.scalar(
+            select(Plan).where(
+                Plan.requested_by == user.id, Plan.idempotency_key == idempotency_key
+            )
+        )
+        if seen is not None:
+            if seen.params != body.model_dump():
+                raise Problem(409, "Conflict", "this Idempotency-Key was used for another request")
+            job = db.scalar(select(Job).where(Job.plan_id == seen.id))
+            return {"job_id": job.id if job else "", "plan_id": seen.id}
+    plan = Plan(requested_by=user.id, idempotency_key=idempotency_key, params=body.model_dump())
+    db.add(plan)
+    db.flush()
+    job = Job(
+        id=new_job_id(), kind="plan", params=body.model_dump(), plan_id=plan.id, created_by=user.id
+    )
+    db.add(job)
+    db.commit()
+    request.app.state.workers.submit(job.id)
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    return {"job_id": job.id, "plan_id": plan.id}
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut, summary="A job's status and progress")
+def get_job(job_id: str, db: DB, _: CurrentUser) -> Job:
+    job = db.get(Job, job_id)
+    if job is None:
+        raise Problem(404, "Not Found", f"no job {job_id}")
+    return job
+
+
+@router.get("/plans/{plan_id}", response_model=PlanOut, summary="A plan with its lines")
+def get_plan(plan_id: int, db: DB, _: Reader) -> dict[str, Any]:
+    return _plan_out(db, plans.get_plan(db, plan_id))
+
+
+@router.patch(
+    "/plans/{plan_id}/lines/{sku_id}", response_model=PlanOut, summary="Edit a draft's line"
+)
+def edit_line(
+    plan_id: int, sku_id: str, body: LineEdit, request: Request, db: DB, user: Buyer
+) -> dict[str, Any]:
+    plan = plans.edit_line(
+        db, plan_id, sku_id, body.packs, body.reason, user, body.version, request.state.request_id
+    )
+    return _plan_out(db, plan)
+
+
+def _decide(
+    action: str, plan_id: int, request: Request, db: Session, user: User, body: Decision | None
+) -> dict[str, Any]:
+    decision = body or Decision()
+    if action == "reject" and not (decision.reason or "").strip():
+        raise Problem(422, "Invalid request", "a rejection needs a reason")
+    plan = plans.transition(
+        db, plan_id, action, user, decision.version, decision.reason, request.state.request_id
+    )
+    return _plan_out(db, plan)
+
+
+@router.post("/plans/{plan_id}/submit", response_model=PlanOut, summary="Submit a draft")
+def submit(
+    plan_id: int, request: Request, db: DB, user: Buyer, body: Decision | None = None
+) -> dict[str, Any]:
+    return _decide("submit", plan_id, request, db, user, body)
+
+
+@router.post("/plans/{plan_id}/approve", response_model=PlanOut, summary="Approve (approvers)")
+def approve(
+    plan_id: int, request: Request, db: DB, user: Approver, body: Decision | None = None
+) -> dict[str, Any]:
+    return _decide("approve", plan_id, request, db, user, body)
+
+
+@router.post("/plans/{plan_id}/reject", response_model=PlanOut, summary="Reject with a reason")
+def reject(
+    plan_id: int, request: Request, db: DB, user: Approver, body: Decision | None = None
+) -> dict[str, Any]:
+    return _decide("reject", plan_id, request, db, user, body)
+
+
+@router.get(
+    "/purchase-orders", response_model=Page[PurchaseOrderOut], summary="The purchase-order feed"
+)
+def purchase_orders(
+    db: DB,
+    _: Reader,
+    status: str = "approved",
+    since: datetime | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    query = select(PurchaseOrder).where(PurchaseOrder.status == status)
+    if since is not None:
+        query = query.where(PurchaseOrder.created_at >= since)
+    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.scalars(query.order_by(PurchaseOrder.id).limit(limit).offset(offset)).all()
+    return {"items": rows, "total": total, "limit": limit, "offset": offset}

@@ -1,0 +1,220 @@
+"""Plans over HTTP: a job computes it, a buyer edits and submits, an approver decides;
+transitions are checked, concurrent decisions have one winner, orders are fed out."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from api.config import Settings
+from api.jobs import INTERRUPTED
+from api.models import AuditEntry, Job, Plan
+from tests.api.conftest import auth
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shop"
+
+
+@pytest.fixture
+def stocked(client: TestClient, keys: dict[str, str]) -> TestClient:
+    for table in ("suppliers", "skus", "customers", "orders", "inventory"):
+        files = {"file": (f"{table}.csv", (EXAMPLE / f"{table}.csv").read_bytes(), "text/csv")}
+        r = client.post(f"/v1/datasets/{table}", files=files, headers=auth(keys["buyer"]))
+        assert r.status_code == 201
+    return client
+
+
+def wait(client: TestClient, key: str, job_id: str, seconds: float = 90) -> dict[str, Any]:
+    deadline = time.monotonic() + seconds
+    while True:
+        job: dict[str, Any] = client.get(f"/v1/jobs/{job_id}", headers=auth(key)).json()
+        if job["status"] in ("succeeded", "failed"):
+            return job
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+
+
+def make_plan(client: TestClient, key: str, budget: float = 600.0) -> dict[str, Any]:
+    r = client.post("/v1/plans", json={"budget": budget}, headers=auth(key))
+    assert r.status_code == 202, r.json()
+    job = wait(client, key, r.json()["job_id"])
+    assert job["status"] == "succeeded", job
+    plan: dict[str, Any] = client.get(f"/v1/plans/{r.json()['plan_id']}", headers=auth(key)).json()
+    return plan
+
+
+def test_a_plan_from_request_to_purchase_orders(
+    stocked: TestClient, keys: dict[str, str], migrated: Engine
+) -> None:
+    client, buyer, approver = stocked, keys["buyer"], keys["approver"]
+    plan = make_plan(client, buyer)
+    assert plan["state"] == "draft" and plan["lines"]
+    cost = sum(line["quantity"] * line["unit_cost"] for line in plan["lines"])
+    assert cost <= 600.0 + 1e-6 and plan["record"]["total_cost"] == pytest.approx(cost)
+    assert {"steps", "segments", "binding"} <= set(plan["lines"][0]["reasons"])
+
+    line = plan["lines"][0]
+    edit = {"packs": line["packs"] + 1, "reason": "promotion next week", "version": plan["version"]}
+    edited = client.patch(
+        f"/v1/plans/{plan['id']}/lines/{line['sku_id']}", json=edit, headers=auth(buyer)
+    )
+    assert edited.status_code == 200
+    assert edited.json()["lines"][0]["quantity"] == (line["packs"] + 1) * line["pack_size"]
+    stale = client.patch(
+        f"/v1/plans/{plan['id']}/lines/{line['sku_id']}", json=edit, headers=auth(buyer)
+    )
+    assert stale.status_code == 409  # the version moved on
+
+    submitted = client.post(f"/v1/plans/{plan['id']}/submit", headers=auth(buyer)).json()
+    assert submitted["state"] == "submitted"
+    late_edit = {**edit, "version": submitted["version"]}
+    assert (
+        client.patch(
+            f"/v1/plans/{plan['id']}/lines/{line['sku_id']}", json=late_edit, headers=auth(buyer)
+        ).status_code
+        == 409
+    )  # no edit after submit
+
+    approved = client.post(f"/v1/plans/{plan['id']}/approve", headers=auth(approver))
+    assert approved.status_code == 200 and approved.json()["state"] == "approved"
+    feed = client.get("/v1/purchase-orders?status=approved", headers=auth(approver)).json()
+    lines = approved.json()["lines"]
+    assert {po["supplier_id"] for po in feed["items"]} == {ln["supplier_id"] for ln in lines}
+    assert sum(po["total"] for po in feed["items"]) == pytest.approx(
+        sum(ln["quantity"] * ln["unit_cost"] for ln in lines), abs=0.05
+    )
+    later = client.get("/v1/purchase-orders?since=2999-01-01T00:00:00Z", headers=auth(approver))
+    assert later.json()["total"] == 0
+    with Session(migrated) as db:
+        actions = [
+            a.action for a in db.scalars(select(AuditEntry).where(AuditEntry.entity != "dataset"))
+        ]
+        assert {"compute", "edit", "submit", "approve"} <= set(actions)
+
+
+def test_transitions_are_checked(stocked: TestClient, keys: dict[str, str]) -> None:
+    client = stocked
+    plan = make_plan(client, keys["admin"])
+    pid = plan["id"]
+    assert (
+        client.post(f"/v1/plans/{pid}/approve", headers=auth(keys["approver"])).status_code == 409
+    )
+    assert client.post(f"/v1/plans/{pid}/submit", headers=auth(keys["admin"])).status_code == 200
+    own = client.post(f"/v1/plans/{pid}/approve", headers=auth(keys["admin"]))
+    assert own.status_code == 403 and "you requested" in own.json()["detail"]
+    no_reason = client.post(f"/v1/plans/{pid}/reject", headers=auth(keys["approver"]))
+    assert no_reason.status_code == 422
+    assert client.post(f"/v1/plans/{pid}/submit", headers=auth(keys["buyer"])).status_code == 409
+    for role in ("viewer", "buyer", "planner"):
+        assert client.post(f"/v1/plans/{pid}/approve", headers=auth(keys[role])).status_code == 403
+    rejected = client.post(
+        f"/v1/plans/{pid}/reject", json={"reason": "too much stock"}, headers=auth(keys["approver"])
+    )
+    assert rejected.json()["state"] == "rejected" and rejected.json()["reason"] == "too much stock"
+    assert client.get("/v1/plans/999999", headers=auth(keys["viewer"])).status_code == 404
+
+
+def test_concurrent_decisions_have_exactly_one_winner(
+    stocked: TestClient, keys: dict[str, str]
+) -> None:
+    client = stocked
+    plan = make_plan(client, keys["buyer"])
+    client.post(f"/v1/plans/{plan['id']}/submit", headers=auth(keys["buyer"]))
+    results: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def decide(action: str, body: dict[str, str]) -> None:
+        barrier.wait()
+        r = client.post(
+            f"/v1/plans/{plan['id']}/{action}", json=body, headers=auth(keys["approver"])
+        )
+        results.append(r.status_code)
+
+    threads = [
+        threading.Thread(target=decide, args=("approve", {})),
+        threading.Thread(target=decide, args=("reject", {"reason": "no"})),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [200, 409]
+    final = client.get(f"/v1/plans/{plan['id']}", headers=auth(keys["viewer"])).json()
+    assert final["state"] in ("approved", "rejected") and final["version"] == plan["version"] + 2
+
+
+def test_an_idempotency_key_makes_retries_safe(stocked: TestClient, keys: dict[str, str]) -> None:
+    headers = {**auth(keys["buyer"]), "Idempotency-Key": "order-2026-11-22"}
+    first = stocked.post("/v1/plans", json={"budget": 300}, headers=headers)
+    again = stocked.post("/v1/plans", json={"budget": 300}, headers=headers)
+    assert first.status_code == again.status_code == 202 and first.json() == again.json()
+    other = stocked.post("/v1/plans", json={"budget": 999}, headers=headers)
+    assert other.status_code == 409
+    wait(stocked, keys["buyer"], first.json()["job_id"])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"budget": -1},
+        {"budget": "lots"},
+        {},
+        {"budget": 10, "suppliers": []},
+        {"budget": 1, "x": 1},
+    ],
+)
+def test_bad_plan_requests_are_422(
+    client: TestClient, keys: dict[str, str], body: dict[str, Any]
+) -> None:
+    r = client.post("/v1/plans", json=body, headers=auth(keys["buyer"]))
+    assert r.status_code == 422 and r.json()["errors"]
+
+
+def test_a_plan_without_data_fails_with_the_reason(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    r = client.post("/v1/plans", json={"budget": 100}, headers=auth(keys["buyer"]))
+    job = wait(client, keys["buyer"], r.json()["job_id"])
+    assert job["status"] == "failed" and "incomplete" in job["error"]
+    plan = client.get(f"/v1/plans/{r.json()['plan_id']}", headers=auth(keys["buyer"])).json()
+    assert plan["state"] == "failed" and plan["lines"] == []
+    assert (
+        client.post("/v1/plans", json={"budget": 1}, headers=auth(keys["viewer"])).status_code
+        == 403
+    )
+
+
+def test_jobs_interrupted_by_a_restart_are_failed_and_say_so(
+    migrated: Engine, keys: dict[str, str]
+) -> None:
+    with Session(migrated) as db:
+        user_id = db.scalar(select(Plan.requested_by).limit(1))  # none yet
+        assert user_id is None
+        from api.models import User
+
+        buyer = db.scalar(select(User).where(User.role == "buyer"))
+        assert buyer is not None
+        plan = Plan(requested_by=buyer.id, params={"budget": 1})
+        db.add(plan)
+        db.flush()
+        db.add(
+            Job(
+                id="stuck",
+                kind="plan",
+                status="running",
+                params={},
+                plan_id=plan.id,
+                created_by=buyer.id,
+            )
+        )
+        db.commit()
+    with TestClient(create_app(Settings(), migrated)) as client:  # start-up recovers
+        job = client.get("/v1/jobs/stuck", headers=auth(keys["buyer"])).json()
+    assert job["status"] == "failed" and job["error"] == INTERRUPTED
