@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
+import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, UploadFile
 
@@ -140,3 +141,16 @@ def customers(data: Data, _: Reader, limit: Limit = 100, offset: Offset = 0) -> 
     seg = segment_customers(data).customers.copy()
     seg["tier"] = seg["tier"].astype(str)
     return _page(seg, limit, offset)
+
+
+@router.get("/alerts", summary="SKUs running short before stock can arrive, by value at risk")
+def alerts(data: Data, _: Reader, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
+    from forecast.segments import segment_customers
+    from replenish.alerts import stock_alerts
+    from replenish.planning import fitted_churn
+
+    segments = segment_customers(data) if data.customers is not None else None
+    churn, _source = fitted_churn(data, segments)
+    table = stock_alerts(data, segments, churn)
+    table["days_of_cover"] = table["days_of_cover"].replace(np.inf, np.nan)
+    return _page(table, limit, offset)

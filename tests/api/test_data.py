@@ -118,3 +118,25 @@ def test_skus_customers_and_inventory_read_back(client: TestClient, keys: dict[s
     assert first["tier"] in {"A", "B", "C"} and {"score", "amount", "margin"} <= set(first)
     stock = client.get("/v1/inventory", headers=auth(keys["viewer"])).json()
     assert stock["total"] == 12 and stock["items"][0]["as_of"] == "2026-10-31"
+
+
+def test_alerts_rank_skus_by_value_at_risk(client: TestClient, keys: dict[str, str]) -> None:
+    _upload_all(client, keys["buyer"])
+    quiet = client.get("/v1/alerts", headers=auth(keys["viewer"])).json()
+    lines = (EXAMPLE / "inventory.csv").read_text(encoding="utf-8").splitlines()
+    emptied = [lines[0]] + [
+        ",".join([ln.split(",")[0], "0", "0", ln.split(",")[3]]) for ln in lines[1:]
+    ]
+    r = _upload(client, keys["buyer"], "inventory", ("\n".join(emptied) + "\n").encode())
+    assert r.status_code == 201, r.json()
+    r = client.get("/v1/alerts", headers=auth(keys["viewer"]))
+    assert r.status_code == 200
+    items = r.json()["items"]
+    assert len(items) > quiet["total"] and items[0]["value_at_risk"] > 0
+    values = [a["value_at_risk"] for a in items]
+    assert values == sorted(values, reverse=True)
+    for alert in items:
+        assert alert["on_hand"] + alert["on_order"] < alert["reorder_point"] or (
+            alert["days_of_cover"] is not None and alert["days_of_cover"] < alert["lead_time_days"]
+        )
+        assert isinstance(alert["tier_a_customers"], list)
