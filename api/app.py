@@ -19,6 +19,7 @@ from api.config import Settings
 from api.database import make_engine
 from api.jobs import Workers
 from api.routes import data, ops, plans, users
+from api.webhook import Dispatcher
 
 log = logging.getLogger("replenish.api")
 
@@ -41,7 +42,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         interrupted = workers.recover()
         if interrupted:
             log.warning("%d job(s) interrupted by a restart were marked failed", interrupted)
+        dispatcher = Dispatcher(sessions, cfg) if cfg.webhook_url else None
+        if dispatcher is not None:
+            dispatcher.start()
         yield
+        if dispatcher is not None:
+            dispatcher.stop()
         workers.shutdown()
 
     app = FastAPI(title="replenish", version="1", description=DESCRIPTION, lifespan=lifespan)

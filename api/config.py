@@ -20,6 +20,7 @@ class Settings:
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     max_upload_bytes: int = 200_000_000
+    webhook_backoff_seconds: float = 1.0  # first retry delay; doubles up to 5 minutes
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.errors import Problem
 from api.models import AuditEntry, Plan, PlanLine, PurchaseOrder, User, utcnow
+from api.webhook import enqueue
 
 TRANSITIONS = {
     "submit": ("draft", "submitted"),
@@ -53,7 +54,9 @@ def transition(
     version: int | None,
     reason: str | None,
     request_id: str | None,
+    webhook: bool = False,
 ) -> Plan:
+    """Apply `action`; with `webhook`, approval also owes each order to the webhook."""
     before_state, after_state = TRANSITIONS[action]
     plan = get_plan(db, plan_id)
     if plan.state != before_state:
@@ -68,7 +71,7 @@ def transition(
         extra = {"decided_by": actor.id, "reason": reason}
     _bump(db, plan, at, after_state, **extra)
     if action == "approve":
-        _purchase_orders(db, plan.id)
+        _purchase_orders(db, plan.id, webhook)
     db.add(
         AuditEntry(
             actor_id=actor.id, action=action, entity="plan", entity_id=str(plan.id),
@@ -115,7 +118,7 @@ def edit_line(
     return plan
 
 
-def _purchase_orders(db: Session, plan_id: int) -> None:
+def _purchase_orders(db: Session, plan_id: int, webhook: bool) -> None:
     by_supplier: dict[str, list[PlanLine]] = defaultdict(list)
     for line in db.scalars(select(PlanLine).where(PlanLine.plan_id == plan_id)).all():
         if line.quantity > 0:
@@ -127,4 +130,8 @@ def _purchase_orders(db: Session, plan_id: int) -> None:
             for ln in lines
         ]  # fmt: skip
         total = round(sum(ln.quantity * ln.unit_cost for ln in lines), 2)
-        db.add(PurchaseOrder(plan_id=plan_id, supplier_id=supplier, total=total, lines=items))
+        order = PurchaseOrder(plan_id=plan_id, supplier_id=supplier, total=total, lines=items)
+        db.add(order)
+        if webhook:
+            db.flush()
+            enqueue(db, order)

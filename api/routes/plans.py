@@ -105,9 +105,11 @@ def _decide(
     decision = body or Decision()
     if action == "reject" and not (decision.reason or "").strip():
         raise Problem(422, "Invalid request", "a rejection needs a reason")
+    webhook = request.app.state.settings.webhook_url is not None
     plan = plans.transition(
-        db, plan_id, action, user, decision.version, decision.reason, request.state.request_id
-    )
+        db, plan_id, action, user, decision.version, decision.reason, request.state.request_id,
+        webhook,
+    )  # fmt: skip
     return _plan_out(db, plan)
 
 

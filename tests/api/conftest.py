@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -41,3 +44,39 @@ def client(migrated: Engine) -> Iterator[TestClient]:
 
 def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shop"
+
+
+def upload_example(client: TestClient, key: str) -> None:
+    """The example shop, table by table, as a buyer would."""
+    for table in ("suppliers", "skus", "customers", "orders", "inventory"):
+        files = {"file": (f"{table}.csv", (EXAMPLE / f"{table}.csv").read_bytes(), "text/csv")}
+        r = client.post(f"/v1/datasets/{table}", files=files, headers=auth(key))
+        assert r.status_code == 201, r.json()
+
+
+@pytest.fixture
+def stocked(client: TestClient, keys: dict[str, str]) -> TestClient:
+    upload_example(client, keys["buyer"])
+    return client
+
+
+def wait(client: TestClient, key: str, job_id: str, seconds: float = 90) -> dict[str, Any]:
+    deadline = time.monotonic() + seconds
+    while True:
+        job: dict[str, Any] = client.get(f"/v1/jobs/{job_id}", headers=auth(key)).json()
+        if job["status"] in ("succeeded", "failed"):
+            return job
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+
+
+def make_plan(client: TestClient, key: str, budget: float = 600.0) -> dict[str, Any]:
+    r = client.post("/v1/plans", json={"budget": budget}, headers=auth(key))
+    assert r.status_code == 202, r.json()
+    job = wait(client, key, r.json()["job_id"])
+    assert job["status"] == "succeeded", job
+    plan: dict[str, Any] = client.get(f"/v1/plans/{r.json()['plan_id']}", headers=auth(key)).json()
+    return plan

@@ -4,8 +4,6 @@ transitions are checked, concurrent decisions have one winner, orders are fed ou
 from __future__ import annotations
 
 import threading
-import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,37 +15,7 @@ from api.app import create_app
 from api.config import Settings
 from api.jobs import INTERRUPTED
 from api.models import AuditEntry, Job, Plan
-from tests.api.conftest import auth
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shop"
-
-
-@pytest.fixture
-def stocked(client: TestClient, keys: dict[str, str]) -> TestClient:
-    for table in ("suppliers", "skus", "customers", "orders", "inventory"):
-        files = {"file": (f"{table}.csv", (EXAMPLE / f"{table}.csv").read_bytes(), "text/csv")}
-        r = client.post(f"/v1/datasets/{table}", files=files, headers=auth(keys["buyer"]))
-        assert r.status_code == 201
-    return client
-
-
-def wait(client: TestClient, key: str, job_id: str, seconds: float = 90) -> dict[str, Any]:
-    deadline = time.monotonic() + seconds
-    while True:
-        job: dict[str, Any] = client.get(f"/v1/jobs/{job_id}", headers=auth(key)).json()
-        if job["status"] in ("succeeded", "failed"):
-            return job
-        assert time.monotonic() < deadline, job
-        time.sleep(0.2)
-
-
-def make_plan(client: TestClient, key: str, budget: float = 600.0) -> dict[str, Any]:
-    r = client.post("/v1/plans", json={"budget": budget}, headers=auth(key))
-    assert r.status_code == 202, r.json()
-    job = wait(client, key, r.json()["job_id"])
-    assert job["status"] == "succeeded", job
-    plan: dict[str, Any] = client.get(f"/v1/plans/{r.json()['plan_id']}", headers=auth(key)).json()
-    return plan
+from tests.api.conftest import auth, make_plan, wait
 
 
 def test_a_plan_from_request_to_purchase_orders(
