@@ -18,7 +18,7 @@ from api import errors, migrate, observability
 from api.config import Settings
 from api.database import make_engine
 from api.jobs import Workers
-from api.routes import data, ops, plans, users
+from api.routes import data, ops, plans, simulations, users
 from api.webhook import Dispatcher
 
 log = logging.getLogger("replenish.api")
@@ -62,4 +62,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(users.router)
     app.include_router(data.router)
     app.include_router(plans.router)
+    app.include_router(simulations.router)
     return app

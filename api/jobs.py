@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api import datasets
 from api.config import Settings
-from api.models import AuditEntry, Job, Plan, PlanLine, utcnow
+from api.models import AuditEntry, Job, Plan, PlanLine, Simulation, SimulationChart, utcnow
 from replenish.dataset import Dataset
 
 log = logging.getLogger("replenish.api")
@@ -105,7 +105,13 @@ class Workers:
 
     def _run(self, job_id: str) -> None:
         try:
-            self._plan(job_id)
+            with self.sessions() as db:
+                job = db.get(Job, job_id)
+                kind = job.kind if job is not None else "plan"
+            if kind == "simulation":
+                self._simulate(job_id)
+            else:
+                self._plan(job_id)
         except Exception as exc:  # the job fails; the service goes on
             log.exception("job %s failed", job_id)
             with self.sessions() as db:
@@ -115,7 +121,48 @@ class Workers:
                     plan = db.get(Plan, job.plan_id) if job.plan_id is not None else None
                     if plan is not None and plan.state == "pending":
                         plan.state = "failed"
+                    sim = db.scalar(select(Simulation).where(Simulation.job_id == job_id))
+                    if sim is not None:
+                        sim.state = "failed"
                 db.commit()
+
+    def _simulate(self, job_id: str) -> None:
+        import tempfile
+        from pathlib import Path
+
+        from simulations.charts import draw_all
+        from simulations.estimate import from_dataset
+        from simulations.experiments import run_experiment
+        from simulations.scenario_file import parse
+
+        self._progress(job_id, "running", 5)
+        with self.sessions() as db:
+            sim = db.scalar(select(Simulation).where(Simulation.job_id == job_id))
+            assert sim is not None
+            sim_id, scenario = sim.id, dict(sim.scenario)
+            _, dataset = datasets.load(db, self.settings.max_upload_bytes)
+        if dataset is None:
+            raise ValueError("the dataset is incomplete: upload the required tables first")
+        experiment = parse(scenario, "scenario")
+        world, behaviour, source = from_dataset(dataset, churn="fitted")
+        self._progress(job_id, "running", 20)
+        engine = "dask" if self.settings.dask_address else "inline"
+        result = run_experiment(
+            world, behaviour, experiment, engine=engine, address=self.settings.dask_address
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            charts = {p.stem: p.read_bytes() for p in draw_all(result, Path(tmp))}
+        with self.sessions() as db:  # results, charts and job in one transaction
+            sim = db.get(Simulation, sim_id)
+            assert sim is not None
+            sim.state = "succeeded"
+            sim.result = {**_simulation_result(result), "churn_source": source}
+            for name, png in charts.items():
+                db.add(SimulationChart(simulation_id=sim_id, name=name, png=png))
+            job = db.get(Job, job_id)
+            assert job is not None
+            job.status, job.progress, job.updated_at = "succeeded", 100, utcnow()
+            db.commit()
 
     def _plan(self, job_id: str) -> None:
         from forecast.engine import ForecastConfig, forecast_dataset
@@ -168,6 +215,18 @@ class Workers:
                 )
             )  # fmt: skip
             db.commit()
+
+
+def _simulation_result(result: Any) -> dict[str, Any]:
+    """The experiment's tables as JSON records (summary with CIs, paired differences)."""
+    return {
+        "policies": list(result.policies),
+        "scenarios": list(result.scenarios),
+        "reference": result.reference,
+        "summary": jsonable(result.summary.to_dict(orient="records")),
+        "paired": jsonable(result.paired.to_dict(orient="records")),
+        "matched": jsonable(result.matched.to_dict(orient="records")),
+    }
 
 
 def new_job_id() -> str:

@@ -168,3 +168,27 @@ class OutboxMessage(Base):
     )
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Simulation(Base):
+    """A what-if simulation a planner asked for: the scenario, then results and charts."""
+
+    __tablename__ = "simulations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"))
+    requested_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    scenario: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SimulationChart(Base):
+    """One PNG chart of a simulation's results."""
+
+    __tablename__ = "simulation_charts"
+
+    simulation_id: Mapped[int] = mapped_column(ForeignKey("simulations.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    png: Mapped[bytes] = mapped_column(LargeBinary)

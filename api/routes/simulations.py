@@ -1,0 +1,77 @@
+"""What-if simulations over HTTP (planners): a scenario in, results with CIs and PNG charts out.
+
+The body is the scenario file's content as JSON (`run`, `behaviour`, `policies`,
+`scenarios`; see examples/what-if.toml); it is validated before anything runs, every
+problem named by its place (422).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request, Response
+from sqlalchemy import select
+
+from api.auth import Role, require
+from api.deps import DB
+from api.errors import Problem
+from api.jobs import new_job_id
+from api.models import Job, Simulation, SimulationChart, User
+from simulations.scenario_file import DEFAULT, ScenarioError, parse
+
+router = APIRouter(prefix="/v1", tags=["simulations"])
+Planner = Annotated[User, Depends(require(Role.planner))]
+Reader = Annotated[User, Depends(require(Role.viewer, Role.buyer, Role.approver, Role.planner))]
+EXAMPLE = {**DEFAULT, "run": {**DEFAULT["run"], "days": 90, "replications": 5}}  # type: ignore[dict-item]
+
+
+@router.post("/simulations", status_code=202, summary="Run a what-if simulation (a job)")
+def start(
+    request: Request,
+    response: Response,
+    db: DB,
+    user: Planner,
+    scenario: Annotated[dict[str, Any], Body(openapi_examples={"default": {"value": EXAMPLE}})],
+) -> dict[str, Any]:
+    try:
+        parse(scenario, "scenario")
+    except ScenarioError as exc:
+        lines = str(exc).splitlines()
+        raise Problem(422, "Invalid scenario", lines[0], {"problems": lines[1:]}) from None
+    job = Job(id=new_job_id(), kind="simulation", params={}, created_by=user.id)
+    db.add(job)
+    db.flush()
+    sim = Simulation(job_id=job.id, requested_by=user.id, scenario=scenario)
+    db.add(sim)
+    db.commit()
+    request.app.state.workers.submit(job.id)
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    return {"job_id": job.id, "simulation_id": sim.id}
+
+
+@router.get("/simulations/{simulation_id}", summary="A simulation's state and results with CIs")
+def get(simulation_id: int, db: DB, _: Reader) -> dict[str, Any]:
+    sim = db.get(Simulation, simulation_id)
+    if sim is None:
+        raise Problem(404, "Not Found", f"no simulation {simulation_id}")
+    charts = db.scalars(
+        select(SimulationChart.name).where(SimulationChart.simulation_id == simulation_id)
+    ).all()
+    return {
+        "id": sim.id, "job_id": sim.job_id, "state": sim.state, "scenario": sim.scenario,
+        "result": sim.result,
+        "charts": [f"/v1/simulations/{simulation_id}/charts/{name}.png" for name in charts],
+    }  # fmt: skip
+
+
+@router.get(
+    "/simulations/{simulation_id}/charts/{name}.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+    summary="One chart of a simulation (PNG)",
+)
+def chart(simulation_id: int, name: str, db: DB, _: Reader) -> Response:
+    row = db.get(SimulationChart, (simulation_id, name))
+    if row is None:
+        raise Problem(404, "Not Found", f"no chart {name!r} for simulation {simulation_id}")
+    return Response(content=row.png, media_type="image/png")
