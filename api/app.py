@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from api import errors, migrate, observability
+from api.cache import Rendered
 from api.config import Settings
 from api.database import make_engine
 from api.jobs import Workers
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = eng
     app.state.sessions = sessions
     app.state.workers = workers
+    app.state.rendered = Rendered()
     app.state.metrics = observability.Metrics()
     errors.install(app)
     observability.install(app, app.state.metrics)

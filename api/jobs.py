@@ -84,7 +84,7 @@ class Workers:
                 if job.plan_id is not None:
                     plan = db.get(Plan, job.plan_id)
                     if plan is not None and plan.state == "pending":
-                        plan.state = "failed"
+                        plan.state, plan.version = "failed", plan.version + 1
             db.commit()
             return len(stale)
 
@@ -120,7 +120,7 @@ class Workers:
                     job.status, job.error, job.updated_at = "failed", str(exc), utcnow()
                     plan = db.get(Plan, job.plan_id) if job.plan_id is not None else None
                     if plan is not None and plan.state == "pending":
-                        plan.state = "failed"
+                        plan.state, plan.version = "failed", plan.version + 1
                     sim = db.scalar(select(Simulation).where(Simulation.job_id == job_id))
                     if sim is not None:
                         sim.state = "failed"

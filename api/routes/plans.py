@@ -82,9 +82,23 @@ def get_job(job_id: str, db: DB, _: CurrentUser) -> Job:
     return job
 
 
-@router.get("/plans/{plan_id}", response_model=PlanOut, summary="A plan with its lines")
-def get_plan(plan_id: int, db: DB, _: Reader) -> dict[str, Any]:
-    return _plan_out(db, plans.get_plan(db, plan_id))
+@router.get(
+    "/plans/{plan_id}",
+    response_class=Response,
+    responses={200: {"model": PlanOut, "description": "The plan, its state and lines"}},
+    summary="A plan with its lines",
+)
+def get_plan(plan_id: int, request: Request, db: DB, _: Reader) -> Response:
+    version = db.scalar(select(Plan.version).where(Plan.id == plan_id))
+    if version is None:
+        raise Problem(404, "Not Found", f"no plan {plan_id}")
+    cache = request.app.state.rendered
+    body = cache.get(("plan", plan_id, version))
+    if body is None:
+        plan = plans.get_plan(db, plan_id)
+        body = PlanOut.model_validate(_plan_out(db, plan)).model_dump_json().encode()
+        cache.put(("plan", plan_id, plan.version), body)
+    return Response(body, media_type="application/json", headers={"ETag": f'"{plan_id}-{version}"'})
 
 
 @router.patch(
@@ -135,19 +149,33 @@ def reject(
 
 
 @router.get(
-    "/purchase-orders", response_model=Page[PurchaseOrderOut], summary="The purchase-order feed"
+    "/purchase-orders",
+    response_class=Response,
+    responses={200: {"model": Page[PurchaseOrderOut], "description": "One page of the feed"}},
+    summary="The purchase-order feed",
 )
 def purchase_orders(
+    request: Request,
     db: DB,
     _: Reader,
     status: str = "approved",
     since: datetime | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
-) -> dict[str, Any]:
+) -> Response:
     query = select(PurchaseOrder).where(PurchaseOrder.status == status)
     if since is not None:
         query = query.where(PurchaseOrder.created_at >= since)
-    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.scalars(query.order_by(PurchaseOrder.id).limit(limit).offset(offset)).all()
-    return {"items": rows, "total": total, "limit": limit, "offset": offset}
+    matching = query.subquery()
+    total, newest = db.execute(select(func.count(), func.max(matching.c.id))).one()
+    key = ("orders", status, since, limit, offset, total, newest)
+    body = request.app.state.rendered.get(key)
+    if body is None:
+        rows = db.scalars(query.order_by(PurchaseOrder.id).limit(limit).offset(offset)).all()
+        page = Page[PurchaseOrderOut](
+            items=[PurchaseOrderOut.model_validate(r) for r in rows],
+            total=total, limit=limit, offset=offset,
+        )  # fmt: skip
+        body = page.model_dump_json().encode()
+        request.app.state.rendered.put(key, body)
+    return Response(body, media_type="application/json")

@@ -55,6 +55,7 @@ def test_a_plan_from_request_to_purchase_orders(
     feed = client.get("/v1/purchase-orders?status=approved", headers=auth(approver)).json()
     lines = approved.json()["lines"]
     assert {po["supplier_id"] for po in feed["items"]} == {ln["supplier_id"] for ln in lines}
+    assert feed["total"] == len(feed["items"]) == len({ln["supplier_id"] for ln in lines})
     assert sum(po["total"] for po in feed["items"]) == pytest.approx(
         sum(ln["quantity"] * ln["unit_cost"] for ln in lines), abs=0.05
     )
