@@ -27,6 +27,8 @@ from replenish.sources import Limits, SourceError, read_table_file
 from replenish.validation import Problem, Report, Severity
 
 _LOCK = threading.Lock()
+_CACHE: dict[tuple[tuple[str, str], ...], tuple[Report, Dataset | None]] = {}
+_CACHE_LOCK = threading.Lock()
 _ADVISORY_KEY = 0x5245504C  # "REPL"
 PARQUET_MAGIC = b"PAR1"
 
@@ -71,8 +73,21 @@ def raw_frames(db: Session, limit: int) -> dict[str, pd.DataFrame]:
 
 
 def load(db: Session, limit: int) -> tuple[Report, Dataset | None]:
-    """The stored dataset, typed (None while a required table is missing)."""
-    return check_frames(raw_frames(db, limit))
+    """The stored dataset, typed (None while a required table is missing).
+
+    Parsing and validating a large dataset takes seconds, so the last result is kept
+    per process, keyed by the stored tables' hashes: any upload changes the key.
+    """
+    hashes = select(DatasetTable.name, DatasetTable.sha256).order_by(DatasetTable.name)
+    key = tuple((str(name), str(digest)) for name, digest in db.execute(hashes).all())
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+    value = check_frames(raw_frames(db, limit))
+    with _CACHE_LOCK:
+        _CACHE.clear()  # keep only the newest dataset
+        _CACHE[key] = value
+    return value
 
 
 def store(
