@@ -14,7 +14,16 @@ from api.auth import CurrentUser, Role, require
 from api.deps import DB
 from api.errors import Problem
 from api.jobs import new_job_id
-from api.models import Job, Plan, PlanLine, PurchaseOrder, User
+from api.models import (
+    AuditEntry,
+    Job,
+    Plan,
+    PlanLine,
+    PurchaseOrder,
+    Simulation,
+    User,
+    utcnow,
+)
 from api.schemas import (
     Accepted,
     Decision,
@@ -79,6 +88,36 @@ def get_job(job_id: str, db: DB, _: CurrentUser) -> Job:
     job = db.get(Job, job_id)
     if job is None:
         raise Problem(404, "Not Found", f"no job {job_id}")
+    return job
+
+
+@router.post("/jobs/{job_id}/retry", response_model=JobOut, summary="Run a failed job again")
+def retry_job(job_id: str, request: Request, db: DB, user: CurrentUser) -> Job:
+    """Queue a failed job again (its requester or an admin); its plan goes back to pending."""
+    job = db.get(Job, job_id)
+    if job is None:
+        raise Problem(404, "Not Found", f"no job {job_id}")
+    if job.created_by != user.id and user.role != Role.admin.value:
+        raise Problem(403, "Forbidden", "only the job's requester or an admin may retry it")
+    if job.status != "failed":
+        raise Problem(409, "Conflict", f"only a failed job can be retried; it is {job.status}")
+    before = {"status": job.status, "error": job.error}
+    job.status, job.error, job.progress, job.updated_at = "queued", None, 0, utcnow()
+    if job.plan_id is not None:
+        plan = db.get(Plan, job.plan_id)
+        if plan is not None and plan.state == "failed":
+            plan.state, plan.version = "pending", plan.version + 1
+    sim = db.scalar(select(Simulation).where(Simulation.job_id == job_id))
+    if sim is not None and sim.state == "failed":
+        sim.state = "pending"
+    db.add(
+        AuditEntry(
+            actor_id=user.id, action="retry", entity="job", entity_id=job_id, before=before,
+            after={"status": "queued"}, request_id=request.state.request_id,
+        )
+    )  # fmt: skip
+    db.commit()
+    request.app.state.workers.submit(job.id)
     return job
 
 

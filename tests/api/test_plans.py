@@ -15,7 +15,7 @@ from api.app import create_app
 from api.config import Settings
 from api.jobs import INTERRUPTED
 from api.models import AuditEntry, Job, Plan
-from tests.api.conftest import auth, make_plan, wait
+from tests.api.conftest import auth, make_plan, upload_example, wait
 
 
 def test_a_plan_from_request_to_purchase_orders(
@@ -158,6 +158,15 @@ def test_a_plan_without_data_fails_with_the_reason(
         client.post("/v1/plans", json={"budget": 1}, headers=auth(keys["viewer"])).status_code
         == 403
     )
+    # Once the data is there, the failed job can be retried (by its requester or an admin).
+    retry = f"/v1/jobs/{job['id']}/retry"
+    assert client.post(retry, headers=auth(keys["approver"])).status_code == 403
+    upload_example(client, keys["buyer"])
+    assert client.post(retry, headers=auth(keys["buyer"])).status_code == 200
+    assert wait(client, keys["buyer"], job["id"])["status"] == "succeeded"
+    again = client.get(f"/v1/plans/{r.json()['plan_id']}", headers=auth(keys["buyer"])).json()
+    assert again["state"] == "draft" and again["lines"]
+    assert client.post(retry, headers=auth(keys["buyer"])).status_code == 409  # not failed now
 
 
 def test_jobs_interrupted_by_a_restart_are_failed_and_say_so(

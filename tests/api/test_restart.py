@@ -1,0 +1,95 @@
+"""The service killed during a plan job and restarted: the job is failed with the reason,
+nothing half-written is visible, and a retry completes it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api import migrate
+from api.auth import Role, create_user
+from api.database import make_engine
+from api.jobs import INTERRUPTED
+from api.models import PlanLine
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shop"
+
+
+def _start(url: str) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "replenish.cli", "serve", "--port", str(port)],
+        env={**os.environ, "REPLENISH_DATABASE_URL": url},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"{base}/health", timeout=1)
+            return proc, base
+        except httpx.TransportError:
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+
+
+def test_a_killed_plan_job_is_failed_on_restart_and_retriable(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'service.db'}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with Session(engine) as db:
+        _, key = create_user(db, "buyer", Role.buyer)
+        db.commit()
+    headers = {"Authorization": f"Bearer {key}"}
+    proc, base = _start(url)
+    try:
+        for table in ("suppliers", "skus", "customers", "orders", "inventory"):
+            files = {"file": (f"{table}.csv", (EXAMPLE / f"{table}.csv").read_bytes())}
+            httpx.post(
+                f"{base}/v1/datasets/{table}", files=files, headers=headers
+            ).raise_for_status()
+        accepted = httpx.post(f"{base}/v1/plans", json={"budget": 500}, headers=headers).json()
+        job_url = f"{base}/v1/jobs/{accepted['job_id']}"
+        while httpx.get(job_url, headers=headers).json()["status"] == "queued":
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)  # mid-job: forecasting takes over a second
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with Session(engine) as db:  # nothing half-written
+        assert db.scalar(select(func.count()).select_from(PlanLine)) == 0
+
+    proc, base = _start(url)
+    try:
+        job_url = f"{base}/v1/jobs/{accepted['job_id']}"
+        job: dict[str, Any] = httpx.get(job_url, headers=headers).json()
+        assert job["status"] == "failed" and job["error"] == INTERRUPTED
+        plan_url = f"{base}/v1/plans/{accepted['plan_id']}"
+        assert httpx.get(plan_url, headers=headers).json()["state"] == "failed"
+        assert httpx.post(f"{job_url}/retry", headers=headers).status_code == 200
+        deadline = time.monotonic() + 60
+        while (job := httpx.get(job_url, headers=headers).json())["status"] not in (
+            "succeeded",
+            "failed",
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert job["status"] == "succeeded"
+        plan = httpx.get(plan_url, headers=headers).json()
+        assert plan["state"] == "draft" and plan["lines"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
