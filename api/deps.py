@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -23,3 +23,9 @@ def session(request: Request) -> Iterator[Session]:
 
 
 DB = Annotated[Session, Depends(session)]
+
+#: Database integers are 64-bit at most (SQLite, PostgreSQL bigint; ids here are 32-bit):
+#: larger numbers in a path or a query are a 422, not an overflow deep in the driver.
+MAX_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="A row id.")]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="Items to skip.")]

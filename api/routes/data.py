@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, UploadFi
 
 from api import datasets
 from api.auth import Role, require
-from api.deps import DB
+from api.deps import DB, Offset
 from api.errors import Problem
 from api.models import AuditEntry, User
 from replenish.dataset import Dataset
@@ -25,7 +25,6 @@ from replenish.schema import TABLES_BY_NAME
 router = APIRouter(prefix="/v1", tags=["data"])
 Uploader = Annotated[User, Depends(require(Role.buyer))]
 Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
-Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
 TableName = Annotated[str, Path(description=f"One of {', '.join(TABLES_BY_NAME)}.")]
 CHUNK = 1 << 20
 

@@ -7,11 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import plans
 from api.auth import CurrentUser, Role, require
-from api.deps import DB
+from api.deps import DB, Offset, RowId
 from api.errors import Problem
 from api.jobs import new_job_id
 from api.models import (
@@ -40,12 +41,22 @@ Buyer = Annotated[User, Depends(require(Role.buyer))]
 Approver = Annotated[User, Depends(require(Role.approver))]
 Reader = Annotated[User, Depends(require(Role.viewer, Role.buyer, Role.approver, Role.planner))]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 def _plan_out(db: Session, plan: Plan) -> dict[str, Any]:
     lines = db.scalars(select(PlanLine).where(PlanLine.plan_id == plan.id).order_by(PlanLine.id))
     return {**PlanOut.model_validate(plan).model_dump(exclude={"lines"}), "lines": list(lines)}
+
+
+def _earlier_request(db: Session, user: User, key: str, body: PlanRequest) -> dict[str, Any] | None:
+    """The ids of this user's earlier request with `key`; 409 if its body differed."""
+    seen = db.scalar(select(Plan).where(Plan.requested_by == user.id, Plan.idempotency_key == key))
+    if seen is None:
+        return None
+    if seen.params != body.model_dump():
+        raise Problem(409, "Conflict", "this Idempotency-Key was used for another request")
+    job = db.scalar(select(Job).where(Job.plan_id == seen.id))
+    return {"job_id": job.id if job else "", "plan_id": seen.id}
 
 
 @router.post("/plans", status_code=202, response_model=Accepted, summary="Request a plan")
@@ -59,20 +70,21 @@ def request_plan(
 ) -> dict[str, Any]:
     """Start a job (forecast + optimize); retries with the same Idempotency-Key get the
     same job and plan back."""
-    if idempotency_key:
-        seen = db.scalar(
-            select(Plan).where(
-                Plan.requested_by == user.id, Plan.idempotency_key == idempotency_key
-            )
-        )
-        if seen is not None:
-            if seen.params != body.model_dump():
-                raise Problem(409, "Conflict", "this Idempotency-Key was used for another request")
-            job = db.scalar(select(Job).where(Job.plan_id == seen.id))
-            return {"job_id": job.id if job else "", "plan_id": seen.id}
-    plan = Plan(requested_by=user.id, idempotency_key=idempotency_key, params=body.model_dump())
+    key = (idempotency_key or "").strip() or None  # an empty key is no key
+    if key is not None:
+        earlier = _earlier_request(db, user, key, body)
+        if earlier is not None:
+            return earlier
+    plan = Plan(requested_by=user.id, idempotency_key=key, params=body.model_dump())
     db.add(plan)
-    db.flush()
+    try:
+        db.flush()
+    except IntegrityError:  # a concurrent retry with the same key got there first
+        db.rollback()
+        earlier = _earlier_request(db, user, key or "", body)
+        if earlier is None:
+            raise
+        return earlier
     job = Job(
         id=new_job_id(), kind="plan", params=body.model_dump(), plan_id=plan.id, created_by=user.id
     )
@@ -127,7 +139,7 @@ def retry_job(job_id: str, request: Request, db: DB, user: CurrentUser) -> Job:
     responses={200: {"model": PlanOut, "description": "The plan, its state and lines"}},
     summary="A plan with its lines",
 )
-def get_plan(plan_id: int, request: Request, db: DB, _: Reader) -> Response:
+def get_plan(plan_id: RowId, request: Request, db: DB, _: Reader) -> Response:
     version = db.scalar(select(Plan.version).where(Plan.id == plan_id))
     if version is None:
         raise Problem(404, "Not Found", f"no plan {plan_id}")
@@ -144,7 +156,7 @@ def get_plan(plan_id: int, request: Request, db: DB, _: Reader) -> Response:
     "/plans/{plan_id}/lines/{sku_id}", response_model=PlanOut, summary="Edit a draft's line"
 )
 def edit_line(
-    plan_id: int, sku_id: str, body: LineEdit, request: Request, db: DB, user: Buyer
+    plan_id: RowId, sku_id: str, body: LineEdit, request: Request, db: DB, user: Buyer
 ) -> dict[str, Any]:
     plan = plans.edit_line(
         db, plan_id, sku_id, body.packs, body.reason, user, body.version, request.state.request_id
@@ -153,7 +165,7 @@ def edit_line(
 
 
 def _decide(
-    action: str, plan_id: int, request: Request, db: Session, user: User, body: Decision | None
+    action: str, plan_id: RowId, request: Request, db: Session, user: User, body: Decision | None
 ) -> dict[str, Any]:
     decision = body or Decision()
     if action == "reject" and not (decision.reason or "").strip():
@@ -168,21 +180,21 @@ def _decide(
 
 @router.post("/plans/{plan_id}/submit", response_model=PlanOut, summary="Submit a draft")
 def submit(
-    plan_id: int, request: Request, db: DB, user: Buyer, body: Decision | None = None
+    plan_id: RowId, request: Request, db: DB, user: Buyer, body: Decision | None = None
 ) -> dict[str, Any]:
     return _decide("submit", plan_id, request, db, user, body)
 
 
 @router.post("/plans/{plan_id}/approve", response_model=PlanOut, summary="Approve (approvers)")
 def approve(
-    plan_id: int, request: Request, db: DB, user: Approver, body: Decision | None = None
+    plan_id: RowId, request: Request, db: DB, user: Approver, body: Decision | None = None
 ) -> dict[str, Any]:
     return _decide("approve", plan_id, request, db, user, body)
 
 
 @router.post("/plans/{plan_id}/reject", response_model=PlanOut, summary="Reject with a reason")
 def reject(
-    plan_id: int, request: Request, db: DB, user: Approver, body: Decision | None = None
+    plan_id: RowId, request: Request, db: DB, user: Approver, body: Decision | None = None
 ) -> dict[str, Any]:
     return _decide("reject", plan_id, request, db, user, body)
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, Depends, Request, Response
 from sqlalchemy import select
 
 from api.auth import Role, require
-from api.deps import DB
+from api.deps import DB, RowId
 from api.errors import Problem
 from api.jobs import new_job_id
 from api.models import Job, Simulation, SimulationChart, User
@@ -50,7 +50,7 @@ def start(
 
 
 @router.get("/simulations/{simulation_id}", summary="A simulation's state and results with CIs")
-def get(simulation_id: int, db: DB, _: Reader) -> dict[str, Any]:
+def get(simulation_id: RowId, db: DB, _: Reader) -> dict[str, Any]:
     sim = db.get(Simulation, simulation_id)
     if sim is None:
         raise Problem(404, "Not Found", f"no simulation {simulation_id}")
@@ -70,7 +70,7 @@ def get(simulation_id: int, db: DB, _: Reader) -> dict[str, Any]:
     responses={200: {"content": {"image/png": {}}}},
     summary="One chart of a simulation (PNG)",
 )
-def chart(simulation_id: int, name: str, db: DB, _: Reader) -> Response:
+def chart(simulation_id: RowId, name: str, db: DB, _: Reader) -> Response:
     row = db.get(SimulationChart, (simulation_id, name))
     if row is None:
         raise Problem(404, "Not Found", f"no chart {name!r} for simulation {simulation_id}")

@@ -9,14 +9,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from api.auth import Admin, CurrentUser, create_user
-from api.deps import DB
+from api.deps import DB, Offset
 from api.errors import Problem
 from api.models import AuditEntry, User
 from api.schemas import AuditOut, NewUser, Page, UserIn, UserOut
 
 router = APIRouter(prefix="/v1", tags=["users"])
 Limit = Annotated[int, Query(ge=1, le=500, description="Items per page.")]
-Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
 
 
 @router.get("/me", response_model=UserOut, summary="The user of this API key")
