@@ -89,14 +89,6 @@ def serve(
 
     import uvicorn
 
-    # One JSON line per request (api.observability) on stderr.
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    api_log = logging.getLogger("replenish.api")
-    api_log.addHandler(handler)
-    api_log.setLevel(logging.INFO)
-    api_log.propagate = False
-
     from api import migrate
     from api.app import create_app
 
@@ -105,5 +97,13 @@ def serve(
     except migrate.NotMigrated as exc:
         err_console.print(f"[red]{escape(str(exc))}[/]", soft_wrap=True)
         raise typer.Exit(code=1) from None
+    # One JSON line per request (api.observability) on stderr, added once per process.
+    api_log = logging.getLogger("replenish.api")
+    if not api_log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        api_log.addHandler(handler)
+        api_log.setLevel(logging.INFO)
+        api_log.propagate = False
     # Each request already writes one JSON log line; uvicorn's own access log would double it.
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
