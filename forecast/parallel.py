@@ -18,6 +18,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 ADDRESS_ENV = "REPLENISH_DASK_ADDRESS"
+#: The engines `run_chunks` knows, as command options spell them.
+ENGINES = ["auto", "inline", "local", "dask"]
 
 
 def dask_address() -> str | None:

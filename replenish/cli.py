@@ -24,6 +24,7 @@ from rich.progress import TaskID
 
 from forecast.engine import DatasetForecast, ForecastConfig, forecast_dataset
 from forecast.files import FILES, write_forecast
+from forecast.parallel import ENGINES
 from forecast.plots import fan_chart
 from optimize.frontier import budget_frontier, plot_frontier
 from optimize.inputs import ChurnAssumptions, PlanSettings
@@ -37,8 +38,17 @@ from replenish.pipeline import write as write_outputs
 from replenish.planning import PlanRun, fitted_churn, make_plan, write_plan
 from replenish.report import write_report
 from replenish.sources import Limits
-from replenish.terminal import console, err_console, fmt_table, num, pct, progress_bar, stage
-from replenish.validation import Report
+from replenish.terminal import (
+    console,
+    err_console,
+    fmt_table,
+    load_or_exit,
+    num,
+    pct,
+    print_report,
+    progress_bar,
+    stage,
+)
 from simulations.textbook import Costs, Policy, exact_cost, simulate
 from simulations.world import PRESETS, SIZES, World, generate, params_for
 
@@ -78,20 +88,6 @@ def _parse_day(value: str | None, option: str) -> date | None:
         ) from None
 
 
-def _print_report(report: Report) -> None:
-    """One line per problem, compiler style, so the output can be grepped and pasted."""
-    for p in report.errors + report.warnings:
-        style = "red" if p.severity.value == "error" else "yellow"
-        console.print(f"[{style}]{escape(str(p))}[/]", soft_wrap=True, highlight=False)
-    counts = ", ".join(f"{name}: {n:,} rows" for name, n in report.row_counts.items())
-    if report.ok:
-        console.print(f"[green]dataset accepted[/] ({counts})")
-    else:
-        console.print(
-            f"[red]dataset rejected[/]: {len(report.errors)} error(s), nothing was loaded"
-        )
-
-
 @app.command()
 def validate(
     folder: Annotated[Path, typer.Argument(help="Dataset folder (CSV or Parquet tables).")],
@@ -108,19 +104,9 @@ def validate(
     limits = Limits(max_file_bytes=max_file_bytes) if max_file_bytes else Limits.from_env()
     with progress_bar() as progress, stage(progress, f"validating {folder}"):
         report, _ = check_folder(folder, day, limits)
-    _print_report(report)
+    print_report(report)
     if not report.ok:
         raise typer.Exit(code=1)
-
-
-def _load_or_exit(folder: Path) -> Dataset:
-    """The validated dataset of `folder`; on rejection print the report and exit 1."""
-    with progress_bar() as progress, stage(progress, f"validating {folder}"):
-        report, dataset = check_folder(folder)
-    if dataset is None:
-        _print_report(report)
-        raise typer.Exit(code=1)
-    return dataset
 
 
 def _generate_with_progress(size: str, sector: str, seed: int, end: date) -> World:
@@ -206,7 +192,7 @@ def demo(
     _write(world.dataset, data_dir, fmt, overwrite=True)
     with progress_bar() as progress, stage(progress, "validating the written dataset"):
         report, dataset = check_folder(data_dir)
-    _print_report(report)
+    print_report(report)
     if dataset is None:
         raise typer.Exit(code=1)
     tiers = world.customer_truth.set_index("customer_id")["tier"]
@@ -219,9 +205,6 @@ def demo(
     }
     _print_timings({**seconds, **outcome.seconds}, time.perf_counter() - started)
     console.print(f"dataset in {data_dir}")
-
-
-ENGINES = ["auto", "inline", "local", "dask"]
 
 
 def _run_pipeline(dataset: Dataset, settings: RunSettings, out: Path) -> Outcome:
@@ -309,7 +292,7 @@ def run_cmd(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     started = time.perf_counter()
-    dataset = _load_or_exit(folder)
+    dataset = load_or_exit(folder)
     outcome = _run_pipeline(dataset, settings, out)
     _print_timings(
         {
@@ -423,7 +406,7 @@ def forecast_cmd(
     if horizon < 1:
         raise typer.BadParameter("must be at least 1 day", param_hint="--horizon")
     _check_choice(engine, ENGINES, "--engine")
-    dataset = _load_or_exit(folder)
+    dataset = load_or_exit(folder)
     unknown = [s for s in plot or [] if s not in set(dataset.skus["sku_id"])]
     if unknown:
         raise typer.BadParameter(f"unknown sku_id(s): {', '.join(unknown)}", param_hint="--plot")
@@ -502,7 +485,7 @@ def plan_cmd(
     _check_choice(rounding, ["up", "cap"], "--rounding")
     _check_choice(churn, ["fitted", "default"], "--churn")
     _check_choice(engine, ENGINES, "--engine")
-    dataset = _load_or_exit(folder)
+    dataset = load_or_exit(folder)
     run = _run_forecast(dataset, ForecastConfig(), engine)
     if churn == "fitted":
         assumptions, source = fitted_churn(dataset, run.segments)

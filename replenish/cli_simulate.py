@@ -16,9 +16,9 @@ import pandas as pd
 import typer
 from rich.markup import escape
 
-from replenish.dataset import Dataset, check_folder
+from forecast.parallel import ENGINES
 from replenish.simulating import write_experiment
-from replenish.terminal import console, fmt_table, num, pct, progress_bar, stage
+from replenish.terminal import console, fmt_table, load_or_exit, num, pct, progress_bar, stage
 from simulations.estimate import from_dataset
 from simulations.experiments import ExperimentResult, run_experiment
 from simulations.metrics import ALL, lookup
@@ -27,8 +27,6 @@ from simulations.scenario_file import Experiment, ScenarioError, load
 from simulations.world import PRESETS
 
 log = logging.getLogger("replenish")
-
-ENGINES = ["auto", "inline", "local", "dask"]
 
 
 def _plus_minus(mean: float, low: float, high: float, fmt: str) -> str:
@@ -128,16 +126,6 @@ def compare_policies(
     return result
 
 
-def _load(folder: Path) -> Dataset:
-    report, dataset = check_folder(folder)
-    if dataset is None:
-        for p in report.errors[:20]:
-            console.print(f"[red]{escape(str(p))}[/]", soft_wrap=True, highlight=False)
-        console.print(f"[red]dataset rejected[/]: {len(report.errors)} error(s)")
-        raise typer.Exit(code=1)
-    return dataset
-
-
 def simulate_cmd(
     folder: Annotated[Path, typer.Argument(help="Dataset folder whose business is simulated.")],
     scenario: Annotated[
@@ -172,7 +160,7 @@ def simulate_cmd(
     except ScenarioError as exc:
         console.print(f"[red]scenario rejected[/]: {escape(str(exc))}", highlight=False)
         raise typer.Exit(code=1) from None
-    dataset = _load(folder)
+    dataset = load_or_exit(folder)
     with progress_bar() as progress, stage(progress, "estimating customers and stock"):
         try:
             world, behaviour, source = from_dataset(dataset, sector=sector, churn=churn)

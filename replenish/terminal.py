@@ -10,9 +10,12 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pandas as pd
+import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -22,6 +25,9 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+
+from replenish.dataset import Dataset, check_folder
+from replenish.validation import Report
 
 console = Console()
 err_console = Console(stderr=True)
@@ -75,3 +81,27 @@ def num(value: float | str) -> str:
 
 def pct(value: float) -> str:
     return f"{100 * value:.1f}%"
+
+
+def print_report(report: Report) -> None:
+    """One line per problem, compiler style, so the output can be grepped and pasted."""
+    for p in report.errors + report.warnings:
+        style = "red" if p.severity.value == "error" else "yellow"
+        console.print(f"[{style}]{escape(str(p))}[/]", soft_wrap=True, highlight=False)
+    counts = ", ".join(f"{name}: {n:,} rows" for name, n in report.row_counts.items())
+    if report.ok:
+        console.print(f"[green]dataset accepted[/] ({counts})")
+    else:
+        console.print(
+            f"[red]dataset rejected[/]: {len(report.errors)} error(s), nothing was loaded"
+        )
+
+
+def load_or_exit(folder: Path) -> Dataset:
+    """The validated dataset of `folder`; on rejection print the report and exit 1."""
+    with progress_bar() as progress, stage(progress, f"validating {folder}"):
+        report, dataset = check_folder(folder)
+    if dataset is None:
+        print_report(report)
+        raise typer.Exit(code=1)
+    return dataset

@@ -251,12 +251,3 @@ def _littlewood(view: PlanningView) -> Reserve:
     material = ratio * (1.0 + RESERVE_PREMIUM) <= 1.0
     z = np.where(is_top & material, stats.norm.ppf(1.0 - np.minimum(ratio, 1.0)), -np.inf)
     return Reserve(top, view.daily_mean[:, top], view.daily_var[:, top], z)
-
-
-POLICY_KINDS = {
-    "ss": SsPolicy,
-    "base_stock": BaseStockPolicy,
-    "min_max": MinMaxPolicy,
-    "segment_blind": OptimizerPolicy,
-    "churn_aware": OptimizerPolicy,
-}
