@@ -24,6 +24,7 @@ from api import datasets
 from api.config import Settings
 from api.models import AuditEntry, Job, Plan, PlanLine, Simulation, SimulationChart, utcnow
 from replenish.dataset import Dataset
+from replenish.planning import json_default
 
 log = logging.getLogger("replenish.api")
 INTERRUPTED = "interrupted by a restart of the service; retry it"
@@ -31,17 +32,7 @@ INTERRUPTED = "interrupted by a restart of the service; retry it"
 
 def jsonable(value: Any) -> Any:
     """`value` with numpy scalars and arrays made plain (JSON columns need it)."""
-
-    def plain(v: object) -> object:
-        if isinstance(v, np.integer):
-            return int(v)
-        if isinstance(v, np.floating):
-            return float(v) if np.isfinite(v) else None
-        if isinstance(v, np.ndarray):
-            return v.tolist()
-        raise TypeError(f"not JSON serializable: {type(v).__name__}")
-
-    return json.loads(json.dumps(value, default=plain, allow_nan=False))
+    return json.loads(json.dumps(value, default=json_default, allow_nan=False))
 
 
 def restrict(

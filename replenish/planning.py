@@ -121,7 +121,9 @@ def write_plan(plan: Plan, out: str | Path) -> Path:
     csv_tmp, json_tmp = target / f".plan.csv.{tmp}", target / f".plan.json.{tmp}"
     try:
         plan.lines.to_csv(csv_tmp, index=False)
-        json_tmp.write_text(json.dumps(plan.to_json(), indent=2, default=_plain), encoding="utf-8")
+        json_tmp.write_text(
+            json.dumps(plan.to_json(), indent=2, default=json_default), encoding="utf-8"
+        )
         os.replace(csv_tmp, target / "plan.csv")
         os.replace(json_tmp, target / "plan.json")
     finally:
@@ -131,7 +133,8 @@ def write_plan(plan: Plan, out: str | Path) -> Path:
     return target
 
 
-def _plain(value: object) -> object:
+def json_default(value: object) -> object:
+    """`json.dumps` default for numpy values (non-finite floats become null)."""
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, np.floating):
