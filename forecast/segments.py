@@ -175,6 +175,26 @@ def segment_customers(
     return Segments(as_of=end.date(), customers=customers, tiers=tiers)
 
 
+def clv_factor(retention: np.ndarray | float, config: SegmentConfig | None = None) -> np.ndarray:
+    """Discounted years of margin a customer kept at `retention` a year is worth:
+    sum over the horizon of retention^(year - 1) / (1 + discount)^year."""
+    cfg = config or SegmentConfig()
+    years = np.arange(1, cfg.clv_horizon_years + 1)
+    r = np.asarray(retention, dtype=float)[..., None]
+    return np.asarray((r ** (years - 1) / (1 + cfg.discount_rate) ** years).sum(axis=-1))
+
+
+def customer_clv(
+    segments: Segments, customer_ids: pd.Index, config: SegmentConfig | None = None
+) -> np.ndarray:
+    """Each customer's CLV: their last year's margin x their tier's CLV factor (0 if unknown)."""
+    people = segments.customers.set_index("customer_id")
+    tier = people["tier"].astype(str).reindex(customer_ids).to_numpy()
+    retention = segments.tiers["retention"].reindex(tier).fillna(0.0).to_numpy(dtype=float)
+    margin = people["margin_12m"].reindex(customer_ids).fillna(0.0).to_numpy(dtype=float)
+    return np.asarray(np.maximum(margin, 0.0) * clv_factor(retention, config))
+
+
 def _tier_values(
     orders: pd.DataFrame,
     code: np.ndarray,
@@ -208,10 +228,7 @@ def _tier_values(
         base = members & bought_before
         kept = float((base & bought_last).sum()) / max(int(base.sum()), 1) if base.any() else 0.0
         retention = kept ** (365.0 / w) if kept > 0 else 0.0
-        years = np.arange(1, cfg.clv_horizon_years + 1)
-        clv = float(
-            np.sum(margin_per_year * retention ** (years - 1) / (1 + cfg.discount_rate) ** years)
-        )
+        clv = margin_per_year * float(clv_factor(retention, cfg))
         units = float(qty[line_tier == label].mean()) if (line_tier == label).any() else 1.0
         rows.append(
             {

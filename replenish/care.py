@@ -15,12 +15,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from forecast.segments import Segments
+from forecast.segments import Segments, customer_clv
 from optimize.inputs import ChurnAssumptions
 from optimize.problem import Problem
 from optimize.solve import Solution
 from replenish.dataset import Dataset
-from simulations.estimate import clv_factor
 
 WINDOW_DAYS = 90
 COLUMNS = ["customer_id", "tier", "expected_stockouts", "clv", "value_at_risk", "skus"]
@@ -76,9 +75,7 @@ def care_list(
     )
     ids = per_customer.index
     their_tier = tier.reindex(ids).to_numpy()
-    retention = segments.tiers["retention"].reindex(their_tier).fillna(0.0).to_numpy(dtype=float)
-    margin = people["margin_12m"].reindex(ids).fillna(0.0).to_numpy(dtype=float)
-    clv = np.maximum(margin, 0.0) * clv_factor(retention)
+    clv = customer_clv(segments, pd.Index(ids))
     q = np.array([churn.of(t) for t in their_tier])
     events = per_customer.to_numpy(dtype=float)
     frame = pd.DataFrame(

@@ -18,27 +18,24 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from forecast.segments import SegmentConfig, Segments, segment_customers
+from forecast.segments import (
+    SegmentConfig,
+    Segments,
+    clv_factor,
+    customer_clv,
+    segment_customers,
+)
 from replenish.dataset import Dataset
 from simulations.calibration import fit_churn, per_event_churn_exposure
 from simulations.model import Behaviour, SimWorld
 from simulations.world import PRESETS, TIERS, World
 
 DEFAULT_REACTIONS = (0.15, 0.45, 0.31, 0.09)  # in the order of REACTIONS
-CLV_YEARS = 3
-DISCOUNT_RATE = 0.10
 
 
 def daily_hazard(annual: float) -> float:
     """Daily probability that loses `annual` of a population over 365.25 days."""
     return float(1.0 - (1.0 - annual) ** (1.0 / 365.25))
-
-
-def clv_factor(retention: np.ndarray | float) -> np.ndarray:
-    """Discounted years of margin a retained customer is worth (DESIGN.md CLV, 3 years)."""
-    years = np.arange(1, CLV_YEARS + 1)
-    r = np.asarray(retention, dtype=float)[..., None]
-    return np.asarray((r ** (years - 1) / (1 + DISCOUNT_RATE) ** years).sum(axis=-1))
 
 
 def _suppliers(dataset: Dataset) -> dict[str, np.ndarray]:
@@ -209,11 +206,7 @@ def from_dataset(
 
     tier = segs.customers.set_index("customer_id")["tier"].astype(str).reindex(ids)
     segment = pd.Index(TIERS).get_indexer(pd.Index(tier.fillna("C"))).astype(np.int64)
-    retention = segs.tiers["retention"].reindex(list(TIERS)).fillna(0.0).to_numpy(dtype=float)
-    margin_12m = (
-        segs.customers.set_index("customer_id")["margin_12m"].reindex(ids).fillna(0.0).to_numpy()
-    )
-    clv = np.maximum(margin_12m, 0.0) * clv_factor(retention[segment])
+    clv = customer_clv(segs, ids)
 
     weekday = recent["date"].dt.weekday.to_numpy()
     weekly = np.bincount(weekday, minlength=7).astype(float)
