@@ -21,13 +21,15 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from api.models import DatasetTable, utcnow
+from forecast.segments import Segments
+from optimize.inputs import ChurnAssumptions
 from replenish.dataset import Dataset, check_frames
 from replenish.schema import TABLES_BY_NAME
 from replenish.sources import Limits, SourceError, read_table_file
 from replenish.validation import Problem, Report, Severity
 
 _LOCK = threading.Lock()
-_CACHE: dict[tuple[tuple[str, str], ...], tuple[Report, Dataset | None]] = {}
+_CACHE: dict[tuple[tuple[str, str], ...], _Loaded] = {}
 _CACHE_LOCK = threading.Lock()
 _ADVISORY_KEY = 0x5245504C  # "REPL"
 PARQUET_MAGIC = b"PAR1"
@@ -72,22 +74,61 @@ def raw_frames(db: Session, limit: int) -> dict[str, pd.DataFrame]:
     }
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """What reads derive from a complete dataset: customer segments and churn per stockout."""
+
+    segments: Segments | None
+    churn: ChurnAssumptions
+
+
+@dataclass
+class _Loaded:
+    report: Report
+    dataset: Dataset | None
+    analysis: Analysis | None = None
+
+
+def _load(db: Session, limit: int) -> _Loaded:
+    """The newest stored dataset, parsed once per process for its tables' hashes."""
+    hashes = select(DatasetTable.name, DatasetTable.sha256).order_by(DatasetTable.name)
+    key = tuple((str(name), str(digest)) for name, digest in db.execute(hashes).all())
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+    report, dataset = check_frames(raw_frames(db, limit))
+    loaded = _Loaded(report, dataset)
+    with _CACHE_LOCK:
+        _CACHE.clear()  # keep only the newest dataset
+        _CACHE[key] = loaded
+    return loaded
+
+
 def load(db: Session, limit: int) -> tuple[Report, Dataset | None]:
     """The stored dataset, typed (None while a required table is missing).
 
     Parsing and validating a large dataset takes seconds, so the last result is kept
     per process, keyed by the stored tables' hashes: any upload changes the key.
     """
-    hashes = select(DatasetTable.name, DatasetTable.sha256).order_by(DatasetTable.name)
-    key = tuple((str(name), str(digest)) for name, digest in db.execute(hashes).all())
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
-    value = check_frames(raw_frames(db, limit))
-    with _CACHE_LOCK:
-        _CACHE.clear()  # keep only the newest dataset
-        _CACHE[key] = value
-    return value
+    loaded = _load(db, limit)
+    return loaded.report, loaded.dataset
+
+
+def analyse(db: Session, limit: int) -> Analysis | None:
+    """Segments and fitted churn of the stored dataset (None while it is incomplete),
+    computed once per dataset like the dataset itself."""
+    from forecast.segments import segment_customers
+    from replenish.planning import fitted_churn
+
+    loaded = _load(db, limit)
+    if loaded.dataset is None:
+        return None
+    if loaded.analysis is None:
+        data = loaded.dataset
+        segments = segment_customers(data) if data.customers is not None else None
+        churn, _ = fitted_churn(data, segments)
+        loaded.analysis = Analysis(segments, churn)
+    return loaded.analysis
 
 
 def store(

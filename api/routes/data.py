@@ -132,24 +132,25 @@ def inventory(data: Data, _: Reader, limit: Limit = 100, offset: Offset = 0) -> 
 
 
 @router.get("/customers", summary="Customers with their tier, value score and its parts")
-def customers(data: Data, _: Reader, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
-    from forecast.segments import segment_customers
-
-    if data.customers is None:
+def customers(
+    request: Request, db: DB, data: Data, _: Reader, limit: Limit = 100, offset: Offset = 0
+) -> dict[str, Any]:
+    analysis = datasets.analyse(db, request.app.state.settings.max_upload_bytes)
+    if data.customers is None or analysis is None or analysis.segments is None:
         raise Problem(404, "Not Found", "no customers table: sales are anonymous")
-    seg = segment_customers(data).customers.copy()
+    seg = analysis.segments.customers.copy()
     seg["tier"] = seg["tier"].astype(str)
     return _page(seg, limit, offset)
 
 
 @router.get("/alerts", summary="SKUs running short before stock can arrive, by value at risk")
-def alerts(data: Data, _: Reader, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
-    from forecast.segments import segment_customers
+def alerts(
+    request: Request, db: DB, data: Data, _: Reader, limit: Limit = 100, offset: Offset = 0
+) -> dict[str, Any]:
     from replenish.alerts import stock_alerts
-    from replenish.planning import fitted_churn
 
-    segments = segment_customers(data) if data.customers is not None else None
-    churn, _source = fitted_churn(data, segments)
-    table = stock_alerts(data, segments, churn)
+    analysis = datasets.analyse(db, request.app.state.settings.max_upload_bytes)
+    assert analysis is not None  # `data` resolved, so the dataset is complete
+    table = stock_alerts(data, analysis.segments, analysis.churn)
     table["days_of_cover"] = table["days_of_cover"].replace(np.inf, np.nan)
     return _page(table, limit, offset)
