@@ -87,3 +87,5 @@ def require(*roles: Role) -> Callable[..., User]:
 
 CurrentUser = Annotated[User, Depends(current_user)]
 Admin = Annotated[User, Depends(require(Role.admin))]
+#: Any role may read (admins included).
+Reader = Annotated[User, Depends(require(Role.viewer, Role.buyer, Role.approver, Role.planner))]

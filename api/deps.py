@@ -29,3 +29,4 @@ DB = Annotated[Session, Depends(session)]
 MAX_ID = 2**31 - 1
 RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="A row id.")]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="Items to skip.")]
+Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]

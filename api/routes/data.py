@@ -12,11 +12,11 @@ from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, Path, Request, Response, UploadFile
 
 from api import datasets
-from api.auth import Role, require
-from api.deps import DB, Offset
+from api.auth import Reader, Role, require
+from api.deps import DB, Limit, Offset
 from api.errors import Problem
 from api.models import AuditEntry, User
 from replenish.dataset import Dataset
@@ -24,7 +24,6 @@ from replenish.schema import TABLES_BY_NAME
 
 router = APIRouter(prefix="/v1", tags=["data"])
 Uploader = Annotated[User, Depends(require(Role.buyer))]
-Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
 TableName = Annotated[str, Path(description=f"One of {', '.join(TABLES_BY_NAME)}.")]
 CHUNK = 1 << 20
 
@@ -97,7 +96,6 @@ def _dataset(request: Request, db: DB) -> Dataset:
 
 
 Data = Annotated[Dataset, Depends(_dataset)]
-Reader = Annotated[User, Depends(require(Role.viewer, Role.buyer, Role.approver, Role.planner))]
 
 
 def _page(frame: pd.DataFrame, limit: int, offset: int) -> dict[str, Any]:

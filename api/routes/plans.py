@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import plans
-from api.auth import CurrentUser, Role, require
-from api.deps import DB, Offset, RowId
+from api.auth import CurrentUser, Reader, Role, require
+from api.deps import DB, Limit, Offset, RowId
 from api.errors import Problem
 from api.jobs import new_job_id
 from api.models import (
@@ -39,8 +39,6 @@ from api.schemas import (
 router = APIRouter(prefix="/v1", tags=["plans"])
 Buyer = Annotated[User, Depends(require(Role.buyer))]
 Approver = Annotated[User, Depends(require(Role.approver))]
-Reader = Annotated[User, Depends(require(Role.viewer, Role.buyer, Role.approver, Role.planner))]
-Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 def _plan_out(db: Session, plan: Plan) -> dict[str, Any]:

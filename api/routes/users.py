@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from api.auth import Admin, CurrentUser, create_user
-from api.deps import DB, Offset
+from api.deps import DB, Limit, Offset
 from api.errors import Problem
 from api.models import AuditEntry, User
 from api.schemas import AuditOut, NewUser, Page, UserIn, UserOut
 
 router = APIRouter(prefix="/v1", tags=["users"])
-Limit = Annotated[int, Query(ge=1, le=500, description="Items per page.")]
 
 
 @router.get("/me", response_model=UserOut, summary="The user of this API key")
