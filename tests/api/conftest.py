@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -80,3 +85,24 @@ def make_plan(client: TestClient, key: str, budget: float = 600.0) -> dict[str, 
     assert job["status"] == "succeeded", job
     plan: dict[str, Any] = client.get(f"/v1/plans/{r.json()['plan_id']}", headers=auth(key)).json()
     return plan
+
+
+def start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`replenish serve` on a free loopback port over `url`, once /health answers."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "replenish.cli", "serve", "--port", str(port)],
+        env={**os.environ, "REPLENISH_DATABASE_URL": url},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"{base}/health", timeout=1)
+            return proc, base
+        except httpx.TransportError:
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +15,7 @@ from api.auth import key_hash
 from api.database import make_engine
 from api.models import User
 from replenish.cli import app
+from tests.api.conftest import start_server
 
 runner = CliRunner()
 
@@ -58,35 +60,11 @@ def test_serve_refuses_an_unmigrated_database(database: str) -> None:
 
 def test_serve_answers_over_real_http(database: str, tmp_path: Path) -> None:
     """`replenish serve` in its own process: health, a key, the same answers as in-process."""
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
-
-    import httpx
-
     runner.invoke(app, ["db", "upgrade"])
     key = runner.invoke(app, ["users", "create", "ops", "--role", "viewer"]).stdout.strip()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "REPLENISH_DATABASE_URL": database}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "replenish.cli", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    proc, base = start_server(database)
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                health = httpx.get(f"{base}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                assert time.monotonic() < deadline, "the server did not start in 30 s"
-                time.sleep(0.2)
+        health = httpx.get(f"{base}/health", timeout=5)
         assert health.status_code == 200 and health.json()["database"] == "ok"
         me = httpx.get(f"{base}/v1/me", headers={"Authorization": f"Bearer {key}"})
         assert me.status_code == 200 and me.json()["name"] == "ops"

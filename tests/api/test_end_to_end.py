@@ -15,7 +15,7 @@ import httpx
 from typer.testing import CliRunner
 
 from replenish.cli import app
-from tests.api.test_restart import EXAMPLE, _start
+from tests.api.conftest import EXAMPLE, start_server
 from tests.api.test_webhook import Receiver
 
 runner = CliRunner()
@@ -30,7 +30,7 @@ def test_upload_plan_submit_approve_feed_and_webhook(tmp_path: Path, monkeypatch
     receiver = Receiver()
     monkeypatch.setenv("REPLENISH_WEBHOOK_URL", receiver.url)
     monkeypatch.setenv("REPLENISH_WEBHOOK_SECRET", "e2e-secret")
-    proc, base = _start(url)
+    proc, base = start_server(url)
     as_buyer = {"Authorization": f"Bearer {buyer}"}
     as_approver = {"Authorization": f"Bearer {approver}"}
     try:

@@ -3,11 +3,7 @@ nothing half-written is visible, and a retry completes it."""
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,28 +17,7 @@ from api.auth import Role, create_user
 from api.database import make_engine
 from api.jobs import INTERRUPTED
 from api.models import PlanLine
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shop"
-
-
-def _start(url: str) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "replenish.cli", "serve", "--port", str(port)],
-        env={**os.environ, "REPLENISH_DATABASE_URL": url},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"{base}/health", timeout=1)
-            return proc, base
-        except httpx.TransportError:
-            assert proc.poll() is None and time.monotonic() < deadline
-            time.sleep(0.1)
+from tests.api.conftest import EXAMPLE, start_server
 
 
 def test_a_killed_plan_job_is_failed_on_restart_and_retriable(tmp_path: Path) -> None:
@@ -53,7 +28,7 @@ def test_a_killed_plan_job_is_failed_on_restart_and_retriable(tmp_path: Path) ->
         _, key = create_user(db, "buyer", Role.buyer)
         db.commit()
     headers = {"Authorization": f"Bearer {key}"}
-    proc, base = _start(url)
+    proc, base = start_server(url)
     try:
         for table in ("suppliers", "skus", "customers", "orders", "inventory"):
             files = {"file": (f"{table}.csv", (EXAMPLE / f"{table}.csv").read_bytes())}
@@ -72,7 +47,7 @@ def test_a_killed_plan_job_is_failed_on_restart_and_retriable(tmp_path: Path) ->
     with Session(engine) as db:  # nothing half-written
         assert db.scalar(select(func.count()).select_from(PlanLine)) == 0
 
-    proc, base = _start(url)
+    proc, base = start_server(url)
     try:
         job_url = f"{base}/v1/jobs/{accepted['job_id']}"
         job: dict[str, Any] = httpx.get(job_url, headers=headers).json()
