@@ -378,7 +378,10 @@ def _simulate(
     def order_up_to(est: np.ndarray) -> np.ndarray:
         mean = est * protection
         target: np.ndarray = mean + cat.service_z * np.sqrt(mean * dispersion)
-        return target
+        # A service level under 50% has z < 0: a slow SKU's target can fall below zero,
+        # and stock on hand cannot.
+        floored: np.ndarray = np.maximum(target, 0.0)
+        return floored
 
     on_hand = np.ceil(order_up_to(estimate)).astype(np.int64)
     on_order = np.zeros(n, dtype=np.int64)
