@@ -7,14 +7,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 from sqlalchemy import Engine
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
-from api import errors, migrate, observability
+from api import errors, jobs, migrate, observability
+from api.auth import KeyCache
 from api.cache import Rendered
 from api.config import Settings
 from api.database import make_engine
@@ -23,11 +25,41 @@ from api.routes import data, ops, plans, simulations, users
 from api.webhook import Dispatcher
 
 log = logging.getLogger("replenish.api")
+#: Threads for slow route work (api.deps.heavy), apart from the route threads.
+HEAVY_THREADS = 2
 
 DESCRIPTION = """Reorder plans, purchase approvals and what-if simulations, persisted.
 
 Every route under /v1 takes an API key: `Authorization: Bearer KEY`. Errors are RFC 9457
 problem documents (`application/problem+json`)."""
+
+
+def recover_interrupted(sessions: sessionmaker[Session]) -> None:
+    interrupted = jobs.recover(sessions)
+    if interrupted:
+        log.warning("%d job(s) interrupted by a restart were marked failed", interrupted)
+
+
+def start_supervisor(settings: Settings) -> Callable[[], None]:
+    """The once-per-service duties of `replenish serve --workers N`, done by the parent
+    process: check the schema, fail the jobs a previous run left unfinished, and send
+    webhooks (one dispatcher, not one per worker). Returns the function that stops it.
+    The worker processes (settings.supervised) only serve, run their jobs, and fail
+    the jobs of a sibling that died."""
+    engine = make_engine(settings.database_url)
+    migrate.require_current(engine)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    recover_interrupted(sessions)
+    dispatcher = Dispatcher(sessions, settings) if settings.webhook_url else None
+    if dispatcher is not None:
+        dispatcher.start()
+
+    def stop() -> None:
+        if dispatcher is not None:
+            dispatcher.stop()
+        engine.dispose()
+
+    return stop
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -36,14 +68,21 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     eng = engine or make_engine(cfg.database_url)
     migrate.require_current(eng)
     sessions = sessionmaker(eng, expire_on_commit=False)
+    # Lookups that need no transaction (api.deps.in_session), on the same pool.
+    reads = sessionmaker(eng.execution_options(isolation_level="AUTOCOMMIT"))
     workers = Workers(sessions, cfg)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        interrupted = workers.recover()
-        if interrupted:
-            log.warning("%d job(s) interrupted by a restart were marked failed", interrupted)
-        dispatcher = Dispatcher(sessions, cfg) if cfg.webhook_url else None
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Route threads per process: few, since they share one GIL (see Settings.threads).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = cfg.threads
+        app.state.heavy = anyio.CapacityLimiter(HEAVY_THREADS)
+        dispatcher = None
+        if cfg.supervised:  # one of several processes: see start_supervisor
+            workers.start_reaper()
+        else:
+            recover_interrupted(sessions)
+            dispatcher = Dispatcher(sessions, cfg) if cfg.webhook_url else None
         if dispatcher is not None:
             dispatcher.start()
         yield
@@ -55,8 +94,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = cfg
     app.state.engine = eng
     app.state.sessions = sessions
+    app.state.reads = reads
     app.state.workers = workers
     app.state.rendered = Rendered()
+    app.state.keys = KeyCache(reads, cfg.auth_cache_seconds)
     app.state.metrics = observability.Metrics()
     errors.install(app)
     observability.install(app, app.state.metrics)

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import DB
 from api.errors import Problem
 from api.models import User
 
@@ -51,29 +54,79 @@ def create_user(db: Session, name: str, role: Role) -> tuple[User, str]:
     return user, key
 
 
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The user behind a request's key: an immutable snapshot, safe to share between
+    requests and threads (unlike an ORM row bound to one session)."""
+
+    id: int
+    name: str
+    role: str
+    key_prefix: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> Principal:
+        return cls(user.id, user.name, user.role, user.key_prefix, user.created_at)
+
+
+class KeyCache:
+    """Who holds which key, remembered for `ttl` seconds per process.
+
+    Checking the key is most of a cached read's cost if it needs a query and a trip to
+    a worker thread; remembered keys need neither. Only known keys are remembered, so a
+    new key works at once and an unknown one is always looked up; a user changed in the
+    database is seen within `ttl` seconds (0 turns the cache off).
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], ttl: float, size: int = 10_000) -> None:
+        self.sessions, self.ttl, self.size = sessions, ttl, size
+        self._items: dict[str, tuple[float, Principal]] = {}
+
+    async def principal(self, key: str) -> Principal | None:
+        digest = key_hash(key)
+        now = time.monotonic()
+        hit = self._items.get(digest)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        found = await run_in_threadpool(self._lookup, digest)
+        if found is not None and self.ttl > 0:
+            if len(self._items) >= self.size:
+                self._items.clear()  # rare (more users than `size`): start over
+            self._items[digest] = (now, found)
+        return found
+
+    def _lookup(self, digest: str) -> Principal | None:
+        # Its own short session, opened and closed in this one thread call: a request
+        # never holds a pooled connection while it waits for a worker thread.
+        with self.sessions() as db:
+            user = db.scalar(select(User).where(User.key_hash == digest))
+            return None if user is None else Principal.of(user)
+
+
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer KEY`")
 
 
-def current_user(
+async def current_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    db: DB,
-) -> User:
+) -> Principal:
     """The user of the request's key; 401 problem when there is none or it is unknown."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Problem(401, "Not authenticated", "send an API key as `Authorization: Bearer KEY`")
-    user = db.scalar(select(User).where(User.key_hash == key_hash(credentials.credentials)))
+    keys: KeyCache = request.app.state.keys
+    user = await keys.principal(credentials.credentials)
     if user is None:
         raise Problem(401, "Not authenticated", "the API key is not valid")
     request.state.user = user.name
     return user
 
 
-def require(*roles: Role) -> Callable[..., User]:
+def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """A dependency that lets through admins and the given roles (403 for the others)."""
     allowed = {r.value for r in roles} | {Role.admin.value}
 
-    def check(user: Annotated[User, Depends(current_user)]) -> User:
+    async def check(user: Annotated[Principal, Depends(current_user)]) -> Principal:
         if user.role not in allowed:
             raise Problem(
                 403,
@@ -85,7 +138,8 @@ def require(*roles: Role) -> Callable[..., User]:
     return check
 
 
-CurrentUser = Annotated[User, Depends(current_user)]
-Admin = Annotated[User, Depends(require(Role.admin))]
+CurrentUser = Annotated[Principal, Depends(current_user)]
+Admin = Annotated[Principal, Depends(require(Role.admin))]
 #: Any role may read (admins included).
-Reader = Annotated[User, Depends(require(Role.viewer, Role.buyer, Role.approver, Role.planner))]
+_READ_ROLES = (Role.viewer, Role.buyer, Role.approver, Role.planner)
+Reader = Annotated[Principal, Depends(require(*_READ_ROLES))]

@@ -4,13 +4,18 @@ A plan job loads the stored dataset (restricted to the suppliers and categories 
 for), forecasts it, solves the plan and writes the plan's lines, its record and the
 job's success in one transaction, so a plan is either pending or complete, never half
 written. A job found queued or running when the service starts was interrupted by a
-restart: it is marked failed with that reason and can be retried.
+restart: it is marked failed with that reason and can be retried. With several worker
+processes (`replenish serve --workers N`) each job records its owner process, and the
+others mark failed the jobs of one that died.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, replace
@@ -28,6 +33,7 @@ from replenish.planning import json_default
 
 log = logging.getLogger("replenish.api")
 INTERRUPTED = "interrupted by a restart of the service; retry it"
+ORPHANED = "its service process ({owner}) stopped while it ran; retry it"
 
 
 def jsonable(value: Any) -> Any:
@@ -59,30 +65,98 @@ def restrict(
     )
 
 
+def _mark_failed(db: Session, job: Job, reason: str) -> None:
+    """`job` failed for `reason`; its pending plan or simulation fails with it."""
+    job.status, job.error, job.updated_at = "failed", reason, utcnow()
+    plan = db.get(Plan, job.plan_id) if job.plan_id is not None else None
+    if plan is not None and plan.state == "pending":
+        plan.state, plan.version = "failed", plan.version + 1
+    sim = db.scalar(select(Simulation).where(Simulation.job_id == job.id))
+    if sim is not None and sim.state != "succeeded":
+        sim.state = "failed"
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie, dead but not yet waited for, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    try:  # Linux: the state letter follows the parenthesised command name
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def recover(sessions: sessionmaker[Session]) -> int:
+    """Mark every job left queued or running as failed; returns how many. Call it only
+    where no other service process runs on the database (the start of `replenish serve`)."""
+    with sessions() as db:
+        stale = db.scalars(select(Job).where(Job.status.in_(("queued", "running")))).all()
+        for job in stale:
+            _mark_failed(db, job, INTERRUPTED)
+        db.commit()
+        return len(stale)
+
+
 class Workers:
-    """The pool that runs jobs; `submit` queues a job id."""
+    """The pool that runs jobs; `submit` queues a job id and records this process as
+    its owner ("host:pid"), so a sibling process can tell when the owner has died."""
 
     def __init__(self, sessions: sessionmaker[Session], settings: Settings, size: int = 2) -> None:
         self.sessions, self.settings = sessions, settings
         self.pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="replenish-job")
+        self.host = socket.gethostname()[:80]
+        self.owner = f"{self.host}:{os.getpid()}"
+        self._stop = threading.Event()
+        self._reaper: threading.Thread | None = None
 
     def recover(self) -> int:
-        """Mark jobs left queued or running by a previous process as failed."""
+        return recover(self.sessions)
+
+    def reap_orphans(self) -> int:
+        """Mark failed the jobs whose owning process on this host has died (a worker
+        process that crashed while its siblings serve on); returns how many."""
         with self.sessions() as db:
-            stale = db.scalars(select(Job).where(Job.status.in_(("queued", "running")))).all()
-            for job in stale:
-                job.status, job.error, job.updated_at = "failed", INTERRUPTED, utcnow()
-                if job.plan_id is not None:
-                    plan = db.get(Plan, job.plan_id)
-                    if plan is not None and plan.state == "pending":
-                        plan.state, plan.version = "failed", plan.version + 1
+            active = db.scalars(
+                select(Job).where(
+                    Job.status.in_(("queued", "running")), Job.owner.like(f"{self.host}:%")
+                )
+            ).all()
+            orphans = [j for j in active if not _alive(int((j.owner or ":0").rsplit(":", 1)[1]))]
+            for job in orphans:
+                _mark_failed(db, job, ORPHANED.format(owner=job.owner))
             db.commit()
-            return len(stale)
+        if orphans:
+            log.warning("%d job(s) of a stopped worker process were marked failed", len(orphans))
+        return len(orphans)
+
+    def start_reaper(self, every_seconds: float = 10.0) -> None:
+        """Check for orphaned jobs every `every_seconds` in a background thread."""
+
+        def loop() -> None:
+            while not self._stop.wait(every_seconds):
+                try:
+                    self.reap_orphans()
+                except Exception:  # a database hiccup: try again next round
+                    log.exception("reaping orphaned jobs failed")
+
+        self._reaper = threading.Thread(target=loop, name="replenish-reaper", daemon=True)
+        self._reaper.start()
 
     def submit(self, job_id: str) -> None:
+        with self.sessions() as db:
+            db.execute(update(Job).where(Job.id == job_id).values(owner=self.owner))
+            db.commit()
         self.pool.submit(self._run, job_id)
 
     def shutdown(self) -> None:
+        self._stop.set()
+        if self._reaper is not None:
+            self._reaper.join(timeout=10)
         self.pool.shutdown(wait=True, cancel_futures=True)
 
     def _progress(self, job_id: str, status: str, progress: int) -> None:
@@ -108,13 +182,7 @@ class Workers:
             with self.sessions() as db:
                 job = db.get(Job, job_id)
                 if job is not None:
-                    job.status, job.error, job.updated_at = "failed", str(exc), utcnow()
-                    plan = db.get(Plan, job.plan_id) if job.plan_id is not None else None
-                    if plan is not None and plan.state == "pending":
-                        plan.state, plan.version = "failed", plan.version + 1
-                    sim = db.scalar(select(Simulation).where(Simulation.job_id == job_id))
-                    if sim is not None:
-                        sim.state = "failed"
+                    _mark_failed(db, job, str(exc))
                 db.commit()
 
     def _simulate(self, job_id: str) -> None:

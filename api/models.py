@@ -94,6 +94,8 @@ class Job(Base):
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: The service process whose pool runs it, "host:pid" (api.jobs.Workers.owner).
+    owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class Plan(Base):

@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from api.auth import Principal
 from api.errors import Problem
-from api.models import AuditEntry, Plan, PlanLine, PurchaseOrder, User, utcnow
+from api.models import AuditEntry, Plan, PlanLine, PurchaseOrder, utcnow
 from api.webhook import enqueue
 
 TRANSITIONS = {
@@ -50,7 +51,7 @@ def transition(
     db: Session,
     plan_id: int,
     action: str,
-    actor: User,
+    actor: Principal,
     version: int | None,
     reason: str | None,
     request_id: str | None,
@@ -91,7 +92,7 @@ def edit_line(
     sku_id: str,
     packs: int,
     reason: str,
-    actor: User,
+    actor: Principal,
     version: int,
     request_id: str | None,
 ) -> Plan:

@@ -8,7 +8,7 @@ else on stderr, so a script can capture the key: `KEY=$(replenish users create a
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -82,22 +82,64 @@ def users_create(
 
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Processes serving requests (each with its own job pool); about one per core.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the API (uvicorn); refuses an unmigrated database."""
-    import logging
+    import os
 
     import uvicorn
 
     from api import migrate
-    from api.app import create_app
+    from api.app import create_app, start_supervisor
+    from api.config import Settings
 
+    _request_log()
+    if workers == 1:
+        try:
+            app = create_app()
+        except migrate.NotMigrated as exc:
+            err_console.print(f"[red]{escape(str(exc))}[/]", soft_wrap=True)
+            raise typer.Exit(code=1) from None
+        # Each request already writes one JSON log line; uvicorn's access log would double it.
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+        return
+    # Several processes: this one recovers jobs and sends webhooks, and uvicorn's
+    # supervisor starts (and restarts) the workers, which build the app themselves.
     try:
-        app = create_app()
+        stop = start_supervisor(Settings.from_env())
     except migrate.NotMigrated as exc:
         err_console.print(f"[red]{escape(str(exc))}[/]", soft_wrap=True)
         raise typer.Exit(code=1) from None
-    # One JSON line per request (api.observability) on stderr, added once per process.
+    os.environ["REPLENISH_SUPERVISED"] = "1"
+    try:
+        uvicorn.run(
+            "replenish.cli_service:worker_app", factory=True, host=host, port=port,
+            workers=workers, log_level="info", access_log=False,
+        )  # fmt: skip
+    finally:
+        stop()
+
+
+def worker_app() -> Any:
+    """The app in one of `serve --workers N`'s processes (uvicorn imports it by name)."""
+    from api.app import create_app
+
+    _request_log()
+    return create_app()
+
+
+def _request_log() -> None:
+    """One JSON line per request (api.observability) on stderr, set up once per process."""
+    import logging
+
     api_log = logging.getLogger("replenish.api")
     if not api_log.handlers:
         handler = logging.StreamHandler()
@@ -105,5 +147,3 @@ def serve(
         api_log.addHandler(handler)
         api_log.setLevel(logging.INFO)
         api_log.propagate = False
-    # Each request already writes one JSON log line; uvicorn's own access log would double it.
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)

@@ -15,15 +15,15 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Path, Request, Response, UploadFile
 
 from api import datasets
-from api.auth import Reader, Role, require
-from api.deps import DB, Limit, Offset
+from api.auth import Principal, Reader, Role, require
+from api.deps import DB, Limit, Offset, heavy
 from api.errors import Problem
-from api.models import AuditEntry, User
+from api.models import AuditEntry
 from replenish.dataset import Dataset
 from replenish.schema import TABLES_BY_NAME
 
 router = APIRouter(prefix="/v1", tags=["data"])
-Uploader = Annotated[User, Depends(require(Role.buyer))]
+Uploader = Annotated[Principal, Depends(require(Role.buyer))]
 TableName = Annotated[str, Path(description=f"One of {', '.join(TABLES_BY_NAME)}.")]
 CHUNK = 1 << 20
 
@@ -61,8 +61,22 @@ async def upload(
     if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
         raise Problem(413, "Content Too Large", f"the upload is larger than {limit:,} bytes")
     content = await _read_capped(file, limit)
-    try:
+
+    def store() -> datasets.Stored:
         stored = datasets.store(db, table, content, file.filename, user.id, limit)
+        if stored.changed:
+            db.add(
+                AuditEntry(
+                    actor_id=user.id, action="upload", entity="dataset", entity_id=table,
+                    after={"rows": stored.rows, "sha256": stored.sha256},
+                    request_id=request.state.request_id,
+                )
+            )  # fmt: skip
+            db.commit()
+        return stored
+
+    try:
+        stored = await heavy(request, store)
     except datasets.UploadRejected as exc:
         problems = [
             {"table": p.table, "file": p.file, "column": p.column, "code": p.code,
@@ -71,15 +85,6 @@ async def upload(
         ]  # fmt: skip
         detail = f"{table}: {len(problems)} problem(s); nothing was stored"
         raise Problem(422, "Invalid dataset", detail, {"problems": problems}) from None
-    if stored.changed:
-        db.add(
-            AuditEntry(
-                actor_id=user.id, action="upload", entity="dataset", entity_id=table,
-                after={"rows": stored.rows, "sha256": stored.sha256},
-                request_id=request.state.request_id,
-            )
-        )  # fmt: skip
-        db.commit()
     response.status_code = 201 if stored.changed else 200
     return {
         "table": stored.table, "rows": stored.rows, "sha256": stored.sha256,
@@ -87,8 +92,10 @@ async def upload(
     }  # fmt: skip
 
 
-def _dataset(request: Request, db: DB) -> Dataset:
-    report, dataset = datasets.load(db, request.app.state.settings.max_upload_bytes)
+async def _dataset(request: Request, db: DB) -> Dataset:
+    """The stored dataset (cached per process by its tables' hashes); 409 if incomplete."""
+    limit = request.app.state.settings.max_upload_bytes
+    report, dataset = await heavy(request, datasets.load, db, limit)
     if dataset is None:
         missing = [p.table for p in report.errors if p.code == "missing_table"]
         raise Problem(409, "Dataset incomplete", f"upload these tables first: {', '.join(missing)}")
@@ -130,25 +137,30 @@ def inventory(data: Data, _: Reader, limit: Limit = 100, offset: Offset = 0) -> 
 
 
 @router.get("/customers", summary="Customers with their tier, value score and its parts")
-def customers(
+async def customers(
     request: Request, db: DB, data: Data, _: Reader, limit: Limit = 100, offset: Offset = 0
 ) -> dict[str, Any]:
-    analysis = datasets.analyse(db, request.app.state.settings.max_upload_bytes)
+    analysis = await heavy(
+        request, datasets.analyse, db, request.app.state.settings.max_upload_bytes
+    )
     if data.customers is None or analysis is None or analysis.segments is None:
         raise Problem(404, "Not Found", "no customers table: sales are anonymous")
-    seg = analysis.segments.customers.copy()
-    seg["tier"] = seg["tier"].astype(str)
-    return _page(seg, limit, offset)
+    page = analysis.segments.customers.iloc[offset : offset + limit].copy()
+    page["tier"] = page["tier"].astype(str)
+    return {**_page(page, limit, 0), "total": len(analysis.segments.customers), "offset": offset}
 
 
 @router.get("/alerts", summary="SKUs running short before stock can arrive, by value at risk")
-def alerts(
+async def alerts(
     request: Request, db: DB, data: Data, _: Reader, limit: Limit = 100, offset: Offset = 0
 ) -> dict[str, Any]:
     from replenish.alerts import stock_alerts
 
-    analysis = datasets.analyse(db, request.app.state.settings.max_upload_bytes)
-    assert analysis is not None  # `data` resolved, so the dataset is complete
-    table = stock_alerts(data, analysis.segments, analysis.churn)
-    table["days_of_cover"] = table["days_of_cover"].replace(np.inf, np.nan)
-    return _page(table, limit, offset)
+    def ranked() -> pd.DataFrame:
+        analysis = datasets.analyse(db, request.app.state.settings.max_upload_bytes)
+        assert analysis is not None  # `data` resolved, so the dataset is complete
+        table = stock_alerts(data, analysis.segments, analysis.churn)
+        table["days_of_cover"] = table["days_of_cover"].replace(np.inf, np.nan)
+        return table
+
+    return _page(await heavy(request, ranked), limit, offset)

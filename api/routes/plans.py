@@ -11,8 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import plans
-from api.auth import CurrentUser, Reader, Role, require
-from api.deps import DB, Limit, Offset, RowId
+from api.auth import CurrentUser, Principal, Reader, Role, require
+from api.cache import Rendered
+from api.deps import DB, Limit, Offset, RowId, in_session
 from api.errors import Problem
 from api.jobs import new_job_id
 from api.models import (
@@ -22,7 +23,6 @@ from api.models import (
     PlanLine,
     PurchaseOrder,
     Simulation,
-    User,
     utcnow,
 )
 from api.schemas import (
@@ -37,8 +37,8 @@ from api.schemas import (
 )
 
 router = APIRouter(prefix="/v1", tags=["plans"])
-Buyer = Annotated[User, Depends(require(Role.buyer))]
-Approver = Annotated[User, Depends(require(Role.approver))]
+Buyer = Annotated[Principal, Depends(require(Role.buyer))]
+Approver = Annotated[Principal, Depends(require(Role.approver))]
 
 
 def _plan_out(db: Session, plan: Plan) -> dict[str, Any]:
@@ -46,7 +46,9 @@ def _plan_out(db: Session, plan: Plan) -> dict[str, Any]:
     return {**PlanOut.model_validate(plan).model_dump(exclude={"lines"}), "lines": list(lines)}
 
 
-def _earlier_request(db: Session, user: User, key: str, body: PlanRequest) -> dict[str, Any] | None:
+def _earlier_request(
+    db: Session, user: Principal, key: str, body: PlanRequest
+) -> dict[str, Any] | None:
     """The ids of this user's earlier request with `key`; 409 if its body differed."""
     seen = db.scalar(select(Plan).where(Plan.requested_by == user.id, Plan.idempotency_key == key))
     if seen is None:
@@ -137,16 +139,30 @@ def retry_job(job_id: str, request: Request, db: DB, user: CurrentUser) -> Job:
     responses={200: {"model": PlanOut, "description": "The plan, its state and lines"}},
     summary="A plan with its lines",
 )
-def get_plan(plan_id: RowId, request: Request, db: DB, _: Reader) -> Response:
-    version = db.scalar(select(Plan.version).where(Plan.id == plan_id))
-    if version is None:
-        raise Problem(404, "Not Found", f"no plan {plan_id}")
-    cache = request.app.state.rendered
-    body = cache.get(("plan", plan_id, version))
-    if body is None:
-        plan = plans.get_plan(db, plan_id)
-        body = PlanOut.model_validate(_plan_out(db, plan)).model_dump_json().encode()
-        cache.put(("plan", plan_id, plan.version), body)
+async def get_plan(plan_id: RowId, request: Request, _: Reader) -> Response:
+    """Served from the rendered-bytes cache while the plan's version is unchanged.
+
+    Every change to a plan or its lines bumps its version in the same transaction, so
+    lines read between two equal version reads are that version's lines: only then is
+    the rendering cached (the reads are separate statements, not one snapshot).
+    """
+    cache: Rendered = request.app.state.rendered
+    current = select(Plan.version).where(Plan.id == plan_id)
+
+    def render(db: Session) -> tuple[bytes, int]:
+        version = db.scalar(current)
+        if version is None:
+            raise Problem(404, "Not Found", f"no plan {plan_id}")
+        body = cache.get(("plan", plan_id, version))
+        if body is None:
+            plan = plans.get_plan(db, plan_id)
+            body = PlanOut.model_validate(_plan_out(db, plan)).model_dump_json().encode()
+            version = plan.version
+            if db.scalar(current) == version:
+                cache.put(("plan", plan_id, version), body)
+        return body, version
+
+    body, version = await in_session(request, render)
     return Response(body, media_type="application/json", headers={"ETag": f'"{plan_id}-{version}"'})
 
 
@@ -163,7 +179,12 @@ def edit_line(
 
 
 def _decide(
-    action: str, plan_id: RowId, request: Request, db: Session, user: User, body: Decision | None
+    action: str,
+    plan_id: RowId,
+    request: Request,
+    db: Session,
+    user: Principal,
+    body: Decision | None,
 ) -> dict[str, Any]:
     decision = body or Decision()
     if action == "reject" and not (decision.reason or "").strip():
@@ -203,28 +224,40 @@ def reject(
     responses={200: {"model": Page[PurchaseOrderOut], "description": "One page of the feed"}},
     summary="The purchase-order feed",
 )
-def purchase_orders(
+async def purchase_orders(
     request: Request,
-    db: DB,
     _: Reader,
     status: str = "approved",
     since: datetime | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Response:
-    query = select(PurchaseOrder).where(PurchaseOrder.status == status)
+    """Served from the rendered-bytes cache while the matching orders are unchanged.
+
+    Orders are only ever added, with rising ids, so (count, newest id) of the matching
+    orders names the page's content; it is cached only if that did not change while
+    the page was read.
+    """
+    cache: Rendered = request.app.state.rendered
+    where = [PurchaseOrder.status == status]
     if since is not None:
-        query = query.where(PurchaseOrder.created_at >= since)
-    matching = query.subquery()
-    total, newest = db.execute(select(func.count(), func.max(matching.c.id))).one()
-    key = ("orders", status, since, limit, offset, total, newest)
-    body = request.app.state.rendered.get(key)
-    if body is None:
-        rows = db.scalars(query.order_by(PurchaseOrder.id).limit(limit).offset(offset)).all()
-        page = Page[PurchaseOrderOut](
-            items=[PurchaseOrderOut.model_validate(r) for r in rows],
-            total=total, limit=limit, offset=offset,
-        )  # fmt: skip
-        body = page.model_dump_json().encode()
-        request.app.state.rendered.put(key, body)
-    return Response(body, media_type="application/json")
+        where.append(PurchaseOrder.created_at >= since)
+    summary = select(func.count(PurchaseOrder.id), func.max(PurchaseOrder.id)).where(*where)
+
+    def render(db: Session) -> bytes:
+        total, newest = db.execute(summary).one()
+        key = ("orders", status, since, limit, offset, total, newest)
+        body = cache.get(key)
+        if body is None:
+            query = select(PurchaseOrder).where(*where).order_by(PurchaseOrder.id)
+            rows = db.scalars(query.limit(limit).offset(offset)).all()
+            page = Page[PurchaseOrderOut](
+                items=[PurchaseOrderOut.model_validate(r) for r in rows],
+                total=total, limit=limit, offset=offset,
+            )  # fmt: skip
+            body = page.model_dump_json().encode()
+            if tuple(db.execute(summary).one()) == (total, newest):
+                cache.put(key, body)
+        return body
+
+    return Response(await in_session(request, render), media_type="application/json")

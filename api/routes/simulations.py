@@ -12,15 +12,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Request, Response
 from sqlalchemy import select
 
-from api.auth import Reader, Role, require
+from api.auth import Principal, Reader, Role, require
 from api.deps import DB, RowId
 from api.errors import Problem
 from api.jobs import new_job_id
-from api.models import Job, Simulation, SimulationChart, User
+from api.models import Job, Simulation, SimulationChart
 from simulations.scenario_file import DEFAULT, ScenarioError, parse
 
 router = APIRouter(prefix="/v1", tags=["simulations"])
-Planner = Annotated[User, Depends(require(Role.planner))]
+Planner = Annotated[Principal, Depends(require(Role.planner))]
 EXAMPLE = {**DEFAULT, "run": {**DEFAULT["run"], "days": 90, "replications": 5}}  # type: ignore[dict-item]
 
 

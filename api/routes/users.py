@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from api.auth import Admin, CurrentUser, create_user
+from api.auth import Admin, CurrentUser, Principal, create_user
 from api.deps import DB, Limit, Offset
 from api.errors import Problem
 from api.models import AuditEntry, User
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1", tags=["users"])
 
 
 @router.get("/me", response_model=UserOut, summary="The user of this API key")
-def me(user: CurrentUser) -> User:
+def me(user: CurrentUser) -> Principal:
     return user
 
 

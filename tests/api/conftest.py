@@ -87,13 +87,14 @@ def make_plan(client: TestClient, key: str, budget: float = 600.0) -> dict[str, 
     return plan
 
 
-def start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(url: str, workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
     """`replenish serve` on a free loopback port over `url`, once /health answers."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "replenish.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "replenish.cli", "serve", "--port", str(port),
+         "--workers", str(workers)],
         env={**os.environ, "REPLENISH_DATABASE_URL": url},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
