@@ -137,7 +137,10 @@ class PlanLine(Base):
 
 
 class PurchaseOrder(Base):
-    """An approved plan's lines for one supplier: what the purchasing system pulls."""
+    """An approved plan's lines for one supplier: what the purchasing system pulls.
+
+    `status` approved -> ordered once the order is placed with the supplier (`reference`
+    is the purchasing system's order number)."""
 
     __tablename__ = "purchase_orders"
 
@@ -150,6 +153,8 @@ class PurchaseOrder(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )
+    ordered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class OutboxMessage(Base):

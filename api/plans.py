@@ -4,7 +4,9 @@ draft -> submitted -> approved | rejected -> ordered. A buyer edits lines only w
 plan is a draft; an approver cannot approve a plan they requested. Every transition is
 one conditional UPDATE on (id, version, state): of two concurrent approve/reject calls
 exactly one matches, the other gets 409. Approval writes the purchase orders, one per
-supplier, in the same transaction. Every action lands in the audit log.
+supplier, in the same transaction; placing each with its supplier (`mark_ordered`) moves
+it approved -> ordered, and the plan follows once all of its orders are placed. Every
+action lands in the audit log.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
@@ -117,6 +119,52 @@ def edit_line(
     db.commit()
     db.refresh(plan)
     return plan
+
+
+def mark_ordered(
+    db: Session, order_id: int, actor: Principal, reference: str | None, request_id: str | None
+) -> PurchaseOrder:
+    """Record that approved purchase order `order_id` was placed with its supplier.
+
+    One conditional UPDATE on (id, status approved): of two concurrent calls exactly one
+    wins, the other gets 409. The plan's version grows with each placed order, and its
+    state becomes `ordered` with the last one (a conditional UPDATE too, so two orders of
+    one plan placed at once cannot both miss being last).
+    """
+    order = db.get(PurchaseOrder, order_id)
+    if order is None:
+        raise Problem(404, "Not Found", f"no purchase order {order_id}")
+    if order.status != "approved":
+        raise Problem(409, "Conflict", f"purchase order {order_id} is already {order.status}")
+    plan = get_plan(db, order.plan_id)
+    at = plan.version
+    placed = db.execute(
+        update(PurchaseOrder)
+        .where(PurchaseOrder.id == order_id, PurchaseOrder.status == "approved")
+        .values(status="ordered", ordered_at=utcnow(), reference=reference)
+        .execution_options(synchronize_session=False)
+    )
+    if placed.rowcount != 1:  # type: ignore[attr-defined]
+        db.rollback()
+        raise Problem(409, "Conflict", f"purchase order {order_id} was placed meanwhile")
+    unplaced = db.scalar(
+        select(func.count(PurchaseOrder.id)).where(
+            PurchaseOrder.plan_id == plan.id, PurchaseOrder.status == "approved"
+        )
+    )
+    state = "ordered" if unplaced == 0 else plan.state
+    _bump(db, plan, at, state)
+    db.add(
+        AuditEntry(
+            actor_id=actor.id, action="order", entity="purchase_order", entity_id=str(order_id),
+            before={"status": "approved"},
+            after={"status": "ordered", "reference": reference, "plan_state": state},
+            request_id=request_id,
+        )
+    )  # fmt: skip
+    db.commit()
+    db.refresh(order)
+    return order
 
 
 def _purchase_orders(db: Session, plan_id: int, webhook: bool) -> None:

@@ -131,6 +131,19 @@ class Decision(BaseModel):
     reason: str | None = Field(default=None, max_length=2000)
 
 
+class Placed(BaseModel):
+    """An approved purchase order placed with its supplier."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reference": "ERP-PO-10442"}]}
+    )
+
+    reference: str | None = Field(
+        default=None, min_length=1, max_length=100,
+        description="The purchasing system's order number.",
+    )  # fmt: skip
+
+
 class LineEdit(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -152,3 +165,5 @@ class PurchaseOrderOut(BaseModel):
     total: float
     lines: list[dict[str, Any]]
     created_at: datetime
+    ordered_at: datetime | None = None
+    reference: str | None = None

@@ -61,6 +61,14 @@ def test_a_plan_from_request_to_purchase_orders(
     )
     later = client.get("/v1/purchase-orders?since=2999-01-01T00:00:00Z", headers=auth(approver))
     assert later.json()["total"] == 0
+    earlier = client.get("/v1/purchase-orders?since=2000-01-01T00:00:00Z", headers=auth(approver))
+    assert earlier.json()["total"] == feed["total"]
+    assert (
+        client.get(  # the orders are approved, so none is in the "ordered" feed
+            "/v1/purchase-orders?status=ordered", headers=auth(approver)
+        ).json()["total"]
+        == 0
+    )
     with Session(migrated) as db:
         actions = [
             a.action for a in db.scalars(select(AuditEntry).where(AuditEntry.entity != "dataset"))
@@ -117,6 +125,95 @@ def test_concurrent_decisions_have_exactly_one_winner(
     assert sorted(results) == [200, 409]
     final = client.get(f"/v1/plans/{plan['id']}", headers=auth(keys["viewer"])).json()
     assert final["state"] in ("approved", "rejected") and final["version"] == plan["version"] + 2
+
+
+def _approved_orders(client: TestClient, keys: dict[str, str]) -> tuple[int, list[int]]:
+    """A plan requested, submitted and approved; its id and its purchase orders' ids."""
+    plan = make_plan(client, keys["buyer"], budget=2000.0)
+    client.post(f"/v1/plans/{plan['id']}/submit", headers=auth(keys["buyer"]))
+    approved = client.post(f"/v1/plans/{plan['id']}/approve", headers=auth(keys["approver"]))
+    assert approved.status_code == 200
+    feed = client.get("/v1/purchase-orders", headers=auth(keys["viewer"])).json()
+    orders = [po["id"] for po in feed["items"] if po["plan_id"] == plan["id"]]
+    assert len(orders) >= 2, "the example plan should order from several suppliers"
+    return plan["id"], orders
+
+
+def test_placing_every_order_moves_the_plan_to_ordered(
+    stocked: TestClient, keys: dict[str, str], migrated: Engine
+) -> None:
+    client = stocked
+    plan_id, orders = _approved_orders(client, keys)
+    first, *rest = orders
+    url = f"/v1/purchase-orders/{first}/ordered"
+    placed = client.post(url, json={"reference": "ERP-10442"}, headers=auth(keys["approver"]))
+    assert placed.status_code == 200, placed.json()
+    assert placed.json()["status"] == "ordered" and placed.json()["reference"] == "ERP-10442"
+    assert placed.json()["ordered_at"] is not None
+    again = client.post(url, headers=auth(keys["approver"]))
+    assert again.status_code == 409 and "already ordered" in again.json()["detail"]
+    plan = client.get(f"/v1/plans/{plan_id}", headers=auth(keys["viewer"])).json()
+    assert plan["state"] == "approved"  # orders remain to be placed
+    for order in rest:  # a buyer may place them too, with no reference
+        r = client.post(f"/v1/purchase-orders/{order}/ordered", headers=auth(keys["buyer"]))
+        assert r.status_code == 200 and r.json()["reference"] is None
+    final = client.get(f"/v1/plans/{plan_id}", headers=auth(keys["viewer"])).json()
+    assert final["state"] == "ordered" and final["version"] == plan["version"] + len(rest)
+    read = auth(keys["viewer"])
+    assert client.get("/v1/purchase-orders", headers=read).json()["total"] == 0
+    ordered = client.get("/v1/purchase-orders?status=ordered", headers=read).json()
+    assert sorted(po["id"] for po in ordered["items"]) == sorted(orders)
+    with Session(migrated) as db:
+        audit = db.scalars(select(AuditEntry).where(AuditEntry.action == "order")).all()
+        assert sorted(int(a.entity_id) for a in audit) == sorted(orders)
+        assert audit[-1].after["plan_state"] == "ordered"  # type: ignore[index]
+
+
+def test_placing_orders_is_checked(stocked: TestClient, keys: dict[str, str]) -> None:
+    client = stocked
+    _, orders = _approved_orders(client, keys)
+    url = f"/v1/purchase-orders/{orders[0]}/ordered"
+    assert client.post(url).status_code == 401
+    for role in ("viewer", "planner"):
+        assert client.post(url, headers=auth(keys[role])).status_code == 403
+    missing = client.post("/v1/purchase-orders/999999/ordered", headers=auth(keys["buyer"]))
+    assert missing.status_code == 404
+    for body in ({"reference": ""}, {"reference": "x" * 101}, {"ref": "A1"}, {"reference": 7}):
+        r = client.post(url, json=body, headers=auth(keys["buyer"]))
+        assert r.status_code == 422, body
+    bad_feed = client.get("/v1/purchase-orders?status=shipped", headers=auth(keys["viewer"]))
+    assert bad_feed.status_code == 422
+    # nothing above changed the order
+    feed = client.get("/v1/purchase-orders", headers=auth(keys["viewer"])).json()
+    assert orders[0] in [po["id"] for po in feed["items"]]
+
+
+def test_concurrent_placements_of_one_order_have_one_winner(
+    stocked: TestClient, keys: dict[str, str], migrated: Engine
+) -> None:
+    client = stocked
+    _, orders = _approved_orders(client, keys)
+    results: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def place(reference: str) -> None:
+        barrier.wait()
+        r = client.post(
+            f"/v1/purchase-orders/{orders[0]}/ordered",
+            json={"reference": reference},
+            headers=auth(keys["approver"]),
+        )
+        results.append(r.status_code)
+
+    threads = [threading.Thread(target=place, args=(ref,)) for ref in ("A-1", "B-2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [200, 409]
+    with Session(migrated) as db:
+        placed = db.scalars(select(AuditEntry).where(AuditEntry.action == "order")).all()
+        assert len(placed) == 1
 
 
 def test_an_idempotency_key_makes_retries_safe(stocked: TestClient, keys: dict[str, str]) -> None:
