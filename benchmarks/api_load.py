@@ -1,15 +1,20 @@
 """Service load: 50 concurrent clients on loopback, and the ingest of 1 million order lines.
 
 For each database (a SQLite file, and PostgreSQL when `--postgres URL` is given, in a
-fresh schema), a real `replenish serve` process answers 50 concurrent httpx clients
-reading a plan of 1,000 lines (`GET /v1/plans/{id}`) and the purchase-order feed
-(`GET /v1/purchase-orders`), for `--seconds` each: throughput and p50/p95/p99 latency.
-Then a generated world with about a million order lines is uploaded table by table
+fresh schema) and each process count (`--workers`, default 1 and 2), a real `replenish
+serve` answers 50 concurrent clients reading a plan of 1,000 lines (`GET /v1/plans/{id}`)
+and the purchase-order feed (`GET /v1/purchase-orders`), for `--seconds` each: throughput,
+p50/p95/p99 latency and failed requests. The peer, in the same run, is uvicorn serving the
+same response bytes with no app work (benchmarks/api_peer.py) at the same process count:
+the ratios say what the service adds over the HTTP stack. The clients are wrk when it is
+on PATH (a C load generator, so the clients take little of the CPU they measure), else
+httpx. Then a generated world of about a million order lines is uploaded table by table
 through `POST /v1/datasets/{table}` (validated whole, as in production): seconds.
 Goals (the issue): p95 under 100 ms for reads, 1M lines ingested in under 30 s.
 
     python -m benchmarks.api_load [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
-        [--clients 50] [--seconds 10] [--skip-ingest]
+        [--clients 50] [--seconds 10] [--workers 1 2] [--clients-tool auto|wrk|httpx]
+        [--skip-ingest]
 """
 
 from __future__ import annotations
@@ -17,11 +22,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -36,6 +45,28 @@ from api.auth import Role, create_user
 from api.database import make_engine
 from api.models import Plan, PlanLine, PurchaseOrder
 from simulations.world import WorldParams, generate
+
+READS = (("plan, 1,000 lines", "plan"), ("PO feed, 100 orders", "feed"))
+# wrk hands its summary to done(); latencies are in microseconds.
+WRK_SCRIPT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %f %f %f %d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One load run: requests per second, latency percentiles (ms), failed requests."""
+
+    per_second: float
+    p50: float
+    p95: float
+    p99: float
+    failed: int
 
 
 def _free_port() -> int:
@@ -75,14 +106,10 @@ def _prepare(url: str) -> tuple[str, int]:
     return key, plan_id
 
 
-def _serve(url: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {**os.environ, "REPLENISH_DATABASE_URL": url, "REPLENISH_MAX_UPLOAD_BYTES": str(2**31)}
+def _start(cmd: list[str], env: dict[str, str], port: int) -> tuple[subprocess.Popen[bytes], str]:
+    """Start a server process on `port`, its output in a temporary log; wait for /health."""
     log = open(Path(tempfile.gettempdir()) / f"replenish-bench-{port}.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "replenish.cli", "serve", "--port", str(port)],
-        env=env, stdout=log, stderr=log,
-    )  # fmt: skip
+    proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -92,26 +119,80 @@ def _serve(url: str) -> tuple[subprocess.Popen[bytes], str]:
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline or proc.poll() is not None:
-            raise RuntimeError("the server did not start")
+            raise RuntimeError(f"the server did not start: {' '.join(cmd)} (see {log.name})")
         time.sleep(0.2)
 
 
-async def _load(base: str, path: str, key: str, clients: int, seconds: float) -> list[float]:
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)  # uvicorn's supervisor stops its workers on SIGINT
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _serve(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    cmd = [sys.executable, "-m", "replenish.cli", "serve", "--port", str(port),
+           "--workers", str(workers)]  # fmt: skip
+    env = {"REPLENISH_DATABASE_URL": url, "REPLENISH_MAX_UPLOAD_BYTES": str(2**31)}
+    return _start(cmd, env, port)
+
+
+def _peer(bodies: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    cmd = [sys.executable, "-m", "uvicorn", "benchmarks.api_peer:app", "--port", str(port),
+           "--workers", str(workers), "--no-access-log", "--log-level", "warning"]  # fmt: skip
+    return _start(cmd, {"REPLENISH_PEER_DIR": str(bodies)}, port)
+
+
+def _wrk(url: str, key: str, clients: int, seconds: float) -> Measured:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT)
+    try:
+        out = subprocess.run(
+            ["wrk", f"-t{min(2, clients)}", f"-c{clients}", f"-d{seconds:g}s", "--timeout", "30s",
+             "-H", f"Authorization: Bearer {key}", "-s", script.name, url],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+    finally:
+        os.unlink(script.name)
+    row = next(line for line in out.splitlines() if line.startswith("RESULT "))
+    requests, duration_us, p50, p95, p99, failed = row.split()[1:]
+    return Measured(
+        per_second=int(requests) / (int(duration_us) / 1e6),
+        p50=float(p50) / 1000, p95=float(p95) / 1000, p99=float(p99) / 1000,
+        failed=int(failed),
+    )  # fmt: skip
+
+
+def _httpx(url: str, key: str, clients: int, seconds: float) -> Measured:
     latencies: list[float] = []
+    failed = 0
     stop = time.monotonic() + seconds
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
 
-        async def one() -> None:
-            headers = {"Authorization": f"Bearer {key}"}
-            while time.monotonic() < stop:
-                t0 = time.perf_counter()
-                r = await client.get(path, headers=headers)
-                latencies.append(time.perf_counter() - t0)
-                r.raise_for_status()
+    async def run() -> None:
+        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+        async with httpx.AsyncClient(limits=limits, timeout=30) as client:
 
-        await asyncio.gather(*(one() for _ in range(clients)))
-    return latencies
+            async def one() -> None:
+                nonlocal failed
+                headers = {"Authorization": f"Bearer {key}"}
+                while time.monotonic() < stop:
+                    t0 = time.perf_counter()
+                    try:
+                        r = await client.get(url, headers=headers)
+                        failed += not r.is_success
+                    except httpx.HTTPError:
+                        failed += 1
+                    latencies.append(time.perf_counter() - t0)
+
+            await asyncio.gather(*(one() for _ in range(clients)))
+
+    asyncio.run(run())
+    ms = np.percentile(np.array(latencies) * 1000, [50, 95, 99])
+    return Measured(len(latencies) / seconds, float(ms[0]), float(ms[1]), float(ms[2]), failed)
 
 
 def _ingest(base: str, key: str, console: Console) -> tuple[int, float]:
@@ -130,16 +211,53 @@ def _ingest(base: str, key: str, console: Console) -> tuple[int, float]:
         return lines, time.perf_counter() - t0
 
 
+def _run(
+    measure: Callable[[str, str, int, float], Measured],
+    url: str,
+    key: str,
+    clients: int,
+    seconds: float,
+) -> Measured:
+    """`measure` after one discarded second of the same load: every process has then
+    opened its connections and filled its caches, as in a service that has been up."""
+    measure(url, key, clients, 1.0)
+    return measure(url, key, clients, seconds)
+
+
+def _paths(plan_id: int) -> dict[str, str]:
+    return {"plan": f"/v1/plans/{plan_id}", "feed": "/v1/purchase-orders?limit=100"}
+
+
+def _save_bodies(base: str, key: str, plan_id: int, into: Path) -> None:
+    """The service's responses, for the peer to serve byte for byte."""
+    headers = {"Authorization": f"Bearer {key}"}
+    for name, path in _paths(plan_id).items():
+        r = httpx.get(f"{base}{path}", headers=headers, timeout=30)
+        r.raise_for_status()
+        (into / f"{name}.json").write_bytes(r.content)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", default=None, help="PostgreSQL URL to test as well.")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--clients-tool", choices=("auto", "wrk", "httpx"), default="auto")
     parser.add_argument("--skip-ingest", action="store_true")
     args = parser.parse_args()
-    console = Console()
+    tool = args.clients_tool
+    if tool == "auto":
+        tool = "wrk" if shutil.which("wrk") else "httpx"
+    measure = _wrk if tool == "wrk" else _httpx
+    console = Console(width=max(Console().width, 150))  # the table is wide
+    console.print(f"clients: {tool}, {args.clients} connections, {args.seconds:g} s per row")
     targets: list[tuple[str, str]] = []
+    results: dict[tuple[str, int, str], Measured] = {}
+    ingested: list[tuple[str, int, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
+        bodies = Path(tmp) / "bodies"
+        bodies.mkdir()
         targets.append(("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}"))
         if args.postgres:
             schema = f"bench_{os.getpid()}"
@@ -148,53 +266,89 @@ def main() -> None:
                 conn.execute(text(f'CREATE SCHEMA "{schema}"'))
             sep = "&" if "?" in args.postgres else "?"
             targets.append(("PostgreSQL", f"{args.postgres}{sep}options=-csearch_path%3D{schema}"))
-        table = Table(
-            title=f"{args.clients} concurrent clients on loopback, {args.seconds:.0f} s each"
-        )
-        for col in (
-            "database",
-            "read",
-            "requests/s",
-            "p50 ms",
-            "p95 ms",
-            "p99 ms",
-            "goal p95 < 100 ms",
-        ):
-            table.add_column(col, justify="right")
-        ingest = Table(title="Ingest through POST /v1/datasets/{table} (Parquet, validated whole)")
-        for col in ("database", "order lines", "seconds", "lines/s", "goal < 30 s"):
-            ingest.add_column(col, justify="right")
         try:
             for name, url in targets:
                 key, plan_id = _prepare(url)
-                proc, base = _serve(url)
+                for workers in args.workers:
+                    proc, base = _serve(url, workers)
+                    try:
+                        if not (bodies / "plan.json").exists():
+                            _save_bodies(base, key, plan_id, bodies)
+                        for _, read in READS:
+                            path = _paths(plan_id)[read]
+                            console.print(f"{name}, {workers} process(es): {read}")
+                            results[name, workers, read] = _run(
+                                measure, base + path, key, args.clients, args.seconds
+                            )
+                        if not args.skip_ingest and workers == args.workers[0]:
+                            lines, seconds = _ingest(base, key, console)
+                            ingested.append((name, lines, seconds))
+                    finally:
+                        _stop(proc)
+            for workers in args.workers:
+                proc, base = _peer(bodies, workers)
                 try:
-                    for label, path in (
-                        ("plan of 1,000 lines", f"/v1/plans/{plan_id}"),
-                        ("purchase-order feed", "/v1/purchase-orders?limit=100"),
-                    ):
-                        lat = asyncio.run(_load(base, path, key, args.clients, args.seconds))
-                        ms = np.percentile(np.array(lat) * 1000, [50, 95, 99])
-                        table.add_row(
-                            name, label, f"{len(lat) / args.seconds:,.0f}", f"{ms[0]:.1f}",
-                            f"{ms[1]:.1f}", f"{ms[2]:.1f}", "met" if ms[1] < 100 else "missed",
-                        )  # fmt: skip
-                    if not args.skip_ingest:
-                        lines, seconds = _ingest(base, key, console)
-                        ingest.add_row(
-                            name, f"{lines:,}", f"{seconds:.1f}", f"{lines / seconds:,.0f}",
-                            "met" if seconds < 30 else "missed",
-                        )  # fmt: skip
+                    for _, read in READS:
+                        console.print(f"peer, {workers} process(es): {read}")
+                        path = "/v1/plans/1" if read == "plan" else "/v1/purchase-orders"
+                        results["peer", workers, read] = _run(
+                            measure, base + path, "none", args.clients, args.seconds
+                        )
                 finally:
-                    proc.terminate()
-                    proc.wait(timeout=30)
+                    _stop(proc)
         finally:
             if args.postgres:
                 with admin.begin() as conn:
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        console.print(table)
-        if not args.skip_ingest:
-            console.print(ingest)
+    console.print(_load_table(results, args.clients, args.seconds, tool))
+    peer_bound = [
+        key
+        for key, m in results.items()
+        if key[0] != "peer" and m.per_second >= 0.8 * results["peer", key[1], key[2]].per_second
+    ]
+    if peer_bound:
+        console.print(
+            f"[yellow]{len(peer_bound)} row(s) run within 80% of the peer's throughput: the "
+            f"clients ({tool}), not the service, set those figures. Install wrk.[/]"
+        )
+    if ingested:
+        console.print(_ingest_table(ingested))
+
+
+def _load_table(
+    results: dict[tuple[str, int, str], Measured], clients: int, seconds: float, tool: str
+) -> Table:
+    table = Table(
+        title=f"{clients} concurrent clients ({tool}) on loopback, {seconds:g} s each; "
+        "peer: uvicorn serving the same bytes with no app work"
+    )
+    for col in ("server", "processes", "read", "requests/s", "p50 ms", "p95 ms", "p99 ms",
+                "failed", "req/s / peer", "p95 / peer", "p95 < 100 ms"):  # fmt: skip
+        table.add_column(col, justify="right")
+    for (server, workers, read), m in results.items():
+        peer = results.get(("peer", workers, read))
+        is_peer = server == "peer"
+        table.add_row(
+            server, str(workers), dict((r, label) for label, r in READS)[read],
+            f"{m.per_second:,.0f}", f"{m.p50:.1f}", f"{m.p95:.1f}", f"{m.p99:.1f}",
+            f"{m.failed:,}",
+            "" if is_peer or peer is None else f"{m.per_second / peer.per_second:.2f}",
+            "" if is_peer or peer is None else f"{m.p95 / peer.p95:.2f}",
+            "" if is_peer else ("met" if m.p95 < 100 and m.failed == 0 else "missed"),
+        )  # fmt: skip
+    return table
+
+
+def _ingest_table(ingested: list[tuple[str, int, float]]) -> Table:
+    table = Table(title="Ingest through POST /v1/datasets/{table} (Parquet, validated whole)")
+    for col in ("database", "order lines", "seconds", "lines/s", "goal < 30 s"):
+        table.add_column(col, justify="right")
+    for name, lines, seconds in ingested:
+        table.add_row(
+            name, f"{lines:,}", f"{seconds:.1f}", f"{lines / seconds:,.0f}",
+            "met" if seconds < 30 else "missed",
+        )  # fmt: skip
+    return table
 
 
 if __name__ == "__main__":
