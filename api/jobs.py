@@ -123,7 +123,8 @@ class Workers:
         with self.sessions() as db:
             active = db.scalars(
                 select(Job).where(
-                    Job.status.in_(("queued", "running")), Job.owner.like(f"{self.host}:%")
+                    Job.status.in_(("queued", "running")),
+                    Job.owner.startswith(f"{self.host}:", autoescape=True),
                 )
             ).all()
             orphans = [j for j in active if not _alive(int((j.owner or ":0").rsplit(":", 1)[1]))]

@@ -54,16 +54,19 @@ def test_only_the_jobs_of_a_dead_process_on_this_host_are_reaped(migrated: Engin
         alive = _running_job(db, user.id, f"{host}:{os.getpid()}")
         elsewhere = _running_job(db, user.id, "another-host:1")
         unowned = _running_job(db, user.id, None)
+        lookalike = _running_job(db, user.id, f"rackX1:{_dead_pid()}")
     workers = Workers(sessionmaker(migrated, expire_on_commit=False), Settings())
     try:
         assert workers.reap_orphans() == 1
         assert workers.reap_orphans() == 0  # already failed
+        workers.host = "rack_1"  # "_" is a LIKE wildcard: it must not match "rackX1"
+        assert workers.reap_orphans() == 0
     finally:
         workers.shutdown()
     with Session(migrated) as db:
         status = {j.id: (j.status, j.error) for j in db.scalars(select(Job))}
         assert status[dead][0] == "failed" and "stopped while it ran" in (status[dead][1] or "")
-        assert {status[j][0] for j in (alive, elsewhere, unowned)} == {"running"}
+        assert {status[j][0] for j in (alive, elsewhere, unowned, lookalike)} == {"running"}
         plans = {j.id: db.get(Plan, j.plan_id).state for j in db.scalars(select(Job))}  # type: ignore[union-attr]
         assert plans[dead] == "failed" and plans[alive] == "pending"
 
