@@ -216,6 +216,38 @@ def test_concurrent_placements_of_one_order_have_one_winner(
         assert len(placed) == 1
 
 
+def test_the_last_two_orders_placed_at_once_still_move_the_plan(
+    stocked: TestClient, keys: dict[str, str]
+) -> None:
+    """Each call may see the other's order still approved; one of them must notice."""
+    client = stocked
+    plan_id, orders = _approved_orders(client, keys)
+    early, last_two = orders[:-2], orders[-2:]
+    for order in early:
+        url = f"/v1/purchase-orders/{order}/ordered"
+        assert client.post(url, headers=auth(keys["buyer"])).status_code == 200
+    results: dict[int, int] = {}
+    barrier = threading.Barrier(2)
+
+    def place(order: int) -> None:
+        barrier.wait()
+        url = f"/v1/purchase-orders/{order}/ordered"
+        results[order] = client.post(url, headers=auth(keys["approver"])).status_code
+
+    threads = [threading.Thread(target=place, args=(order,)) for order in last_two]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert 200 in results.values() and set(results.values()) <= {200, 409}
+    for order, status in results.items():  # a 409 placed nothing: the client retries
+        if status == 409:
+            url = f"/v1/purchase-orders/{order}/ordered"
+            assert client.post(url, headers=auth(keys["approver"])).status_code == 200
+    plan = client.get(f"/v1/plans/{plan_id}", headers=auth(keys["viewer"])).json()
+    assert plan["state"] == "ordered"
+
+
 def test_an_idempotency_key_makes_retries_safe(stocked: TestClient, keys: dict[str, str]) -> None:
     headers = {**auth(keys["buyer"]), "Idempotency-Key": "order-2026-11-22"}
     first = stocked.post("/v1/plans", json={"budget": 300}, headers=headers)
