@@ -34,29 +34,36 @@ Every route under /v1 takes an API key: `Authorization: Bearer KEY`. Errors are 
 problem documents (`application/problem+json`)."""
 
 
-def recover_interrupted(sessions: sessionmaker[Session]) -> None:
+def start_once_per_service(
+    sessions: sessionmaker[Session], settings: Settings
+) -> Callable[[], None]:
+    """What one process per service does: fail the jobs a previous run left unfinished
+    and send webhooks (one dispatcher). Returns the function that stops it. Done in the
+    app's lifespan with one process, by the parent with `serve --workers N`."""
     interrupted = jobs.recover(sessions)
     if interrupted:
         log.warning("%d job(s) interrupted by a restart were marked failed", interrupted)
-
-
-def start_supervisor(settings: Settings) -> Callable[[], None]:
-    """The once-per-service duties of `replenish serve --workers N`, done by the parent
-    process: check the schema, fail the jobs a previous run left unfinished, and send
-    webhooks (one dispatcher, not one per worker). Returns the function that stops it.
-    The worker processes (settings.supervised) only serve, run their jobs, and fail
-    the jobs of a sibling that died."""
-    engine = make_engine(settings.database_url)
-    migrate.require_current(engine)
-    sessions = sessionmaker(engine, expire_on_commit=False)
-    recover_interrupted(sessions)
     dispatcher = Dispatcher(sessions, settings) if settings.webhook_url else None
     if dispatcher is not None:
         dispatcher.start()
+    return dispatcher.stop if dispatcher is not None else _nothing
+
+
+def _nothing() -> None:
+    """Nothing to stop."""
+
+
+def start_supervisor(settings: Settings) -> Callable[[], None]:
+    """The parent process of `replenish serve --workers N`: check the schema, then
+    `start_once_per_service`. Returns the function that stops it. The worker processes
+    (settings.supervised) only serve, run their jobs, and fail those of a sibling that
+    died."""
+    engine = make_engine(settings.database_url)
+    migrate.require_current(engine)
+    stop_duties = start_once_per_service(sessionmaker(engine, expire_on_commit=False), settings)
 
     def stop() -> None:
-        if dispatcher is not None:
-            dispatcher.stop()
+        stop_duties()
         engine.dispose()
 
     return stop
@@ -77,17 +84,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         # Route threads per process: few, since they share one GIL (see Settings.threads).
         anyio.to_thread.current_default_thread_limiter().total_tokens = cfg.threads
         app.state.heavy = anyio.CapacityLimiter(HEAVY_THREADS)
-        dispatcher = None
         if cfg.supervised:  # one of several processes: see start_supervisor
             workers.start_reaper()
+            stop_duties = _nothing
         else:
-            recover_interrupted(sessions)
-            dispatcher = Dispatcher(sessions, cfg) if cfg.webhook_url else None
-        if dispatcher is not None:
-            dispatcher.start()
+            stop_duties = start_once_per_service(sessions, cfg)
         yield
-        if dispatcher is not None:
-            dispatcher.stop()
+        stop_duties()
         workers.shutdown()
 
     app = FastAPI(title="replenish", version="1", description=DESCRIPTION, lifespan=lifespan)

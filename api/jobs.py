@@ -114,9 +114,6 @@ class Workers:
         self._stop = threading.Event()
         self._reaper: threading.Thread | None = None
 
-    def recover(self) -> int:
-        return recover(self.sessions)
-
     def reap_orphans(self) -> int:
         """Mark failed the jobs whose owning process on this host has died (a worker
         process that crashed while its siblings serve on); returns how many."""
