@@ -8,7 +8,8 @@ else on stderr, so a script can capture the key: `KEY=$(replenish users create a
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.markup import escape
@@ -19,6 +20,7 @@ db_app = typer.Typer(help="The service's database.", no_args_is_help=True)
 users_app = typer.Typer(help="Users of the service and their API keys.", no_args_is_help=True)
 
 ROLES = ["viewer", "buyer", "approver", "planner", "admin"]
+T = TypeVar("T")
 
 
 @db_app.command("upgrade")
@@ -97,27 +99,18 @@ def serve(
 
     import uvicorn
 
-    from api import migrate
     from api.app import create_app, start_supervisor
     from api.config import Settings
 
     _request_log()
     if workers == 1:
-        try:
-            app = create_app()
-        except migrate.NotMigrated as exc:
-            err_console.print(f"[red]{escape(str(exc))}[/]", soft_wrap=True)
-            raise typer.Exit(code=1) from None
+        app = _migrated(create_app)
         # Each request already writes one JSON log line; uvicorn's access log would double it.
         uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
         return
     # Several processes: this one recovers jobs and sends webhooks, and uvicorn's
     # supervisor starts (and restarts) the workers, which build the app themselves.
-    try:
-        stop = start_supervisor(Settings.from_env())
-    except migrate.NotMigrated as exc:
-        err_console.print(f"[red]{escape(str(exc))}[/]", soft_wrap=True)
-        raise typer.Exit(code=1) from None
+    stop = _migrated(lambda: start_supervisor(Settings.from_env()))
     os.environ["REPLENISH_SUPERVISED"] = "1"
     try:
         uvicorn.run(
@@ -126,6 +119,17 @@ def serve(
         )  # fmt: skip
     finally:
         stop()
+
+
+def _migrated(start: Callable[[], T]) -> T:
+    """`start()`; on an unmigrated database, the reason in red and exit code 1."""
+    from api import migrate
+
+    try:
+        return start()
+    except migrate.NotMigrated as exc:
+        err_console.print(f"[red]{escape(str(exc))}[/]", soft_wrap=True)
+        raise typer.Exit(code=1) from None
 
 
 def worker_app() -> Any:

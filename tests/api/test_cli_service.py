@@ -52,8 +52,9 @@ def test_users_create_refuses_bad_names_and_roles(database: str, args: list[str]
     assert result.exit_code == 2 and result.stdout == ""
 
 
-def test_serve_refuses_an_unmigrated_database(database: str) -> None:
-    result = runner.invoke(app, ["serve", "--port", "1"])
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_refuses_an_unmigrated_database(database: str, workers: str) -> None:
+    result = runner.invoke(app, ["serve", "--port", "1", "--workers", workers])
     assert result.exit_code == 1
     assert "replenish db upgrade" in result.stderr
 
