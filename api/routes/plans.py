@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Request, Response
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -225,11 +225,19 @@ def reject(
     return _decide("reject", plan_id, request, db, user, body)
 
 
-#: (count, newest id) of the feed's matching orders, built once (as _PLAN_VERSION).
-_FEED = select(func.count(PurchaseOrder.id), func.max(PurchaseOrder.id)).where(
-    PurchaseOrder.status == bindparam("status")
+def _feed(
+    *where: ColumnElement[bool],
+) -> tuple[Select[int, int], Select[PurchaseOrder]]:
+    """The feed's (count, newest id) of the matching orders, and their page query."""
+    summary = select(func.count(PurchaseOrder.id), func.max(PurchaseOrder.id)).where(*where)
+    return summary, select(PurchaseOrder).where(*where).order_by(PurchaseOrder.id)
+
+
+#: Built once, as _PLAN_VERSION.
+_FEED = _feed(PurchaseOrder.status == bindparam("status"))
+_FEED_SINCE = _feed(
+    PurchaseOrder.status == bindparam("status"), PurchaseOrder.created_at >= bindparam("since")
 )
-_FEED_SINCE = _FEED.where(PurchaseOrder.created_at >= bindparam("since"))
 
 
 @router.get(
@@ -254,10 +262,7 @@ async def purchase_orders(
     only if that did not change while it was read.
     """
     cache: Rendered = request.app.state.rendered
-    where = [PurchaseOrder.status == status]
-    if since is not None:
-        where.append(PurchaseOrder.created_at >= since)
-    summary = _FEED_SINCE if since is not None else _FEED
+    summary, query = _FEED_SINCE if since is not None else _FEED
     params = {"status": status, "since": since}
 
     def render(db: Session) -> bytes:
@@ -265,8 +270,7 @@ async def purchase_orders(
         key = ("orders", status, since, limit, offset, total, newest)
         body = cache.get(key)
         if body is None:
-            query = select(PurchaseOrder).where(*where).order_by(PurchaseOrder.id)
-            rows = db.scalars(query.limit(limit).offset(offset)).all()
+            rows = db.scalars(query.limit(limit).offset(offset), params).all()
             page = Page[PurchaseOrderOut](
                 items=[PurchaseOrderOut.model_validate(r) for r in rows],
                 total=total, limit=limit, offset=offset,
