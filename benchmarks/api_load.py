@@ -46,7 +46,7 @@ from api.database import make_engine
 from api.models import Plan, PlanLine, PurchaseOrder
 from simulations.world import WorldParams, generate
 
-READS = (("plan, 1,000 lines", "plan"), ("PO feed, 100 orders", "feed"))
+READS = {"plan": "plan, 1,000 lines", "feed": "PO feed, 100 orders"}  # name: table label
 # wrk hands its summary to done(); latencies are in microseconds.
 WRK_SCRIPT = """
 done = function(summary, latency, requests)
@@ -274,7 +274,7 @@ def main() -> None:
                     try:
                         if not (bodies / "plan.json").exists():
                             _save_bodies(base, key, plan_id, bodies)
-                        for _, read in READS:
+                        for read in READS:
                             path = _paths(plan_id)[read]
                             console.print(f"{name}, {workers} process(es): {read}")
                             results[name, workers, read] = _run(
@@ -288,7 +288,7 @@ def main() -> None:
             for workers in args.workers:
                 proc, base = _peer(bodies, workers)
                 try:
-                    for _, read in READS:
+                    for read in READS:
                         console.print(f"peer, {workers} process(es): {read}")
                         path = "/v1/plans/1" if read == "plan" else "/v1/purchase-orders"
                         results["peer", workers, read] = _run(
@@ -329,7 +329,7 @@ def _load_table(
         peer = results.get(("peer", workers, read))
         is_peer = server == "peer"
         table.add_row(
-            server, str(workers), dict((r, label) for label, r in READS)[read],
+            server, str(workers), READS[read],
             f"{m.per_second:,.0f}", f"{m.p50:.1f}", f"{m.p95:.1f}", f"{m.p99:.1f}",
             f"{m.failed:,}",
             "" if is_peer or peer is None else f"{m.per_second / peer.per_second:.2f}",
