@@ -20,11 +20,13 @@ from api.auth import KeyCache
 from api.cache import Rendered
 from api.config import Settings
 from api.database import make_engine
+from api.gate import Gate
 from api.jobs import Workers
 from api.routes import data, ops, plans, simulations, users
 from api.webhook import Dispatcher
 
 log = logging.getLogger("replenish.api")
+ROUTERS = (ops.router, users.router, data.router, plans.router, simulations.router)
 #: Threads for slow route work (api.deps.heavy), apart from the route threads.
 HEAVY_THREADS = 2
 
@@ -103,10 +105,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.keys = KeyCache(reads, cfg.auth_cache_seconds)
     app.state.metrics = observability.Metrics()
     errors.install(app)
+    # Outermost last: request ids and logs see everything, then the gate checks the key
+    # and the body's size before any route reads the body.
+    app.add_middleware(
+        Gate, keys=app.state.keys, routes=[r for router in ROUTERS for r in router.routes],
+        upload_bytes=cfg.max_upload_bytes, json_bytes=cfg.max_json_bytes,
+    )  # fmt: skip
     observability.install(app, app.state.metrics)
-    app.include_router(ops.router)
-    app.include_router(users.router)
-    app.include_router(data.router)
-    app.include_router(plans.router)
-    app.include_router(simulations.router)
+    for router in ROUTERS:
+        app.include_router(router)
     return app

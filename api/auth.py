@@ -1,8 +1,11 @@
 """API keys and roles: `Authorization: Bearer KEY`, checked on every route.
 
 Roles: viewer (read), buyer (plans), approver (approvals), planner (simulations), admin
-(everything, users). A missing or unknown key is 401, a known key without the role a
-route needs is 403. Keys are 32 random bytes (urlsafe base64) and stored as SHA-256.
+(everything, users). A missing, unknown or revoked key is 401, a known key without the
+role a route needs is 403. Keys are 32 random bytes (urlsafe base64) and stored as
+SHA-256. The key is checked by `api.gate` before any of a request's body is read; the
+routes' dependencies take the principal it found. Creating, revoking and rotating keys
+is `api.accounts`.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from starlette.concurrency import run_in_threadpool
 from api.errors import Problem
 from api.models import User
 
+NO_KEY = "send an API key as `Authorization: Bearer KEY`"
+BAD_KEY = "the API key is not valid (unknown or revoked)"
+
 
 class Role(StrEnum):
     viewer = "viewer"
@@ -43,15 +49,6 @@ def new_key() -> str:
 
 def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-def create_user(db: Session, name: str, role: Role) -> tuple[User, str]:
-    """A new user and their key (the key is returned once and never stored)."""
-    key = new_key()
-    user = User(name=name, role=role.value, key_hash=key_hash(key), key_prefix=key[:8])
-    db.add(user)
-    db.flush()
-    return user, key
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +73,8 @@ class KeyCache:
     Checking the key is most of a cached read's cost if it needs a query and a trip to
     a worker thread; remembered keys need neither. Only known keys are remembered, so a
     new key works at once and an unknown one is always looked up; a user changed in the
-    database is seen within `ttl` seconds (0 turns the cache off).
+    database is seen within `ttl` seconds (0 turns the cache off), at once by the process
+    that changed it (`forget`).
     """
 
     def __init__(self, sessions: sessionmaker[Session], ttl: float, size: int = 10_000) -> None:
@@ -96,29 +94,39 @@ class KeyCache:
             self._items[digest] = (now, found)
         return found
 
+    def forget(self, user_id: int) -> None:
+        """Drop what this process remembers of `user_id` (revoked, rotated, new role)."""
+        for digest, (_, who) in list(self._items.items()):
+            if who.id == user_id:
+                self._items.pop(digest, None)
+
     def _lookup(self, digest: str) -> Principal | None:
         # Its own short session, opened and closed in this one thread call: a request
         # never holds a pooled connection while it waits for a worker thread.
         with self.sessions() as db:
-            user = db.scalar(select(User).where(User.key_hash == digest))
+            user = db.scalar(select(User).where(User.key_hash == digest, User.revoked_at.is_(None)))
             return None if user is None else Principal.of(user)
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer KEY`")
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The key of an `Authorization: Bearer KEY` header value (None if there is none)."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 async def current_user(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The user of the request's key; 401 problem when there is none or it is unknown."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Problem(401, "Not authenticated", "send an API key as `Authorization: Bearer KEY`")
-    keys: KeyCache = request.app.state.keys
-    user = await keys.principal(credentials.credentials)
+    """The user of the request's key, as `api.gate` found it before the body was read
+    (`_credentials` only declares the scheme in the OpenAPI document); 401 if none."""
+    user: Principal | None = getattr(request.state, "principal", None)
     if user is None:
-        raise Problem(401, "Not authenticated", "the API key is not valid")
-    request.state.user = user.name
+        raise Problem(401, "Not authenticated", NO_KEY)
     return user
 
 

@@ -2,7 +2,8 @@
 
 REPLENISH_DATABASE_URL (default: a SQLite file `replenish.db`), REPLENISH_DASK_ADDRESS
 (compute on a Dask cluster when set), REPLENISH_WEBHOOK_URL and REPLENISH_WEBHOOK_SECRET
-(push approved purchase orders), REPLENISH_MAX_UPLOAD_BYTES (default 200 MB),
+(push approved purchase orders), REPLENISH_MAX_UPLOAD_BYTES (default 200 MB: one
+uploaded table file), REPLENISH_MAX_JSON_BYTES (default 1 MB: any other request body),
 REPLENISH_AUTH_CACHE_SECONDS (default 5: a user changed in the database is seen by every
 process within that time; 0 looks every key up on every request), REPLENISH_THREADS
 (default 2: threads per process for the routes' database work).
@@ -23,6 +24,7 @@ class Settings:
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     max_upload_bytes: int = 200_000_000
+    max_json_bytes: int = 1_000_000
     webhook_backoff_seconds: float = 1.0  # first retry delay; doubles up to 5 minutes
     auth_cache_seconds: float = 5.0  # how long a process remembers who holds a key
     # Threads per process for routes' database work. They share one GIL, so more than a
@@ -37,6 +39,7 @@ class Settings:
     def from_env(cls) -> Settings:
         """Settings from REPLENISH_* variables; ValueError names a malformed one."""
         max_upload = int(_number("REPLENISH_MAX_UPLOAD_BYTES", "200000000", int, 1, 10**12))
+        max_json = int(_number("REPLENISH_MAX_JSON_BYTES", "1000000", int, 1024, 10**9))
         threads = int(_number("REPLENISH_THREADS", "2", int, 1, 256))
         auth_cache = _number("REPLENISH_AUTH_CACHE_SECONDS", "5", float, 0, 3600)
         return cls(
@@ -45,6 +48,7 @@ class Settings:
             webhook_url=os.environ.get("REPLENISH_WEBHOOK_URL") or None,
             webhook_secret=os.environ.get("REPLENISH_WEBHOOK_SECRET") or None,
             max_upload_bytes=max_upload,
+            max_json_bytes=max_json,
             auth_cache_seconds=auth_cache,
             threads=threads,
             supervised=os.environ.get("REPLENISH_SUPERVISED", "") == "1",

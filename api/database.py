@@ -12,8 +12,8 @@ import os
 import time
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 
 DEFAULT_URL = "sqlite:///replenish.db"
 #: A pooled server connection idle longer than this (seconds) is pinged before use.
@@ -23,6 +23,14 @@ PING_AFTER_IDLE_SECONDS = 5.0
 def database_url() -> str:
     """The configured database URL (`REPLENISH_DATABASE_URL`, default a local SQLite file)."""
     return os.environ.get("REPLENISH_DATABASE_URL", DEFAULT_URL)
+
+
+def describe_failure(exc: SQLAlchemyError, url: str | None = None) -> str:
+    """One line for a person: which database (URL without its password) and why."""
+    shown = make_url(url or database_url()).render_as_string(hide_password=True)
+    orig = getattr(exc, "orig", None) or exc
+    cause = next((ln.strip() for ln in str(orig).splitlines() if ln.strip()), type(orig).__name__)
+    return f"cannot use the database {shown}: {cause}"
 
 
 def make_engine(url: str | None = None, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -> Engine:

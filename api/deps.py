@@ -66,4 +66,11 @@ async def heavy(request: Request, work: Callable[..., T], *args: Any) -> T:
 MAX_ID = 2**31 - 1
 RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="A row id.")]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="Items to skip.")]
+#: Text a database can store: PostgreSQL refuses the NUL character in text, so a path
+#: holding one is a 422 naming the parameter, not a driver error.
+NO_NUL = r"^[^\x00]+$"
+JobId = Annotated[
+    str, Path(min_length=1, max_length=36, pattern=NO_NUL, description="A job id (a UUID).")
+]
+SkuId = Annotated[str, Path(min_length=1, max_length=100, pattern=NO_NUL, description="A SKU id.")]
 Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]

@@ -43,6 +43,8 @@ class User(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     key_prefix: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: Set when the key was revoked: it is refused from then on (api.auth).
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class AuditEntry(Base):
@@ -96,6 +98,9 @@ class Job(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     #: The service process whose pool runs it, "host:pid" (api.jobs.Workers.owner).
     owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    #: Which run of the job this is: a retry starts the next one, and only the run whose
+    #: attempt is current may write the job's results (a stale run writes nothing).
+    attempt: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class Plan(Base):
@@ -119,10 +124,22 @@ class Plan(Base):
     __table_args__ = (UniqueConstraint("requested_by", "idempotency_key"),)
 
 
+class PlanEditor(Base):
+    """Someone who changed a plan's lines: they may not approve it (four eyes)."""
+
+    __tablename__ = "plan_editors"
+
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+
+
 class PlanLine(Base):
-    """One SKU to order in a plan, with the optimizer's reasons and any buyer edit."""
+    """One SKU to order in a plan, with the optimizer's reasons and any buyer edit.
+
+    One line per (plan, SKU): the schema refuses a second, whoever tries to write it."""
 
     __tablename__ = "plan_lines"
+    __table_args__ = (UniqueConstraint("plan_id", "sku_id", name="uq_plan_lines_plan_sku"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
@@ -132,6 +149,8 @@ class PlanLine(Base):
     packs: Mapped[int] = mapped_column(Integer)
     quantity: Mapped[int] = mapped_column(Integer)
     unit_cost: Mapped[float] = mapped_column(Float)
+    unit_volume: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    moq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     reasons: Mapped[dict[str, Any]] = mapped_column(JSON)
     edit_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 

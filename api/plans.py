@@ -1,9 +1,13 @@
 """Plan states and their transitions, checked and atomic.
 
-draft -> submitted -> approved | rejected -> ordered. A buyer edits lines only while the
-plan is a draft; an approver cannot approve a plan they requested. Every transition is
-one conditional UPDATE on (id, version, state): of two concurrent approve/reject calls
-exactly one matches, the other gets 409. Approval writes the purchase orders, one per
+draft -> submitted -> approved | rejected -> ordered. Who may do what is decided here,
+for every route: only the plan's requester (or an admin) edits its lines and submits
+it; nobody approves a plan they requested or whose lines they edited (four eyes, admins
+included). Every transition and edit is one conditional UPDATE on (id, version, state):
+of two concurrent calls exactly one matches, the other gets 409. The plan's totals (cost,
+volume, per supplier) are recomputed from its lines in the same transaction as every
+change, and a plan that now breaks its budget, capacity or a supplier's minimum says so
+in `record["flags"]` for the approver. Approval writes the purchase orders, one per
 supplier, in the same transaction; placing each with its supplier (`mark_ordered`) moves
 it approved -> ordered, and the plan follows once all of its orders are placed. Every
 action lands in the audit log.
@@ -12,14 +16,15 @@ action lands in the audit log.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from api.auth import Principal
+from api.auth import Principal, Role
 from api.errors import Problem
-from api.models import AuditEntry, Plan, PlanLine, PurchaseOrder, utcnow
+from api.models import AuditEntry, Plan, PlanEditor, PlanLine, PurchaseOrder, utcnow
 from api.webhook import enqueue
 
 TRANSITIONS = {
@@ -29,11 +34,124 @@ TRANSITIONS = {
 }
 
 
+#: Quantities are stored as 32-bit integers (SQLite and PostgreSQL alike).
+MAX_QUANTITY = 2**31 - 1
+
+
 def get_plan(db: Session, plan_id: int) -> Plan:
     plan = db.get(Plan, plan_id)
     if plan is None:
         raise Problem(404, "Not Found", f"no plan {plan_id}")
     return plan
+
+
+def check_may_change(plan: Plan, actor: Principal, action: str) -> None:
+    """403 unless `actor` requested `plan` or is an admin: the one rule for edits and
+    submits."""
+    if plan.requested_by != actor.id and actor.role != Role.admin.value:
+        raise Problem(
+            403,
+            "Forbidden",
+            f"only the buyer who requested plan {plan.id} or an admin may {action} it",
+        )
+
+
+def check_may_approve(db: Session, plan: Plan, actor: Principal) -> None:
+    """403 if `actor` requested `plan` or edited any of its lines (four eyes)."""
+    if plan.requested_by == actor.id:
+        raise Problem(403, "Forbidden", "you cannot approve a plan you requested")
+    if db.get(PlanEditor, (plan.id, actor.id)) is not None:
+        raise Problem(403, "Forbidden", "you cannot approve a plan whose lines you edited")
+
+
+def totals(
+    record: dict[str, Any], params: dict[str, Any], lines: Iterable[PlanLine]
+) -> dict[str, Any]:
+    """`record` with its totals recomputed from `lines`, and flags for the approver.
+
+    Totals: `total_cost` (sum of quantity x unit cost), `total_volume`, `lines` (lines
+    with a quantity), `suppliers` (lines, units, cost and volume per supplier, with the
+    supplier's order cost and minimum order value as the plan was made). Flags: the
+    budget or capacity the plan was requested with is exceeded, or a supplier's order is
+    below its minimum order value.
+    """
+    # Each supplier's terms as the plan was made, kept apart from the per-supplier totals
+    # so that a supplier whose lines all went to 0 still has them if a line comes back.
+    terms: dict[str, dict[str, Any]] = record.get("supplier_terms") or {
+        s["supplier_id"]: {
+            "order_cost": s.get("order_cost", 0.0), "min_order_value": s.get("min_order_value", 0.0)
+        }
+        for s in record.get("suppliers", [])
+    }  # fmt: skip
+    per: dict[str, dict[str, Any]] = {}
+    for line in lines:
+        if line.quantity <= 0:
+            continue
+        s = per.setdefault(
+            line.supplier_id,
+            {"supplier_id": line.supplier_id, "lines": 0, "units": 0, "cost": 0.0, "volume": 0.0},
+        )
+        s["lines"] += 1
+        s["units"] += line.quantity
+        s["cost"] += line.quantity * line.unit_cost
+        s["volume"] += line.quantity * line.unit_volume
+    suppliers = []
+    for sid in sorted(per):
+        known = terms.get(sid, {})
+        suppliers.append(
+            {
+                **per[sid],
+                "order_cost": float(known.get("order_cost", 0.0) or 0.0),
+                "min_order_value": float(known.get("min_order_value", 0.0) or 0.0),
+            }
+        )
+    cost = sum(s["cost"] for s in suppliers)
+    volume = sum(s["volume"] for s in suppliers)
+    flags = _flags(cost, volume, params.get("budget"), params.get("capacity"), suppliers)
+    return {
+        **record,
+        "total_cost": cost,
+        "total_volume": volume,
+        "lines": sum(s["lines"] for s in suppliers),
+        "order_costs": sum(s["order_cost"] for s in suppliers),
+        "suppliers": suppliers,
+        "supplier_terms": terms,
+        "flags": flags,
+    }
+
+
+def _flags(
+    cost: float,
+    volume: float,
+    budget: float | None,
+    capacity: float | None,
+    suppliers: Sequence[dict[str, Any]],
+) -> list[dict[str, str]]:
+    flags = []
+    if budget is not None and cost > budget + 0.005:
+        flags.append(
+            {
+                "code": "over_budget",
+                "message": f"costs {cost:,.2f}, over the budget of {budget:,.2f}",
+            }
+        )
+    if capacity is not None and volume > capacity + 1e-9:
+        flags.append(
+            {
+                "code": "over_capacity",
+                "message": f"takes {volume:,.2f} of volume, over the capacity of {capacity:,.2f}",
+            }
+        )
+    for s in suppliers:
+        if 0 < s["cost"] < s["min_order_value"] - 0.005:
+            flags.append(
+                {
+                    "code": "below_supplier_minimum",
+                    "message": f"supplier {s['supplier_id']}: {s['cost']:,.2f} is below its "
+                    f"minimum order value of {s['min_order_value']:,.2f}",
+                }
+            )
+    return flags
 
 
 def _bump(db: Session, plan: Plan, version: int, state: str, **values: Any) -> None:
@@ -62,10 +180,12 @@ def transition(
     """Apply `action`; with `webhook`, approval also owes each order to the webhook."""
     before_state, after_state = TRANSITIONS[action]
     plan = get_plan(db, plan_id)
+    if action == "submit":
+        check_may_change(plan, actor, action)
+    elif action == "approve":
+        check_may_approve(db, plan, actor)
     if plan.state != before_state:
         raise Problem(409, "Conflict", f"cannot {action} a plan in state {plan.state}")
-    if action == "approve" and plan.requested_by == actor.id:
-        raise Problem(403, "Forbidden", "you cannot approve a plan you requested")
     at = plan.version if version is None else version
     if at != plan.version:
         raise Problem(409, "Conflict", f"the plan is at version {plan.version}, not {at}")
@@ -98,27 +218,55 @@ def edit_line(
     version: int,
     request_id: str | None,
 ) -> Plan:
+    """Set a draft line's packs (its requester or an admin), with the totals recomputed
+    and the editor recorded, in one transaction behind one conditional UPDATE."""
     plan = get_plan(db, plan_id)
+    check_may_change(plan, actor, "edit")
     if plan.state != "draft":
         raise Problem(409, "Conflict", f"lines can only be edited in a draft, not {plan.state}")
     if version != plan.version:
         raise Problem(409, "Conflict", f"the plan is at version {plan.version}, not {version}")
-    line = db.scalar(select(PlanLine).where(PlanLine.plan_id == plan_id, PlanLine.sku_id == sku_id))
+    lines = db.scalars(select(PlanLine).where(PlanLine.plan_id == plan_id)).all()
+    line = next((ln for ln in lines if ln.sku_id == sku_id), None)
     if line is None:
         raise Problem(404, "Not Found", f"plan {plan_id} has no line for {sku_id!r}")
+    quantity = packs * line.pack_size
+    _check_quantity(line, packs, quantity)
     before = {"packs": line.packs, "quantity": line.quantity}
-    _bump(db, plan, version, "draft")
-    line.packs, line.quantity, line.edit_reason = packs, packs * line.pack_size, reason
+    line.packs, line.quantity, line.edit_reason = packs, quantity, reason
+    record = totals(plan.record or {}, plan.params, lines)
+    db.flush()  # the line first: the plan's conditional UPDATE below decides for both
+    _bump(db, plan, version, "draft", record=record)
+    if db.get(PlanEditor, (plan_id, actor.id)) is None:
+        db.add(PlanEditor(plan_id=plan_id, user_id=actor.id))
+    after = {"packs": packs, "quantity": quantity, "reason": reason}
+    flags = [f["code"] for f in record["flags"]]
     db.add(
         AuditEntry(
             actor_id=actor.id, action="edit", entity="plan_line", entity_id=f"{plan_id}/{sku_id}",
-            before=before, after={"packs": packs, "quantity": line.quantity, "reason": reason},
+            before=before, after={**after, "total_cost": record["total_cost"], "flags": flags},
             request_id=request_id,
         )
     )  # fmt: skip
     db.commit()
     db.refresh(plan)
     return plan
+
+
+def _check_quantity(line: PlanLine, packs: int, quantity: int) -> None:
+    """422 for a quantity the supplier will not take (between 0 and the MOQ) or that
+    cannot be stored."""
+    if quantity > MAX_QUANTITY:
+        raise Problem(
+            422, "Invalid request", f"{line.sku_id}: {packs:,} packs of {line.pack_size} is "
+            f"{quantity:,} units, more than can be ordered ({MAX_QUANTITY:,})"
+        )  # fmt: skip
+    if 0 < quantity < line.moq:
+        fewest = -(-line.moq // line.pack_size)
+        raise Problem(
+            422, "Invalid request", f"{line.sku_id}: {packs} pack(s) of {line.pack_size} is "
+            f"{quantity} units, below the MOQ of {line.moq}; order 0 or at least {fewest} packs"
+        )  # fmt: skip
 
 
 def mark_ordered(

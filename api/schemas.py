@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from api.auth import Role
 
 T = TypeVar("T")
+
+
+def storable(value: str) -> str:
+    """`value` if a database can store it: PostgreSQL refuses NUL in text, and an unpaired
+    surrogate is no UTF-8 at all. ValueError (a 422 naming the field) otherwise."""
+    if "\x00" in value:
+        raise ValueError("must not contain the NUL character (it cannot be stored)")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode (an unpaired surrogate cannot be stored)") from None
+    return value
+
+
+#: Free text from a client that will be stored.
+Text = Annotated[str, AfterValidator(storable)]
+#: An id (supplier, category) as the dataset spells it.
+Id = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(storable)]
 
 
 class Page(BaseModel, Generic[T]):
@@ -30,6 +48,14 @@ class UserIn(BaseModel):
     role: Role
 
 
+class RoleChange(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"role": "approver"}]}
+    )
+
+    role: Role
+
+
 class UserOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -38,6 +64,7 @@ class UserOut(BaseModel):
     role: Role
     key_prefix: str
     created_at: datetime
+    revoked_at: datetime | None = None
 
 
 class NewUser(UserOut):
@@ -72,8 +99,8 @@ class PlanRequest(BaseModel):
 
     budget: float = Field(ge=0, allow_inf_nan=False, description="Purchase budget (currency).")
     capacity: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    suppliers: list[str] | None = Field(default=None, min_length=1, max_length=1000)
-    categories: list[str] | None = Field(default=None, min_length=1, max_length=1000)
+    suppliers: list[Id] | None = Field(default=None, min_length=1, max_length=1000)
+    categories: list[Id] | None = Field(default=None, min_length=1, max_length=1000)
     horizon_days: int | None = Field(default=None, ge=1, le=365)
 
 
@@ -128,7 +155,7 @@ class Decision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: int | None = Field(default=None, ge=1, description="The version you saw.")
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: Text | None = Field(default=None, max_length=2000)
 
 
 class Placed(BaseModel):
@@ -138,7 +165,7 @@ class Placed(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"reference": "ERP-PO-10442"}]}
     )
 
-    reference: str | None = Field(
+    reference: Text | None = Field(
         default=None, min_length=1, max_length=100,
         description="The purchasing system's order number.",
     )  # fmt: skip
@@ -151,7 +178,7 @@ class LineEdit(BaseModel):
     )
 
     packs: int = Field(ge=0, le=10_000_000)
-    reason: str = Field(min_length=3, max_length=2000)
+    reason: Text = Field(min_length=3, max_length=2000)
     version: int = Field(ge=1)
 
 

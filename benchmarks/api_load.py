@@ -41,7 +41,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api import migrate
-from api.auth import Role, create_user
+from api.accounts import create_user
+from api.auth import Role
 from api.database import make_engine
 from api.models import Plan, PlanLine, PurchaseOrder
 from simulations.world import WorldParams, generate

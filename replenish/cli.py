@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -75,6 +77,32 @@ def main(
     # Dask's own start-up chatter would drown the steps a person follows.
     for noisy in ("distributed", "cmdstanpy", "prophet"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def entry() -> None:
+    """The `replenish` command: `app`, with SIGTERM and SIGINT turned into a clean stop.
+
+    A stopped command exits 128 + the signal's number (143 for SIGTERM, 130 for Ctrl-C)
+    after the `finally` blocks on the way out have run: outputs are written to a staging
+    place and moved in whole, so the previous ones stay as they were. `serve` installs
+    uvicorn's own handlers (a graceful stop) over these.
+    """
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _stop)
+    app()
+
+
+def _stop(signum: int, _frame: object) -> None:
+    name = signal.Signals(signum).name
+    err_console.print(f"[red]stopped by {name}[/]: the outputs of earlier runs stay as they were")
+    raise SystemExit(128 + signum)
+
+
+def finite(value: float | None) -> float | None:
+    """Typer callback: refuse nan and infinities (a float option's parser takes both)."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"must be a finite number, got {value}")
+    return value
 
 
 def _parse_day(value: str | None, option: str) -> date | None:
@@ -270,7 +298,9 @@ def run_cmd(
     folder: Annotated[Path, typer.Argument(help="Dataset folder; all of it is history.")],
     budget: Annotated[
         float | None,
-        typer.Option(help="Purchase budget (currency); default 60% of an unlimited plan."),
+        typer.Option(
+            help="Purchase budget (currency); default 60% of an unlimited plan.", callback=finite
+        ),
     ] = None,
     out: Annotated[
         Path, typer.Option(help="Folder for report.html, the plan and the care list.")
@@ -453,9 +483,10 @@ def _print_plan(run: PlanRun) -> None:
 @app.command(name="plan")
 def plan_cmd(
     folder: Annotated[Path, typer.Argument(help="Dataset folder; all of it is history.")],
-    budget: Annotated[float, typer.Option(help="Purchase budget (currency).")],
+    budget: Annotated[float, typer.Option(help="Purchase budget (currency).", callback=finite)],
     capacity: Annotated[
-        float | None, typer.Option(help="Warehouse volume available for the order.")
+        float | None,
+        typer.Option(help="Warehouse volume available for the order.", callback=finite),
     ] = None,
     out: Annotated[Path, typer.Option(help="Folder for plan.csv and plan.json.")] = Path(
         "out/plan"
@@ -529,10 +560,16 @@ app.command(name="serve")(serve)
 
 @app.command(name="sim-check")
 def sim_check(
-    mean: Annotated[float, typer.Option(help="Poisson demand per period (units).")],
-    k: Annotated[float, typer.Option("--K", help="Fixed cost per order.")],
-    h: Annotated[float, typer.Option("--h", help="Holding cost per unit per period.")],
-    p: Annotated[float, typer.Option("--p", help="Backorder cost per unit per period.")],
+    mean: Annotated[
+        float, typer.Option(help="Poisson demand per period (units).", callback=finite)
+    ],
+    k: Annotated[float, typer.Option("--K", help="Fixed cost per order.", callback=finite)],
+    h: Annotated[
+        float, typer.Option("--h", help="Holding cost per unit per period.", callback=finite)
+    ],
+    p: Annotated[
+        float, typer.Option("--p", help="Backorder cost per unit per period.", callback=finite)
+    ],
     policy: Annotated[str, typer.Option(help="sS:s,S (e.g. sS:10,40) or base:S (e.g. base:25).")],
     lead_time: Annotated[int, typer.Option(help="Periods from order to arrival.")] = 0,
     periods: Annotated[int, typer.Option(help="Periods simulated per replication.")] = 20_000,
@@ -609,4 +646,4 @@ def _print_overview(summary: Overview, world: World | None = None) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    entry()

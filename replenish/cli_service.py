@@ -1,40 +1,97 @@
-"""`replenish db upgrade`, `replenish users create`, `replenish serve`: running the service.
+"""`replenish db upgrade`, `replenish users ...`, `replenish serve`: running the service.
 
 The database is `REPLENISH_DATABASE_URL` (default: the SQLite file `replenish.db` in the
-working directory). `users create` prints the new key alone on stdout, and everything
-else on stderr, so a script can capture the key: `KEY=$(replenish users create ana
---role buyer)`.
+working directory). `users create` and `users rotate` print the new key alone on stdout,
+and everything else on stderr, so a script can capture the key: `KEY=$(replenish users
+create ana --role buyer)`. A database that cannot be reached is one line naming its URL
+(without the password) and the cause, and exit code 1.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.markup import escape
 
-from replenish.terminal import err_console
+from replenish.terminal import console, err_console
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
 
 db_app = typer.Typer(help="The service's database.", no_args_is_help=True)
 users_app = typer.Typer(help="Users of the service and their API keys.", no_args_is_help=True)
 
 ROLES = ["viewer", "buyer", "approver", "planner", "admin"]
 T = TypeVar("T")
+Who = Annotated[str, typer.Argument(help="The user's name or id.")]
+
+
+def _fail(message: str) -> typer.Exit:
+    err_console.print(f"[red]{escape(message)}[/]", soft_wrap=True)
+    return typer.Exit(code=1)
+
+
+def _guarded(start: Callable[[], T]) -> T:
+    """`start()`; an unmigrated or unreachable database is one line in red and exit 1."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from api import migrate
+    from api.database import describe_failure
+
+    try:
+        return start()
+    except migrate.NotMigrated as exc:
+        raise _fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise _fail(describe_failure(exc)) from None
+
+
+def _engine(migrated: bool = True) -> Engine:
+    """The configured database's engine, checked reachable (and migrated, if asked)."""
+    from api import migrate
+    from api.config import Settings
+    from api.database import make_engine
+
+    engine = make_engine(Settings.from_env().database_url)
+    _guarded(lambda: migrate.require_current(engine) if migrated else migrate.current(engine))
+    return engine
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    """A session on the migrated database; its lifecycle errors as one line, exit 1."""
+    from sqlalchemy.orm import Session
+
+    from api.accounts import AccountError
+
+    with Session(_engine(), expire_on_commit=False) as db:
+        try:
+            yield db
+        except AccountError as exc:
+            raise _fail(exc.message) from None
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the service's tables to this version (Alembic)."""
     from api import migrate
-    from api.config import Settings
-    from api.database import make_engine
 
-    settings = Settings.from_env()
-    engine = make_engine(settings.database_url)
+    engine = _engine(migrated=False)
     before = migrate.current(engine)
-    after = migrate.upgrade(engine)
+    after = _guarded(lambda: migrate.upgrade(engine))
     err_console.print(f"database at revision {after} (was {before or 'empty'})")
+
+
+def _role(role: str) -> Any:
+    from api.auth import Role
+
+    if role not in ROLES:
+        raise typer.BadParameter(f"choose one of {', '.join(ROLES)}", param_hint="--role")
+    return Role(role)
 
 
 @users_app.command("create")
@@ -45,13 +102,8 @@ def users_create(
     """Create a user; print their API key (shown once) alone on stdout."""
     from pydantic import ValidationError
     from sqlalchemy.exc import IntegrityError
-    from sqlalchemy.orm import Session
 
-    from api import migrate
-    from api.auth import Role, create_user
-    from api.config import Settings
-    from api.database import make_engine
-    from api.models import AuditEntry
+    from api.accounts import create_user
     from api.schemas import UserIn
 
     try:
@@ -59,27 +111,73 @@ def users_create(
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise typer.BadParameter(problems) from None
-    engine = make_engine(Settings.from_env().database_url)
-    try:
-        migrate.require_current(engine)
-    except migrate.NotMigrated as exc:
-        err_console.print(f"[red]{escape(str(exc))}[/]", soft_wrap=True)
-        raise typer.Exit(code=1) from None
-    with Session(engine, expire_on_commit=False) as db:
+    with _session() as db:
         try:
-            user, key = create_user(db, body.name, Role(body.role))
-            db.add(
-                AuditEntry(
-                    action="create", entity="user", entity_id=str(user.id),
-                    after={"name": user.name, "role": user.role, "via": "cli"},
-                )
-            )  # fmt: skip
+            user, key = create_user(db, body.name, body.role, via="cli")
             db.commit()
         except IntegrityError:
-            err_console.print(f"[red]a user named {escape(name)!r} exists[/]")
-            raise typer.Exit(code=1) from None
+            raise _fail(f"a user named {name!r} exists") from None
     err_console.print(f"created {escape(user.name)} ({user.role}); the key, shown once:")
     typer.echo(key)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Every user: id, name, role, key prefix, created, revoked."""
+    import pandas as pd
+    from sqlalchemy import select
+
+    from api.models import User
+    from replenish.terminal import fmt_table
+
+    with _session() as db:
+        users = db.scalars(select(User).order_by(User.id)).all()
+    rows = [
+        {"id": u.id, "name": u.name, "role": u.role, "key": u.key_prefix + "…",
+         "created": f"{u.created_at:%Y-%m-%d %H:%M}",
+         "revoked": f"{u.revoked_at:%Y-%m-%d %H:%M}" if u.revoked_at else ""}
+        for u in users
+    ]  # fmt: skip
+    table = pd.DataFrame(rows, columns=["id", "name", "role", "key", "created", "revoked"])
+    console.print(fmt_table(f"Users ({len(rows)})", table.set_index("id"), {}))
+
+
+@users_app.command("revoke")
+def users_revoke(who: Who) -> None:
+    """Revoke a user's key: refused from now on (by a running service within
+    REPLENISH_AUTH_CACHE_SECONDS)."""
+    from api.accounts import find_user, revoke
+
+    with _session() as db:
+        user = revoke(db, find_user(db, who), None, "cli")
+        db.commit()
+    err_console.print(f"revoked the key of {escape(user.name)}")
+
+
+@users_app.command("rotate")
+def users_rotate(who: Who) -> None:
+    """Give a user a new key (printed alone on stdout, shown once); the old one stops."""
+    from api.accounts import find_user, rotate
+
+    with _session() as db:
+        user, key = rotate(db, find_user(db, who), None, "cli")
+        db.commit()
+    err_console.print(f"new key for {escape(user.name)}, shown once; the old key stops working:")
+    typer.echo(key)
+
+
+@users_app.command("set-role")
+def users_set_role(
+    who: Who, role: Annotated[str, typer.Argument(help=f"One of {', '.join(ROLES)}.")]
+) -> None:
+    """Change a user's role."""
+    from api.accounts import find_user, set_role
+
+    chosen = _role(role)
+    with _session() as db:
+        user = set_role(db, find_user(db, who), chosen, None, "cli")
+        db.commit()
+    err_console.print(f"{escape(user.name)} is now {user.role}")
 
 
 def serve(
@@ -94,7 +192,10 @@ def serve(
         ),
     ] = 1,
 ) -> None:
-    """Serve the API (uvicorn); refuses an unmigrated database."""
+    """Serve the API (uvicorn); refuses an unmigrated database.
+
+    SIGTERM or Ctrl-C stops it within seconds: running jobs are marked failed (retriable
+    with POST /v1/jobs/{id}/retry) rather than waited for."""
     import os
 
     import uvicorn
@@ -104,13 +205,13 @@ def serve(
 
     _request_log()
     if workers == 1:
-        app = _migrated(create_app)
+        app = _guarded(create_app)
         # Each request already writes one JSON log line; uvicorn's access log would double it.
         uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
         return
     # Several processes: this one recovers jobs and sends webhooks, and uvicorn's
     # supervisor starts (and restarts) the workers, which build the app themselves.
-    stop = _migrated(lambda: start_supervisor(Settings.from_env()))
+    stop = _guarded(lambda: start_supervisor(Settings.from_env()))
     os.environ["REPLENISH_SUPERVISED"] = "1"
     try:
         uvicorn.run(
@@ -119,17 +220,6 @@ def serve(
         )  # fmt: skip
     finally:
         stop()
-
-
-def _migrated(start: Callable[[], T]) -> T:
-    """`start()`; on an unmigrated database, the reason in red and exit code 1."""
-    from api import migrate
-
-    try:
-        return start()
-    except migrate.NotMigrated as exc:
-        err_console.print(f"[red]{escape(str(exc))}[/]", soft_wrap=True)
-        raise typer.Exit(code=1) from None
 
 
 def worker_app() -> Any:

@@ -1,9 +1,11 @@
 """Finding and reading the raw table files of a dataset folder, with size guards.
 
-A table is `<name>.csv` (UTF-8, header row) or `<name>.parquet`. Files are read without
-type conversion (CSV cells stay text) so that `replenish.validation` can name the exact
-rows and columns of bad values. A file whose in-memory size would not fit is refused
-before it is read, so a huge file gets a clear error instead of an out-of-memory crash.
+A table is `<name>.csv` (UTF-8 with or without a byte-order mark, as Excel's "CSV UTF-8"
+writes it; header row) or `<name>.parquet`. Files are read without type conversion
+(every CSV cell stays text, so ids keep their leading zeros) so that
+`replenish.validation` can name the exact rows and columns of bad values. A file whose
+in-memory size would not fit is refused before it is read, so a huge file gets a clear
+error instead of an out-of-memory crash.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ CSV_EXPANSION = 8.0
 #: be 20x smaller than its in-memory form, so the file size alone says little).
 PARQUET_BYTES_PER_CELL = 48.0
 _PARQUET_MAGIC = b"PAR1"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 class SourceError(Exception):
@@ -143,6 +146,10 @@ def _read_csv(path: Path, size: int, limits: Limits) -> pd.DataFrame:
     _check_fits(path, size * CSV_EXPANSION, limits)
     with open(path, "rb") as fh:
         head = fh.read(64 * 1024)
+    if head.startswith(_UTF16_BOMS):
+        raise SourceError(
+            "not_tabular", f"{path.name} is UTF-16 text: save it as CSV UTF-8 and load it again"
+        )
     if b"\x00" in head or head.startswith(_PARQUET_MAGIC):
         raise SourceError("not_tabular", f"{path.name} is binary, not a CSV text file")
     try:
@@ -162,6 +169,9 @@ def _read_csv(path: Path, size: int, limits: Limits) -> pd.DataFrame:
             "duplicate_column", f"{path.name} has the column(s) {', '.join(duplicated)} twice"
         )
     try:
+        # Every column is read as text. Arrow drops a UTF-8 byte-order mark, so the header
+        # above is read without it too: with it, the first column's name would differ,
+        # escape `column_types` and be typed by inference (an id "0070" read as 70).
         table = pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(block_size=16 << 20),
@@ -182,14 +192,14 @@ def _read_csv(path: Path, size: int, limits: Limits) -> pd.DataFrame:
 
 
 def _csv_header(path: Path) -> list[str]:
-    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
         row = next(csv.reader(fh), [])
     return row
 
 
 def _first_ragged_line(path: Path, n_fields: int) -> int | None:
     """1-based line number (header = line 1) of the first row with the wrong field count."""
-    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
         reader = csv.reader(fh)
         for row in reader:
             if row and len(row) != n_fields:

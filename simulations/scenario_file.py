@@ -283,6 +283,8 @@ def load(path: str | Path) -> Experiment:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise ScenarioError(f"{file}: not UTF-8 text") from None
+    except OSError as exc:  # a folder, a file that vanished or may not be read
+        raise ScenarioError(f"{file}: cannot read it ({exc.strerror or exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{file}: not valid TOML: {exc}") from None
     return parse(data, str(file))

@@ -6,16 +6,16 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Request, Response
-from sqlalchemy import ColumnElement, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api import plans
+from api import datasets, plans
 from api.auth import CurrentUser, Principal, Reader, Role, require
 from api.cache import Rendered
-from api.deps import DB, Limit, Offset, RowId, in_session
+from api.deps import DB, JobId, Limit, Offset, RowId, SkuId, in_session
 from api.errors import Problem
-from api.jobs import new_job_id
+from api.jobs import new_job_id, scope_errors
 from api.models import (
     AuditEntry,
     Job,
@@ -62,6 +62,21 @@ def _earlier_request(
     return {"job_id": job.id if job else "", "plan_id": seen.id}
 
 
+def _check_scope(request: Request, db: Session, body: PlanRequest) -> None:
+    """422 naming each supplier or category the stored dataset does not have (409 while
+    the dataset is incomplete: there is nothing to check them against yet)."""
+    _, dataset = datasets.load(db, request.app.state.settings.max_upload_bytes)
+    if dataset is None:
+        raise Problem(
+            409, "Dataset incomplete",
+            "upload the dataset before asking for a plan of some suppliers or categories",
+        )  # fmt: skip
+    errors = scope_errors(dataset, body.suppliers, body.categories)
+    if errors:
+        detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors)
+        raise Problem(422, "Invalid request", detail, {"errors": errors})
+
+
 @router.post("/plans", status_code=202, response_model=Accepted, summary="Request a plan")
 def request_plan(
     body: PlanRequest,
@@ -78,6 +93,8 @@ def request_plan(
         earlier = _earlier_request(db, user, key, body)
         if earlier is not None:
             return earlier
+    if body.suppliers or body.categories:
+        _check_scope(request, db, body)
     plan = Plan(requested_by=user.id, idempotency_key=key, params=body.model_dump())
     db.add(plan)
     try:
@@ -89,17 +106,18 @@ def request_plan(
             raise
         return earlier
     job = Job(
-        id=new_job_id(), kind="plan", params=body.model_dump(), plan_id=plan.id, created_by=user.id
-    )
+        id=new_job_id(), kind="plan", params=body.model_dump(), plan_id=plan.id,
+        created_by=user.id, attempt=1,
+    )  # fmt: skip
     db.add(job)
     db.commit()
-    request.app.state.workers.submit(job.id)
+    request.app.state.workers.submit(job.id, job.attempt)
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return {"job_id": job.id, "plan_id": plan.id}
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, summary="A job's status and progress")
-def get_job(job_id: str, db: DB, _: CurrentUser) -> Job:
+def get_job(job_id: JobId, db: DB, _: CurrentUser) -> Job:
     job = db.get(Job, job_id)
     if job is None:
         raise Problem(404, "Not Found", f"no job {job_id}")
@@ -107,8 +125,10 @@ def get_job(job_id: str, db: DB, _: CurrentUser) -> Job:
 
 
 @router.post("/jobs/{job_id}/retry", response_model=JobOut, summary="Run a failed job again")
-def retry_job(job_id: str, request: Request, db: DB, user: CurrentUser) -> Job:
-    """Queue a failed job again (its requester or an admin); its plan goes back to pending."""
+def retry_job(job_id: JobId, request: Request, db: DB, user: CurrentUser) -> Job:
+    """Queue a failed job again (its requester or an admin) as its next attempt; its
+    plan or simulation goes back to pending. One conditional UPDATE on (id, failed,
+    attempt): of concurrent retries exactly one wins, the others get 409."""
     job = db.get(Job, job_id)
     if job is None:
         raise Problem(404, "Not Found", f"no job {job_id}")
@@ -116,23 +136,37 @@ def retry_job(job_id: str, request: Request, db: DB, user: CurrentUser) -> Job:
         raise Problem(403, "Forbidden", "only the job's requester or an admin may retry it")
     if job.status != "failed":
         raise Problem(409, "Conflict", f"only a failed job can be retried; it is {job.status}")
-    before = {"status": job.status, "error": job.error}
-    job.status, job.error, job.progress, job.updated_at = "queued", None, 0, utcnow()
+    before = {"status": job.status, "error": job.error, "attempt": job.attempt}
+    attempt = job.attempt + 1
+    queued = db.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == "failed", Job.attempt == job.attempt)
+        .values(status="queued", error=None, progress=0, attempt=attempt, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if queued.rowcount != 1:  # type: ignore[attr-defined]
+        db.rollback()
+        raise Problem(409, "Conflict", "the job was retried meanwhile: reload it")
     if job.plan_id is not None:
-        plan = db.get(Plan, job.plan_id)
-        if plan is not None and plan.state == "failed":
-            plan.state, plan.version = "pending", plan.version + 1
-    sim = db.scalar(select(Simulation).where(Simulation.job_id == job_id))
-    if sim is not None and sim.state == "failed":
-        sim.state = "pending"
+        db.execute(
+            update(Plan)
+            .where(Plan.id == job.plan_id, Plan.state == "failed")
+            .values(state="pending", version=Plan.version + 1, updated_at=utcnow())
+        )
+    db.execute(
+        update(Simulation)
+        .where(Simulation.job_id == job_id, Simulation.state == "failed")
+        .values(state="pending")
+    )
     db.add(
         AuditEntry(
             actor_id=user.id, action="retry", entity="job", entity_id=job_id, before=before,
-            after={"status": "queued"}, request_id=request.state.request_id,
+            after={"status": "queued", "attempt": attempt}, request_id=request.state.request_id,
         )
     )  # fmt: skip
     db.commit()
-    request.app.state.workers.submit(job.id)
+    request.app.state.workers.submit(job_id, attempt)
+    db.refresh(job)
     return job
 
 
@@ -177,7 +211,7 @@ async def get_plan(plan_id: RowId, request: Request, _: Reader) -> Response:
     "/plans/{plan_id}/lines/{sku_id}", response_model=PlanOut, summary="Edit a draft's line"
 )
 def edit_line(
-    plan_id: RowId, sku_id: str, body: LineEdit, request: Request, db: DB, user: Buyer
+    plan_id: RowId, sku_id: SkuId, body: LineEdit, request: Request, db: DB, user: Buyer
 ) -> dict[str, Any]:
     plan = plans.edit_line(
         db, plan_id, sku_id, body.packs, body.reason, user, body.version, request.state.request_id

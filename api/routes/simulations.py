@@ -37,13 +37,13 @@ def start(
     except ScenarioError as exc:
         lines = str(exc).splitlines()
         raise Problem(422, "Invalid scenario", lines[0], {"problems": lines[1:]}) from None
-    job = Job(id=new_job_id(), kind="simulation", params={}, created_by=user.id)
+    job = Job(id=new_job_id(), kind="simulation", params={}, created_by=user.id, attempt=1)
     db.add(job)
     db.flush()
     sim = Simulation(job_id=job.id, requested_by=user.id, scenario=scenario)
     db.add(sim)
     db.commit()
-    request.app.state.workers.submit(job.id)
+    request.app.state.workers.submit(job.id, job.attempt)
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return {"job_id": job.id, "simulation_id": sim.id}
 

@@ -18,9 +18,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from api import migrate
+from api.accounts import create_user
 from api.app import create_app
-from api.auth import Role, create_user
+from api.auth import Role
 from api.config import Settings
+from api.database import make_engine
 
 
 @pytest.fixture
@@ -85,6 +87,17 @@ def make_plan(client: TestClient, key: str, budget: float = 600.0) -> dict[str, 
     assert job["status"] == "succeeded", job
     plan: dict[str, Any] = client.get(f"/v1/plans/{r.json()['plan_id']}", headers=auth(key)).json()
     return plan
+
+
+def service_database(tmp_path: Path) -> tuple[str, Engine, str]:
+    """A migrated SQLite file for a real server: its URL, an engine, and a buyer's key."""
+    url = f"sqlite:///{tmp_path / 'service.db'}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with Session(engine) as db:
+        _, key = create_user(db, "buyer", Role.buyer)
+        db.commit()
+    return url, engine, key
 
 
 def start_server(url: str, workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:

@@ -102,7 +102,10 @@ def test_lists_are_paginated(client: TestClient, keys: dict[str, str]) -> None:
     assert bad.status_code == 422
 
 
-def test_unknown_routes_are_404_problems(client: TestClient) -> None:
-    r = client.get("/v1/nothing-here")
+def test_unknown_routes_are_404_problems(client: TestClient, keys: dict[str, str]) -> None:
+    r = client.get("/v1/nothing-here", headers=auth(keys["viewer"]))
     assert r.status_code == 404
     assert r.headers["content-type"].startswith("application/problem+json")
+    # without a key, /v1 says nothing about which routes exist
+    assert client.get("/v1/nothing-here").status_code == 401
+    assert client.get("/nothing-here").status_code == 404

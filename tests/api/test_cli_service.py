@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import signal
+import socket
+import time
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from api import migrate
 from api.auth import key_hash
 from api.database import make_engine
-from api.models import User
+from api.jobs import STOPPED
+from api.models import Job, Plan, PlanLine, User
 from replenish.cli import app
-from tests.api.conftest import start_server
+from tests.api.conftest import service_database, start_server
 
 runner = CliRunner()
 
@@ -73,3 +77,56 @@ def test_serve_answers_over_real_http(database: str, tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["db", "upgrade"], ["users", "create", "ana", "--role", "buyer"], ["users", "list"],
+     ["serve", "--port", "1"], ["serve", "--port", "1", "--workers", "2"]],
+)  # fmt: skip
+def test_an_unreachable_database_is_one_line_without_the_password(
+    monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"postgresql+psycopg://postgres:s3cret@127.0.0.1:{port}/test"
+    monkeypatch.setenv("REPLENISH_DATABASE_URL", url)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, result.stderr
+    assert f"127.0.0.1:{port}/test" in lines[0] and "refused" in lines[0].lower()
+    assert "s3cret" not in result.output
+
+
+def test_sigterm_stops_serve_and_leaves_its_job_failed_and_retriable(tmp_path: Path) -> None:
+    """A plan job running when the service gets SIGTERM: the service stops without
+    waiting for it; the job is failed with the reason and can be retried."""
+    from simulations.world import generate, params_for
+
+    url, engine, key = service_database(tmp_path)
+    data = tmp_path / "data"
+    generate(params_for("tiny", seed=3)).dataset.write(data, "csv")  # a few seconds' forecast
+    headers = {"Authorization": f"Bearer {key}"}
+    proc, base = start_server(url)
+    try:
+        for table in ("suppliers", "skus", "customers", "orders", "inventory"):
+            files = {"file": (f"{table}.csv", (data / f"{table}.csv").read_bytes())}
+            r = httpx.post(f"{base}/v1/datasets/{table}", files=files, headers=headers, timeout=60)
+            r.raise_for_status()
+        accepted = httpx.post(f"{base}/v1/plans", json={"budget": 5000}, headers=headers).json()
+        job_url = f"{base}/v1/jobs/{accepted['job_id']}"
+        while httpx.get(job_url, headers=headers).json()["status"] == "queued":
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=120)  # a generous bound: stopping does not wait for the forecast
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with Session(engine) as db:
+        job = db.get(Job, accepted["job_id"])
+        assert job is not None and job.status == "failed" and job.error == STOPPED
+        assert db.scalar(select(func.count()).select_from(PlanLine)) == 0
+        plan = db.get(Plan, accepted["plan_id"])
+        assert plan is not None and plan.state == "failed"

@@ -88,7 +88,9 @@ def test_transitions_are_checked(stocked: TestClient, keys: dict[str, str]) -> N
     assert own.status_code == 403 and "you requested" in own.json()["detail"]
     no_reason = client.post(f"/v1/plans/{pid}/reject", headers=auth(keys["approver"]))
     assert no_reason.status_code == 422
-    assert client.post(f"/v1/plans/{pid}/submit", headers=auth(keys["buyer"])).status_code == 409
+    assert client.post(f"/v1/plans/{pid}/submit", headers=auth(keys["admin"])).status_code == 409
+    other = client.post(f"/v1/plans/{pid}/submit", headers=auth(keys["buyer"]))
+    assert other.status_code == 403 and "requested" in other.json()["detail"]  # not theirs
     for role in ("viewer", "buyer", "planner"):
         assert client.post(f"/v1/plans/{pid}/approve", headers=auth(keys[role])).status_code == 403
     rejected = client.post(

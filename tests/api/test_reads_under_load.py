@@ -14,8 +14,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
+from api.accounts import create_user
 from api.app import create_app
-from api.auth import Role, create_user, key_hash
+from api.auth import Role, key_hash
 from api.config import Settings
 from api.models import Plan, PlanLine, PurchaseOrder, User
 from api.routes import plans as plan_routes

@@ -12,21 +12,13 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api import migrate
-from api.auth import Role, create_user
-from api.database import make_engine
 from api.jobs import INTERRUPTED
 from api.models import PlanLine
-from tests.api.conftest import EXAMPLE, start_server
+from tests.api.conftest import EXAMPLE, service_database, start_server
 
 
 def test_a_killed_plan_job_is_failed_on_restart_and_retriable(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'service.db'}"
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    with Session(engine) as db:
-        _, key = create_user(db, "buyer", Role.buyer)
-        db.commit()
+    url, engine, key = service_database(tmp_path)
     headers = {"Authorization": f"Bearer {key}"}
     proc, base = start_server(url)
     try:

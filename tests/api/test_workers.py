@@ -18,7 +18,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import migrate
-from api.auth import Role, create_user
+from api.accounts import create_user
+from api.auth import Role
 from api.config import Settings
 from api.database import make_engine
 from api.jobs import INTERRUPTED, Workers
@@ -51,7 +52,7 @@ def test_only_the_jobs_of_a_dead_process_on_this_host_are_reaped(migrated: Engin
     with Session(migrated) as db:
         user, _ = create_user(db, "buyer", Role.buyer)
         dead = _running_job(db, user.id, f"{host}:{_dead_pid()}")
-        alive = _running_job(db, user.id, f"{host}:{os.getpid()}")
+        alive = _running_job(db, user.id, f"{host}:{os.getppid()}")  # alive, not this one
         elsewhere = _running_job(db, user.id, "another-host:1")
         unowned = _running_job(db, user.id, None)
         lookalike = _running_job(db, user.id, f"rackX1:{_dead_pid()}")

@@ -201,3 +201,54 @@ def test_plan_refuses_a_negative_budget(write_dataset: WriteDataset) -> None:
     assert result.exit_code == 2 and "non-negative" in result.output
     result = runner.invoke(app, ["plan", str(write_dataset()), "--budget", "5", "--churn", "guess"])
     assert result.exit_code == 2 and "fitted" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["plan", "{ds}", "--budget", "nan"],
+        ["plan", "{ds}", "--budget", "5", "--capacity", "-inf"],
+        ["run", "{ds}", "--budget", "inf"],
+        ["sim-check", "--mean", "nan", "--K", "1", "--h", "1", "--p", "9", "--policy", "base:5"],
+    ],
+)
+def test_numbers_that_are_not_finite_are_refused(
+    write_dataset: WriteDataset, args: list[str]
+) -> None:
+    folder = str(write_dataset())
+    result = runner.invoke(app, [a.replace("{ds}", folder) for a in args])
+    assert result.exit_code == 2 and "finite number" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_scenario_that_is_a_folder_is_one_line(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "shop"
+    result = runner.invoke(app, ["simulate", str(example), "--scenario", str(tmp_path)])
+    assert result.exit_code == 1 and "cannot read it" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_stopped_run_exits_non_zero_and_keeps_the_previous_outputs(tmp_path: Path) -> None:
+    """SIGTERM during `replenish run` (a real process): exit 143, outputs as they were."""
+    import signal
+    import subprocess
+    import sys
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "shop"
+    out = tmp_path / "run"
+    args = [sys.executable, "-m", "replenish.cli", "-v", "run", str(example), "--out", str(out),
+            "--days", "30", "--replications", "3", "--engine", "inline"]  # fmt: skip
+    first = subprocess.run(args, capture_output=True, timeout=600)
+    assert first.returncode == 0, first.stderr[-2000:]
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    assert proc.stderr is not None
+    for line in proc.stderr:  # wait until it is at work, not for a time
+        if b"validating" in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=120) == 128 + signal.SIGTERM
+    assert b"stopped by SIGTERM" in rest
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no staging left behind

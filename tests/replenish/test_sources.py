@@ -112,3 +112,47 @@ def test_size_cap_from_the_environment(
     monkeypatch.setenv("REPLENISH_MAX_FILE_BYTES", "lots")
     with pytest.raises(ValueError, match="whole number of bytes"):
         Limits.from_env()
+
+
+def _with_leading_zeros(text: str) -> str:
+    """The good dataset with supplier SUP1 renamed 0070 everywhere (a leading zero)."""
+    return text.replace("SUP1", "0070")
+
+
+@pytest.mark.parametrize(
+    ("encoding", "bom"),
+    [("utf-8", b""), ("utf-8", b"\xef\xbb\xbf")],  # Excel's "CSV UTF-8" writes the BOM
+    ids=["utf-8", "utf-8 with BOM"],
+)
+def test_ids_stay_text_whatever_the_encoding(
+    write_dataset: WriteDataset, encoding: str, bom: bytes
+) -> None:
+    from tests.replenish.conftest import GOOD
+
+    folder = write_dataset(**{t: _with_leading_zeros(GOOD[t]) for t in ("suppliers", "skus")})
+    for table in ("suppliers", "skus", "orders"):
+        path = folder / f"{table}.csv"
+        path.write_bytes(bom + path.read_text(encoding="utf-8").encode(encoding))
+    raw = read_table_file(folder / "suppliers.csv")
+    assert raw.columns[0] == "supplier_id" and raw["supplier_id"].iloc[0] == "0070"
+    report, dataset = check_folder(folder, today=TODAY)
+    assert dataset is not None, report.format()
+    assert "0070" in set(dataset.suppliers["supplier_id"])
+    assert set(dataset.skus["supplier_id"]) == {"0070", "SUP2"}
+
+
+def test_utf16_and_latin1_files_are_named_as_such(write_dataset: WriteDataset) -> None:
+    folder = write_dataset()
+    text = (folder / "customers.csv").read_text(encoding="utf-8")
+    (folder / "customers.csv").write_bytes(text.encode("utf-16"))  # with its BOM
+    (folder / "suppliers.csv").write_bytes(
+        (folder / "suppliers.csv")
+        .read_text(encoding="utf-8")
+        .replace("Acme", "Acmé")
+        .encode("latin-1")
+    )
+    report, dataset = check_folder(folder, today=TODAY)
+    assert dataset is None
+    messages = {p.file: p.message for p in report.errors}
+    assert "UTF-16" in messages["customers.csv"] and "CSV UTF-8" in messages["customers.csv"]
+    assert "not UTF-8" in messages["suppliers.csv"]
