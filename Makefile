@@ -1,12 +1,13 @@
 # Two entry points on a fresh machine (Python 3.11 and make):
 #   make demo   create .venv, install, run `replenish demo`
-#   make test   create .venv, install with dev tools, run ruff, mypy and pytest
+#   make test   create .venv, install with dev tools, run ruff, mypy, the import layers
+#               (lint-imports) and pytest
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest install clean screenshot
+.PHONY: demo test lint typecheck layers pytest install clean screenshot
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,10 +27,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+layers: $(STAMP)
+	$(BIN)/lint-imports
+
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: lint typecheck pytest
+test: lint typecheck layers pytest
 
 # The README's picture of the report: the demo's report.html rendered in headless Chromium.
 screenshot: $(STAMP)

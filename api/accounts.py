@@ -10,9 +10,11 @@ manage keys. Functions here flush and audit; the caller commits.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.auth import Role, key_hash, new_key
@@ -52,17 +54,30 @@ def create_user(
     request_id: str | None = None,
     via: str | None = None,
 ) -> tuple[User, str]:
-    """A new user and their key (returned once, never stored). IntegrityError if the name
-    is taken. `via` notes where it was done from (e.g. "cli") in the audit log."""
+    """A new user and their key (returned once, never stored); 409 if the name is taken.
+    `via` notes where it was done from (e.g. "cli") in the audit log."""
     key = new_key()
     user = User(name=name, role=role.value, key_hash=key_hash(key), key_prefix=key[:8])
     db.add(user)
-    db.flush()
+    try:
+        db.flush()
+    except IntegrityError:  # the name is unique in the schema, so a race ends here too
+        db.rollback()
+        raise AccountError(409, f"a user named {name!r} exists") from None
     after: dict[str, Any] = {"name": user.name, "role": user.role}
     if via:
         after["via"] = via
     _audit(db, "create", user, actor_id, request_id, after=after)
     return user, key
+
+
+def list_users(db: Session, limit: int | None = None, offset: int = 0) -> Sequence[User]:
+    """Users in the order they were created."""
+    return db.scalars(select(User).order_by(User.id).limit(limit).offset(offset)).all()
+
+
+def count_users(db: Session) -> int:
+    return int(db.scalar(select(func.count()).select_from(User)) or 0)
 
 
 def find_user(db: Session, who: str | int) -> User:

@@ -14,7 +14,11 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
+#: What the database layer raises (connection refused, locked, constraint broken...): the
+#: command line catches this one name instead of importing SQLAlchemy itself.
+DatabaseError = SQLAlchemyError
 DEFAULT_URL = "sqlite:///replenish.db"
 #: A pooled server connection idle longer than this (seconds) is pinged before use.
 PING_AFTER_IDLE_SECONDS = 5.0
@@ -31,6 +35,11 @@ def describe_failure(exc: SQLAlchemyError, url: str | None = None) -> str:
     orig = getattr(exc, "orig", None) or exc
     cause = next((ln.strip() for ln in str(orig).splitlines() if ln.strip()), type(orig).__name__)
     return f"cannot use the database {shown}: {cause}"
+
+
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    """Sessions on `engine` whose objects stay readable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
 
 
 def make_engine(url: str | None = None, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -> Engine:

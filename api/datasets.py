@@ -1,7 +1,7 @@
 """The dataset held by the service: tables uploaded one at a time, validated as a whole.
 
 An upload replaces one table only if the dataset with the new table passes the data
-contract's validation (`replenish.validation`): all or nothing, the report naming rows
+contract's validation (`contract.validation`): all or nothing, the report naming rows
 and columns otherwise. Tables may arrive in any order, so a required table that has
 not been uploaded yet is not an error here (references to it are checked once it is).
 Uploads are serialized (a process lock, and on PostgreSQL a transaction-level advisory
@@ -21,12 +21,12 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from api.models import DatasetTable, utcnow
+from contract.dataset import Dataset, check_frames
+from contract.schema import TABLES_BY_NAME
+from contract.sources import Limits, SourceError, read_table_file
+from contract.validation import Problem, Report, Severity
 from forecast.segments import Segments
 from optimize.inputs import ChurnAssumptions
-from replenish.dataset import Dataset, check_frames
-from replenish.schema import TABLES_BY_NAME
-from replenish.sources import Limits, SourceError, read_table_file
-from replenish.validation import Problem, Report, Severity
 
 _LOCK = threading.Lock()
 _CACHE: dict[tuple[tuple[str, str], ...], _Loaded] = {}

@@ -26,6 +26,8 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -37,7 +39,7 @@ from api import datasets
 from api.config import Settings
 from api.models import AuditEntry, Job, Plan, PlanLine, Simulation, SimulationChart, utcnow
 from api.plans import totals
-from replenish.dataset import Dataset
+from contract.dataset import Dataset
 from replenish.planning import json_default
 
 log = logging.getLogger("replenish.api")
@@ -354,9 +356,7 @@ class Workers:
             raise Stopped(STOPPED)
 
     def _plan(self, job_id: str, attempt: int) -> None:
-        from forecast.engine import ForecastConfig, forecast_dataset
-        from optimize.inputs import PlanSettings
-        from replenish.planning import fitted_churn, make_plan
+        from replenish.planning import PlanRequest, plan_dataset
 
         with self.sessions() as db:
             job = db.get(Job, job_id)
@@ -366,19 +366,22 @@ class Workers:
         if dataset is None:
             raise ValueError("the dataset is incomplete: upload the required tables first")
         dataset = restrict(dataset, params.get("suppliers"), params.get("categories"))
-        self._progress(job_id, attempt, 15)
-        engine = "dask" if self.settings.dask_address else "inline"
-        config = ForecastConfig(horizon=int(params.get("horizon_days") or 28))
-        run = forecast_dataset(
-            dataset, config, engine=engine, address=self.settings.dask_address,
-            progress=lambda done, total: self._check(),
+        request = PlanRequest(
+            budget=params["budget"], capacity=params.get("capacity"),
+            horizon_days=int(params.get("horizon_days") or 28),
         )  # fmt: skip
-        self._progress(job_id, attempt, 70)
-        churn, source = fitted_churn(dataset, run.segments)
-        settings = PlanSettings(
-            budget=params["budget"], capacity=params.get("capacity"), churn=churn
-        )
-        result = make_plan(dataset, run, settings, "up", source).plan
+        at = {"forecast": 15, "plan": 70}
+
+        @contextmanager
+        def stage(name: str) -> Iterator[None]:
+            self._progress(job_id, attempt, at[name])
+            yield
+
+        result = plan_dataset(
+            dataset, request, engine="dask" if self.settings.dask_address else "inline",
+            address=self.settings.dask_address, stage=stage,
+            forecast_progress=lambda done, total: self._check(),
+        ).run.plan  # fmt: skip
         self._check()
         rows = result.lines.to_dict(orient="records")
         lines = [

@@ -135,7 +135,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 def _serve(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
-    cmd = [sys.executable, "-m", "replenish.cli", "serve", "--port", str(port),
+    cmd = [sys.executable, "-m", "cli", "serve", "--port", str(port),
            "--workers", str(workers)]  # fmt: skip
     env = {"REPLENISH_DATABASE_URL": url, "REPLENISH_MAX_UPLOAD_BYTES": str(2**31)}
     return _start(cmd, env, port)

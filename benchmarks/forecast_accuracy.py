@@ -21,11 +21,11 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from contract import Dataset
 from forecast.backtest import rmsse_scale
 from forecast.engine import ForecastConfig, forecast_panel, protection_days
 from forecast.panel import build_panel, uncensor
 from forecast.segments import segment_customers
-from replenish import Dataset
 from simulations.world import generate, params_for
 
 H = 28

@@ -21,8 +21,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from replenish import Dataset
-from replenish.schema import TABLES, Kind
+from contract import Dataset
+from contract.schema import TABLES, Kind
 from simulations.world import generate, params_for
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from forecast.parallel import run_chunks
+from runtime.parallel import run_chunks
 from simulations.engine import Conditions, RunResult, simulate
 from simulations.estimate import from_generated
 from simulations.experiments import _run_cell

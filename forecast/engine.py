@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from contract.dataset import Dataset
 from forecast.backtest import backtest
 from forecast.demand_class import profile_matrix
 from forecast.distribution import QUANTILES, ProtectionDemand, negbin_params, quantiles
@@ -43,10 +44,9 @@ from forecast.models import (
     Zero,
 )
 from forecast.panel import TOTAL, Panel, build_panel, uncensor
-from forecast.parallel import run_chunks
 from forecast.prophet_model import MIN_DAYS, ProphetModel
 from forecast.segments import Segments, segment_customers
-from replenish.dataset import Dataset
+from runtime.parallel import run_chunks
 
 log = logging.getLogger(__name__)
 

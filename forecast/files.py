@@ -12,11 +12,10 @@ half-written set.
 
 from __future__ import annotations
 
-import os
-import shutil
-import uuid
+from functools import partial
 from pathlib import Path
 
+from contract.atomic import replace_files
 from forecast.engine import ForecastResult
 
 FILES = ("forecasts.parquet", "protection.parquet", "selection.parquet")
@@ -24,16 +23,11 @@ FILES = ("forecasts.parquet", "protection.parquet", "selection.parquet")
 
 def write_forecast(result: ForecastResult, out: str | Path) -> Path:
     """Write the three files into `out` (created if needed); returns `out`."""
-    target = Path(out)
-    target.mkdir(parents=True, exist_ok=True)
-    staging = target / f".staging-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
-    try:
-        result.forecasts.to_parquet(staging / FILES[0], index=False)
-        result.protection.to_parquet(staging / FILES[1], index=False)
-        result.selection.to_parquet(staging / FILES[2], index=False)
-        for name in FILES:
-            os.replace(staging / name, target / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+    frames = (result.forecasts, result.protection, result.selection)
+    return replace_files(
+        out,
+        {
+            name: partial(frame.to_parquet, index=False)
+            for name, frame in zip(FILES, frames, strict=True)
+        },
+    )

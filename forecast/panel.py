@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from replenish.dataset import Dataset
+from contract.dataset import Dataset
 
 ANONYMOUS = "anon"
 TOTAL = "ALL"

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only; no display needed
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from forecast.distribution import quantiles
 from forecast.engine import ForecastResult
 from forecast.panel import TOTAL, Panel
+from runtime.figures import pyplot, save_figure
 
 
 def fan_chart(
@@ -37,7 +33,7 @@ def fan_chart(
     fc = result.forecasts[result.forecasts["sku_id"] == sku_id]
     selection = result.selection[result.selection["sku_id"] == sku_id].iloc[0]
     labels = [lbl for lbl in result.segments if lbl in history]
-    fig, axes = plt.subplots(len(labels), 1, figsize=(10, 2.4 * len(labels)), sharex=True)
+    fig, axes = pyplot().subplots(len(labels), 1, figsize=(10, 2.4 * len(labels)), sharex=True)
     axes = np.atleast_1d(axes)
     for ax, label in zip(axes, labels, strict=True):
         seg = fc[fc["segment"] == label]
@@ -55,13 +51,3 @@ def fan_chart(
     axes[0].legend(loc="upper left", fontsize=8, ncol=4)
     fig.autofmt_xdate()
     return save_figure(fig, path)
-
-
-def save_figure(fig: Figure, path: str | Path) -> Path:
-    """Lay out, write as PNG (folders created) and close `fig`; returns the path."""
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out

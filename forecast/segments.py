@@ -19,7 +19,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from replenish.dataset import Dataset
+from contract.dataset import Dataset
 
 PARTS = ("amount", "margin", "growth", "strategic", "reputation")
 TIER_LABELS = ("A", "B", "C")

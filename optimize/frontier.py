@@ -5,16 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from forecast.plots import save_figure
 from optimize.problem import Problem
 from optimize.solve import Solution, solve
+from runtime.figures import pyplot, save_figure
 
 
 def outcomes(
@@ -79,7 +75,7 @@ def plot_frontier(
     frontier: pd.DataFrame, segments: tuple[str, ...], customers: float, path: str | Path
 ) -> Path:
     """PNG: fill rate per segment and customers kept against the budget."""
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (ax1, ax2) = pyplot().subplots(1, 2, figsize=(11, 4))
     for s in segments:
         ax1.plot(frontier["budget"], 100 * frontier[f"fill_{s}"], marker="o", label=f"tier {s}")
     ax1.set_xlabel("budget")

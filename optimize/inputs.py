@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from contract.dataset import Dataset
 from forecast.distribution import pmf
 from forecast.engine import ForecastResult
 from forecast.panel import TOTAL
 from forecast.segments import Segments
 from optimize.problem import Problem
-from replenish.dataset import Dataset
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,8 @@
-"""replenish: churn-aware demand forecasting and replenishment.
+"""replenish's application services: the one path from a dataset to a plan, the main job
+(forecast, plan, compare, simulate, report), the care list, stock alerts and summaries.
 
-The facade: the data contract (`Dataset`, `schema`), its loaders and the CLI.
+Built on the data contract (`contract`) and the engines (`forecast`, `optimize`,
+`simulations`); used by the HTTP service (`api`) and the command line (`cli`).
 """
 
-from replenish.dataset import Dataset, DatasetError, check_folder, check_frames
-from replenish.validation import Problem, Report, Severity
-
-__all__ = [
-    "Dataset",
-    "DatasetError",
-    "Problem",
-    "Report",
-    "Severity",
-    "check_folder",
-    "check_frames",
-]
 __version__ = "0.1.0"

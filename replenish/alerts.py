@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from contract.dataset import Dataset
 from forecast.segments import Segments
 from optimize.inputs import ChurnAssumptions, stockout_costs
-from replenish.dataset import Dataset
 from replenish.planning import exposed_customers
 
 WINDOW_DAYS = 90

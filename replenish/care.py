@@ -15,11 +15,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from contract.dataset import Dataset
 from forecast.segments import Segments, customer_clv
 from optimize.inputs import ChurnAssumptions
 from optimize.problem import Problem
 from optimize.solve import Solution
-from replenish.dataset import Dataset
 
 WINDOW_DAYS = 90
 COLUMNS = ["customer_id", "tier", "expected_stockouts", "clv", "value_at_risk", "skus"]

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from contract.dataset import Dataset
 from forecast.demand_class import CLASSES, profile
-from replenish.dataset import Dataset
 
 
 @dataclass(frozen=True)

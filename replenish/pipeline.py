@@ -8,35 +8,37 @@ an interrupted run leaves the previous outputs, or none, never half of them.
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from forecast.engine import DatasetForecast, ForecastConfig, forecast_dataset, protection_days
+from contract.atomic import replace_folder
+from contract.dataset import Dataset
+from forecast.engine import DatasetForecast, protection_days
 from optimize.baselines import min_max, solve_segment_blind
 from optimize.frontier import budget_frontier, outcomes
-from optimize.inputs import PlanSettings, build_problem
-from optimize.solve import Solution, solve
+from optimize.solve import Solution
 from replenish.care import care_list
-from replenish.dataset import Dataset
-from replenish.planning import PlanRun, fitted_churn, plan_problem, write_plan
+from replenish.planning import (
+    DEFAULT_BUDGET_SHARE,
+    PlanRequest,
+    PlanRun,
+    Stage,
+    no_stage,
+    plan_dataset,
+    write_plan,
+)
 from simulations.estimate import from_dataset
 from simulations.experiments import ExperimentResult, run_experiment
 from simulations.scenario_file import parse
 
 log = logging.getLogger(__name__)
 
-Stage = Callable[[str], AbstractContextManager[None]]
-#: The budget when none is given: this share of what an unlimited plan would spend.
-DEFAULT_BUDGET_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ def _expected(
 def run(
     dataset: Dataset,
     settings: RunSettings | None = None,
-    stage: Stage = lambda _: nullcontext(),
+    stage: Stage = no_stage,
     forecast_progress: Callable[[int, int], None] | None = None,
 ) -> Outcome:
     """Forecast, plan (and the two baselines), simulate and list customers to care for."""
@@ -112,24 +114,19 @@ def run(
             "No inventory table: stock on hand and on order are taken as zero, so the "
             "plan orders as if the shelves were empty."
         )
-    with _timed(seconds, "forecast", stage):
-        forecast = forecast_dataset(
-            dataset, ForecastConfig(), engine=cfg.engine, progress=forecast_progress
-        )
-    with _timed(seconds, "plan", stage):
-        churn, source = fitted_churn(dataset, forecast.segments)
-        problem = build_problem(
-            dataset, forecast.result, forecast.segments, PlanSettings(churn=churn)
-        )
-        ample = solve(problem)
-        budget = (
-            cfg.budget if cfg.budget is not None else round(DEFAULT_BUDGET_SHARE * ample.cost, 2)
-        )
-        plan_settings = PlanSettings(budget=budget, churn=churn)
-        plan = plan_problem(
-            replace(problem, budget=budget), dataset, forecast, plan_settings, "up", source,
-            ample.curves,
-        )  # fmt: skip
+    planned = plan_dataset(
+        dataset,
+        PlanRequest(budget=cfg.budget, budget_share=DEFAULT_BUDGET_SHARE),
+        engine=cfg.engine,
+        stage=lambda name: _timed(seconds, name, stage),
+        forecast_progress=forecast_progress,
+    )
+    forecast, churn, source, plan = (
+        planned.forecast, planned.churn, planned.churn_source, planned.run
+    )  # fmt: skip
+    budget = float(plan.problem.budget or 0.0)
+    problem = plan.problem
+    with _timed(seconds, "compare", stage):
         blind = solve_segment_blind(plan.problem)
         erp = min_max(plan.problem)
         erp_solution = replace(
@@ -205,21 +202,10 @@ def write(outcome: Outcome, out: str | Path, report_html: Callable[[Outcome, Pat
     Everything goes to a staging folder beside `out`, which then takes its place; a
     failure on the way leaves the previous `out` as it was.
     """
-    target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.staging-{uuid.uuid4().hex[:8]}")
-    old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-    staging.mkdir()
-    try:
+
+    def fill(staging: Path) -> None:
         write_plan(outcome.plan.plan, staging)
         outcome.care.to_csv(staging / "care_list.csv", index=False)
         report_html(outcome, staging)
-        if target.exists():
-            os.replace(target, old)
-        os.replace(staging, target)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
-        if old.exists():
-            shutil.rmtree(old)
-    return target
+
+    return replace_folder(out, fill)

@@ -1,21 +1,26 @@
-"""The planning pipeline on a dataset: forecast -> problem -> solve -> reasons -> plan files.
+"""The one path from a dataset to a reorder plan: forecast -> churn -> problem -> solve ->
+reasons, and the plan files.
 
-This is the facade the CLI and (later) the service call; the computations live in
-`forecast` and `optimize`.
+`plan_dataset` is what `replenish plan`, the main job (`replenish run`) and the
+service's plan jobs all call; the computations live in `forecast`, `simulations`
+(churn fitted on the history) and `optimize`.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from forecast.engine import DatasetForecast
+from contract.atomic import replace_files
+from contract.dataset import Dataset
+from forecast.engine import DatasetForecast, ForecastConfig, forecast_dataset
 from forecast.segments import Segments
 from optimize.inputs import ChurnAssumptions, PlanSettings, build_problem
 from optimize.plan import Plan, build_plan
@@ -24,11 +29,46 @@ from optimize.reasons import explain
 from optimize.reservation import reservation_levels
 from optimize.solve import Solution, solve
 from optimize.value_curve import SkuCurve
-from replenish.dataset import Dataset
 from simulations.calibration import fit_churn
 
 EXPOSED_DAYS = 90
 EXPOSED_PER_LINE = 3
+#: The budget when none is given: this share of what an unlimited plan would spend.
+DEFAULT_BUDGET_SHARE = 0.6
+#: Where churn per stockout comes from: fitted on the history, or the preset rates.
+ChurnSource = Literal["fitted", "preset"]
+#: A named stage of work, entered as a context (progress bars, timings, job progress).
+Stage = Callable[[str], AbstractContextManager[None]]
+
+
+def no_stage(_name: str) -> AbstractContextManager[None]:
+    return nullcontext()
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """What a buyer asks for. `budget` (currency; None: `budget_share` of what an
+    unlimited plan would spend), `capacity` (volume), where churn per stockout comes
+    from, pack rounding ("up" or "cap") and the forecast horizon (days)."""
+
+    budget: float | None = None
+    capacity: float | None = None
+    churn: ChurnSource = "fitted"
+    rounding: str = "up"
+    horizon_days: int = 28
+    budget_share: float = DEFAULT_BUDGET_SHARE
+
+    def __post_init__(self) -> None:
+        if self.budget is not None and not (np.isfinite(self.budget) and self.budget >= 0):
+            raise ValueError(f"the budget must be a non-negative amount, got {self.budget}")
+        if self.capacity is not None and not (np.isfinite(self.capacity) and self.capacity >= 0):
+            raise ValueError(f"the capacity must be a non-negative volume, got {self.capacity}")
+        if self.churn not in ("fitted", "preset"):
+            raise ValueError(f"churn comes from 'fitted' or 'preset', not {self.churn!r}")
+        if self.rounding not in ("up", "cap"):
+            raise ValueError(f"rounding is 'up' or 'cap', not {self.rounding!r}")
+        if not 0 < self.budget_share <= 1 or self.horizon_days < 1:
+            raise ValueError("budget_share must lie in (0, 1] and horizon_days be at least 1")
 
 
 @dataclass(frozen=True)
@@ -36,6 +76,59 @@ class PlanRun:
     problem: Problem
     solution: Solution
     plan: Plan
+
+
+@dataclass(frozen=True)
+class PlannedDataset:
+    """A plan with everything it was made from: the forecast, the churn per stockout it
+    priced stockouts with (and where that came from), and the plan itself."""
+
+    forecast: DatasetForecast
+    churn: ChurnAssumptions
+    churn_source: str
+    run: PlanRun
+
+
+def plan_dataset(
+    dataset: Dataset,
+    request: PlanRequest,
+    engine: str = "auto",
+    address: str | None = None,
+    stage: Stage = no_stage,
+    forecast_progress: Callable[[int, int], None] | None = None,
+) -> PlannedDataset:
+    """Forecast `dataset`, price stockouts by churn, and plan what to order.
+
+    Stages "forecast" and "plan" are entered through `stage`; `forecast_progress(done,
+    total)` is called as chunks of SKUs are forecast (it may raise to stop the work).
+    """
+    with stage("forecast"):
+        config = ForecastConfig(horizon=request.horizon_days)
+        run = forecast_dataset(
+            dataset, config, engine=engine, address=address, progress=forecast_progress
+        )
+    with stage("plan"):
+        churn, source = churn_assumptions(dataset, run.segments, request.churn)
+        settings = PlanSettings(budget=request.budget, capacity=request.capacity, churn=churn)
+        problem = build_problem(dataset, run.result, run.segments, settings)
+        curves = None
+        if request.budget is None:  # the budget follows from what an unlimited plan buys
+            ample = solve(problem, request.rounding)
+            budget = round(request.budget_share * ample.cost, 2)
+            problem, settings = replace(problem, budget=budget), replace(settings, budget=budget)
+            curves = ample.curves
+        planned = plan_problem(problem, dataset, run, settings, request.rounding, source, curves)
+    return PlannedDataset(run, churn, source, planned)
+
+
+def churn_assumptions(
+    dataset: Dataset, segments: Segments | None, source: ChurnSource = "fitted"
+) -> tuple[ChurnAssumptions, str]:
+    """Churn per stockout per tier and where it came from: fitted on the history (falling
+    back to the preset when it cannot be fitted), or the preset when asked for."""
+    if source == "preset":
+        return ChurnAssumptions(), "preset (asked for)"
+    return fitted_churn(dataset, segments)
 
 
 def exposed_customers(
@@ -65,12 +158,12 @@ def fitted_churn(dataset: Dataset, segments: Segments | None) -> tuple[ChurnAssu
     """Churn per stockout fitted on the dataset's history, or the defaults and why."""
     defaults = ChurnAssumptions()
     if segments is None:
-        return defaults, "defaults (no customers table)"
+        return defaults, "preset (no customers table)"
     tiers = segments.customers.set_index("customer_id")["tier"]
     try:
         fit = fit_churn(dataset, tiers)
     except (ValueError, np.linalg.LinAlgError) as exc:
-        return defaults, f"defaults (could not fit: {exc})"
+        return defaults, f"preset (could not fit: {exc})"
     per_tier = {t: fit.per_event.get(t, defaults.of(t)) for t in defaults.per_tier}
     return ChurnAssumptions(per_tier), f"fitted: logit on {fit.observations:,} customer-months"
 
@@ -115,22 +208,14 @@ def plan_problem(
 
 def write_plan(plan: Plan, out: str | Path) -> Path:
     """plan.csv and plan.json into `out`, each replaced in one rename."""
-    target = Path(out)
-    target.mkdir(parents=True, exist_ok=True)
-    tmp = uuid.uuid4().hex[:8]
-    csv_tmp, json_tmp = target / f".plan.csv.{tmp}", target / f".plan.json.{tmp}"
-    try:
-        plan.lines.to_csv(csv_tmp, index=False)
-        json_tmp.write_text(
-            json.dumps(plan.to_json(), indent=2, default=json_default), encoding="utf-8"
-        )
-        os.replace(csv_tmp, target / "plan.csv")
-        os.replace(json_tmp, target / "plan.json")
-    finally:
-        for leftover in (csv_tmp, json_tmp):
-            if leftover.exists():
-                leftover.unlink()
-    return target
+    document = json.dumps(plan.to_json(), indent=2, default=json_default)
+    return replace_files(
+        out,
+        {
+            "plan.csv": lambda path: plan.lines.to_csv(path, index=False),
+            "plan.json": lambda path: path.write_text(document, encoding="utf-8"),
+        },
+    )
 
 
 def json_default(value: object) -> object:

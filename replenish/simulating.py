@@ -10,24 +10,14 @@ matched) and three PNG charts.
 
 from __future__ import annotations
 
-import os
-import uuid
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
+from contract.atomic import replace_file
 from simulations.charts import draw_all
 from simulations.experiments import ExperimentResult
-
-
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-    try:
-        frame.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def care_table(result: ExperimentResult) -> pd.DataFrame:
@@ -55,6 +45,6 @@ def write_experiment(result: ExperimentResult, out: str | Path) -> list[Path]:
     }
     written = []
     for name, frame in tables.items():
-        _write_csv(frame, folder / name)
+        replace_file(folder / name, partial(frame.to_csv, index=False))
         written.append(folder / name)
     return written + draw_all(result, folder)

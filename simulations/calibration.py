@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from replenish.dataset import Dataset
+from contract.dataset import Dataset
 
 MONTH_DAYS = 30
 

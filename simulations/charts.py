@@ -4,26 +4,25 @@ customers lost per segment. One panel per scenario, one colour per policy."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.figure import Figure
 
-from forecast.plots import save_figure
+from runtime.figures import pyplot, save_figure
 from simulations.experiments import ExperimentResult
 from simulations.metrics import ALL, lookup
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 
 def _colours(policies: tuple[str, ...]) -> dict[str, tuple[float, ...]]:
-    cmap = plt.get_cmap("tab10")
+    cmap = pyplot().get_cmap("tab10")
     return {p: cmap(i % 10) for i, p in enumerate(policies)}
 
 
 def _panels(n: int, width: float = 5.0, height: float = 3.8) -> tuple[Figure, np.ndarray]:
-    fig, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False, sharey=False)
+    fig, axes = pyplot().subplots(1, n, figsize=(width * n, height), squeeze=False, sharey=False)
     return fig, axes[0]
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from contract.dataset import Dataset
 from forecast.segments import (
     SegmentConfig,
     Segments,
@@ -25,7 +26,6 @@ from forecast.segments import (
     customer_clv,
     segment_customers,
 )
-from replenish.dataset import Dataset
 from simulations.calibration import fit_churn, per_event_churn_exposure
 from simulations.model import Behaviour, SimWorld
 from simulations.world import PRESETS, TIERS, World

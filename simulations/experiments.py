@@ -3,7 +3,7 @@
 Every cell (scenario, policy, replication) is one `simulate` run seeded by (seed,
 replication), so within a scenario all policies meet the same customers, baskets and
 reactions, and paired differences between policies are tight. Cells fan out with
-`forecast.parallel.run_chunks` (inline, a local Dask cluster, or a cluster by address);
+`runtime.parallel.run_chunks` (inline, a local Dask cluster, or a cluster by address);
 each cell is a pure function of its inputs, so every engine gives identical results.
 
 `match_inventory`: optimizer policies get the stock investment (sum of unit cost x
@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from forecast.parallel import run_chunks
+from runtime.parallel import run_chunks
 from simulations.calibration import per_event_churn_exposure
 from simulations.engine import Conditions, RunResult, planning_view, simulate
 from simulations.metrics import care_list, paired, run_metrics, summarize

@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from replenish.dataset import Dataset
+from contract.dataset import Dataset
 from simulations.calibration import per_event_churn
 
 TIERS = ("A", "B", "C")

@@ -17,7 +17,10 @@ from hypothesis import settings
 from sqlalchemy import Engine, event, text
 
 from api.database import make_engine
+from contract import Dataset
+from replenish.pipeline import Outcome
 from simulations.world import World, generate, params_for
+from tests.datasets import GOOD, WriteDataset
 
 POSTGRES_ENV = "REPLENISH_TEST_DATABASE_URL"
 
@@ -78,3 +81,48 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 def tiny_world() -> World:
     """A small generated world (60 SKUs, 400 customers, one year), shared by tests."""
     return generate(params_for("tiny", seed=7))
+
+
+@pytest.fixture
+def write_dataset(tmp_path: Path) -> WriteDataset:
+    """Write the good dataset to a new folder, with table texts replaced or dropped.
+
+    `write_dataset(orders="...")` replaces a table's CSV text; `None` drops the table.
+    """
+    counter = iter(range(1_000))
+
+    def write(**tables: str | None) -> Path:
+        folder = tmp_path / f"dataset{next(counter)}"
+        folder.mkdir()
+        for name, csv in {**GOOD, **tables}.items():
+            if csv is not None:
+                (folder / f"{name}.csv").write_text(csv, encoding="utf-8")
+        return folder
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny generated world ending 2025-06-30, written once as a CSV dataset folder."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    data = tmp_path_factory.mktemp("world")
+    args = ["generate", str(data), "--size", "tiny", "--end-date", "2025-06-30", "--overwrite"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    return data
+
+
+@pytest.fixture(scope="session")
+def generated_dataset(generated: Path) -> Dataset:
+    return Dataset.read(generated)
+
+
+@pytest.fixture(scope="session")
+def outcome(generated_dataset: Dataset) -> Outcome:
+    """The main job on the tiny generated world (short simulation, inline)."""
+    from replenish.pipeline import RunSettings, run
+
+    return run(generated_dataset, RunSettings(days=60, replications=6, engine="inline"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from replenish.schema import TABLES
+from contract.schema import TABLES
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -19,8 +19,8 @@ from api.auth import Principal, Reader, Role, require
 from api.deps import DB, Limit, Offset, heavy
 from api.errors import Problem
 from api.models import AuditEntry
-from replenish.dataset import Dataset
-from replenish.schema import TABLES_BY_NAME
+from contract.dataset import Dataset
+from contract.schema import TABLES_BY_NAME
 
 router = APIRouter(prefix="/v1", tags=["data"])
 Uploader = Annotated[Principal, Depends(require(Role.buyer))]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from api import accounts
 from api.auth import Admin, CurrentUser, KeyCache, Principal
@@ -23,9 +22,8 @@ def me(user: CurrentUser) -> Principal:
 
 @router.get("/users", response_model=Page[UserOut], summary="List users (admin)")
 def list_users(db: DB, _: Admin, limit: Limit = 50, offset: Offset = 0) -> dict[str, object]:
-    total = db.scalar(select(func.count()).select_from(User)) or 0
-    rows = db.scalars(select(User).order_by(User.id).limit(limit).offset(offset)).all()
-    return {"items": rows, "total": total, "limit": limit, "offset": offset}
+    rows = accounts.list_users(db, limit, offset)
+    return {"items": rows, "total": accounts.count_users(db), "limit": limit, "offset": offset}
 
 
 @router.post("/users", response_model=NewUser, status_code=201, summary="Create a user (admin)")
@@ -34,8 +32,8 @@ def add_user(body: UserIn, request: Request, db: DB, admin: Admin) -> dict[str, 
         user, key = accounts.create_user(
             db, body.name, body.role, admin.id, request.state.request_id
         )
-    except IntegrityError:
-        raise Problem(409, "Conflict", f"a user named {body.name!r} exists") from None
+    except accounts.AccountError as exc:
+        raise _refused(exc) from None
     db.commit()
     return {**UserOut.model_validate(user).model_dump(), "key": key}
 

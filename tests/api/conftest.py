@@ -106,7 +106,7 @@ def start_server(url: str, workers: int = 1) -> tuple[subprocess.Popen[bytes], s
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "replenish.cli", "serve", "--port", str(port),
+        [sys.executable, "-m", "cli", "serve", "--port", str(port),
          "--workers", str(workers)],
         env={**os.environ, "REPLENISH_DATABASE_URL": url},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from typer.testing import CliRunner
 
-from replenish.cli import app
+from cli.main import app
 from tests.api.conftest import EXAMPLE, start_server
 from tests.api.test_webhook import Receiver
 

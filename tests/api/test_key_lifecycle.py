@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.config import Settings
 from api.models import AuditEntry
-from replenish.cli import app as cli
+from cli.main import app as cli
 from tests.api.conftest import auth
 
 runner = CliRunner()

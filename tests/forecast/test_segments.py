@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from contract import Dataset
 from forecast.segments import PARTS, SegmentConfig, segment_customers
-from replenish import Dataset
 from simulations.world import World
 
 END = date(2025, 6, 30)

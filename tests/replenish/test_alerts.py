@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from contract import Dataset
 from forecast.segments import segment_customers
 from optimize.inputs import ChurnAssumptions
-from replenish import Dataset
 from replenish.alerts import WINDOW_DAYS, stock_alerts
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shop"

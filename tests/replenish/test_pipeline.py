@@ -12,8 +12,8 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
-from replenish import Dataset
-from replenish.cli import app
+from cli.main import app
+from contract import Dataset
 from replenish.pipeline import Outcome, RunSettings, run, write
 from replenish.report import SECTIONS, write_report
 

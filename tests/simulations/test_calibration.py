@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from replenish import Dataset
+from contract import Dataset
 from simulations.calibration import (
     customer_months,
     fit_churn,

@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
-from replenish.cli import app
+from cli.main import app
 from simulations.textbook import Costs, Policy, exact_cost, simulate
 
 CASES = [

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from replenish import check_frames
+from contract import check_frames
 from replenish.overview import demand_classes, top_share
 from simulations.world import PRESETS, World, WorldParams, generate, params_for
 

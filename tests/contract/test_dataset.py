@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from replenish import Dataset, DatasetError, check_folder
-from replenish.schema import TABLES
-from tests.replenish.conftest import WriteDataset, edit
+from contract import Dataset, DatasetError, check_folder
+from contract.schema import TABLES
+from tests.datasets import WriteDataset, edit
 
 TODAY = date(2025, 2, 1)
 

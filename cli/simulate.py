@@ -1,6 +1,6 @@
 """`replenish simulate`: what each replenishment policy costs in customers, as tables and charts.
 
-Registered on the main `replenish` app by `replenish.cli`; the demo calls
+Registered on the main `replenish` app by `cli.main`; the demo calls
 `compare_policies` on its generated world.
 """
 
@@ -16,9 +16,9 @@ import pandas as pd
 import typer
 from rich.markup import escape
 
-from forecast.parallel import ENGINES
+from cli.terminal import console, fmt_table, load_or_exit, num, pct, progress_bar, stage
 from replenish.simulating import write_experiment
-from replenish.terminal import console, fmt_table, load_or_exit, num, pct, progress_bar, stage
+from runtime.parallel import ENGINES
 from simulations.estimate import from_dataset
 from simulations.experiments import ExperimentResult, run_experiment
 from simulations.metrics import ALL, lookup

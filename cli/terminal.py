@@ -26,8 +26,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from replenish.dataset import Dataset, check_folder
-from replenish.validation import Report
+from contract.dataset import Dataset, check_folder
+from contract.validation import Report
 
 console = Console()
 err_console = Console(stderr=True)

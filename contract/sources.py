@@ -3,7 +3,7 @@
 A table is `<name>.csv` (UTF-8 with or without a byte-order mark, as Excel's "CSV UTF-8"
 writes it; header row) or `<name>.parquet`. Files are read without type conversion
 (every CSV cell stays text, so ids keep their leading zeros) so that
-`replenish.validation` can name the exact rows and columns of bad values. A file whose
+`contract.validation` can name the exact rows and columns of bad values. A file whose
 in-memory size would not fit is refused before it is read, so a huge file gets a clear
 error instead of an out-of-memory crash.
 """
@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from replenish.schema import TABLES
+from contract.schema import TABLES
 
 SUFFIXES: dict[str, str] = {".csv": "csv", ".parquet": "parquet"}
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from replenish import Dataset, Severity, check_folder, check_frames
-from tests.replenish.conftest import GOOD, WriteDataset, edit
+from contract import Dataset, Severity, check_folder, check_frames
+from tests.datasets import GOOD, WriteDataset, edit
 
 TODAY = date(2025, 2, 1)
 

@@ -1,7 +1,7 @@
 """The data contract: the five tables of a replenish dataset, their columns and rules.
 
 This module only *declares* the contract (plain frozen dataclasses); reading files lives
-in `replenish.sources` and checking values in `replenish.validation`. Units: days for
+in `contract.sources` and checking values in `contract.validation`. Units: days for
 lead times, currency (the dataset's one currency) for prices and costs, units for
 quantities, cubic metres (or any consistent volume unit) for `unit_volume`.
 """

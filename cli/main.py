@@ -24,23 +24,9 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from rich.progress import TaskID
 
-from forecast.engine import DatasetForecast, ForecastConfig, forecast_dataset
-from forecast.files import FILES, write_forecast
-from forecast.parallel import ENGINES
-from forecast.plots import fan_chart
-from optimize.frontier import budget_frontier, plot_frontier
-from optimize.inputs import ChurnAssumptions, PlanSettings
-from replenish.cli_service import db_app, serve, users_app
-from replenish.cli_simulate import print_experiment, simulate_cmd
-from replenish.dataset import Dataset, check_folder
-from replenish.overview import Overview, overview
-from replenish.pipeline import Outcome, RunSettings
-from replenish.pipeline import run as run_pipeline
-from replenish.pipeline import write as write_outputs
-from replenish.planning import PlanRun, fitted_churn, make_plan, write_plan
-from replenish.report import write_report
-from replenish.sources import Limits
-from replenish.terminal import (
+from cli.service import db_app, serve, users_app
+from cli.simulate import print_experiment, simulate_cmd
+from cli.terminal import (
     console,
     err_console,
     fmt_table,
@@ -51,6 +37,19 @@ from replenish.terminal import (
     progress_bar,
     stage,
 )
+from contract.dataset import Dataset, check_folder
+from contract.sources import Limits
+from forecast.engine import DatasetForecast, ForecastConfig, forecast_dataset
+from forecast.files import FILES, write_forecast
+from forecast.plots import fan_chart
+from optimize.frontier import budget_frontier, plot_frontier
+from replenish.overview import Overview, overview
+from replenish.pipeline import Outcome, RunSettings
+from replenish.pipeline import run as run_pipeline
+from replenish.pipeline import write as write_outputs
+from replenish.planning import PlannedDataset, PlanRequest, PlanRun, plan_dataset, write_plan
+from replenish.report import write_report
+from runtime.parallel import ENGINES
 from simulations.textbook import Costs, Policy, exact_cost, simulate
 from simulations.world import PRESETS, SIZES, World, generate, params_for
 
@@ -503,8 +502,8 @@ def plan_cmd(
     churn: Annotated[
         str,
         typer.Option(
-            help="Churn per stockout: 'fitted' on this history (a logit), or 'default' "
-            "(A 10%, B 7%, C 4%)."
+            help="Churn per stockout: 'fitted' on this history (a logit), or 'preset' "
+            "(A 10%, B 7%, C 4%; 'default' is the old spelling)."
         ),
     ] = "fitted",
 ) -> None:
@@ -514,22 +513,46 @@ def plan_cmd(
     if capacity is not None and capacity < 0:
         raise typer.BadParameter("must be a non-negative volume", param_hint="--capacity")
     _check_choice(rounding, ["up", "cap"], "--rounding")
-    _check_choice(churn, ["fitted", "default"], "--churn")
+    churn = _churn_option(churn)
     _check_choice(engine, ENGINES, "--engine")
     dataset = load_or_exit(folder)
-    run = _run_forecast(dataset, ForecastConfig(), engine)
-    if churn == "fitted":
-        assumptions, source = fitted_churn(dataset, run.segments)
-    else:
-        assumptions, source = ChurnAssumptions(), "defaults (asked for)"
-    settings = PlanSettings(budget=budget, capacity=capacity, churn=assumptions)
-    with progress_bar() as progress, stage(progress, "optimizing the plan"):
-        plan_run = make_plan(dataset, run, settings, rounding, source)
-    write_plan(plan_run.plan, out)
-    _print_plan(plan_run)
+    request = PlanRequest(budget, capacity, churn, rounding)  # type: ignore[arg-type]
+    planned = _plan_with_progress(dataset, request, engine)
+    write_plan(planned.run.plan, out)
+    _print_plan(planned.run)
     if frontier:
-        _draw_frontier(plan_run, run, out)
+        _draw_frontier(planned.run, planned.forecast, out)
     console.print(f"wrote plan.csv and plan.json to {out}")
+
+
+def _churn_option(value: str) -> str:
+    """`--churn`: fitted or preset; the old spelling `default` still works, with a note."""
+    if value == "default":
+        err_console.print("[yellow]note[/]: --churn default is now spelt --churn preset")
+        return "preset"
+    return _check_choice(value, ["fitted", "preset"], "--churn")
+
+
+def _plan_with_progress(dataset: Dataset, request: PlanRequest, engine: str) -> PlannedDataset:
+    """`plan_dataset` with a progress bar for the forecast's chunks and one for the plan."""
+    with progress_bar() as progress:
+        tasks: dict[str, TaskID] = {}
+
+        @contextmanager
+        def stage_bar(name: str) -> Iterator[None]:
+            label = f"forecasting {len(dataset.skus):,} SKUs" if name == "forecast" else name
+            tasks[name] = progress.add_task(label, total=1)
+            started = time.perf_counter()
+            yield
+            progress.update(tasks[name], completed=1, total=1)
+            log.info("%s: %.1f s", name, time.perf_counter() - started)
+
+        def forecast_progress(done: int, total: int) -> None:
+            progress.update(tasks["forecast"], completed=done, total=total)
+
+        return plan_dataset(
+            dataset, request, engine=engine, stage=stage_bar, forecast_progress=forecast_progress
+        )
 
 
 def _draw_frontier(plan_run: PlanRun, run: DatasetForecast, out: Path) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from replenish import check_folder
-from replenish.sources import Limits, SourceError, available_memory_bytes, read_table_file
-from tests.replenish.conftest import WriteDataset
+from contract import check_folder
+from contract.sources import Limits, SourceError, available_memory_bytes, read_table_file
+from tests.datasets import WriteDataset
 
 TODAY = date(2025, 2, 1)
 
@@ -43,7 +43,7 @@ def test_explicit_size_cap(write_dataset: WriteDataset) -> None:
 def test_huge_parquet_is_refused_by_its_metadata(
     write_dataset: WriteDataset, tmp_path: Path
 ) -> None:
-    from replenish import Dataset
+    from contract import Dataset
 
     ds = Dataset.read(write_dataset(), today=TODAY)
     path = ds.write(tmp_path / "pq", "parquet") / "orders.parquet"
@@ -127,7 +127,7 @@ def _with_leading_zeros(text: str) -> str:
 def test_ids_stay_text_whatever_the_encoding(
     write_dataset: WriteDataset, encoding: str, bom: bytes
 ) -> None:
-    from tests.replenish.conftest import GOOD
+    from tests.datasets import GOOD
 
     folder = write_dataset(**{t: _with_leading_zeros(GOOD[t]) for t in ("suppliers", "skus")})
     for table in ("suppliers", "skus", "orders"):

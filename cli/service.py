@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from rich.markup import escape
 
-from replenish.terminal import console, err_console
+from cli.terminal import console, err_console
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: everything that talks to the database is in api/
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
@@ -37,16 +37,14 @@ def _fail(message: str) -> typer.Exit:
 
 def _guarded(start: Callable[[], T]) -> T:
     """`start()`; an unmigrated or unreachable database is one line in red and exit 1."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     from api import migrate
-    from api.database import describe_failure
+    from api.database import DatabaseError, describe_failure
 
     try:
         return start()
     except migrate.NotMigrated as exc:
         raise _fail(str(exc)) from None
-    except SQLAlchemyError as exc:
+    except DatabaseError as exc:
         raise _fail(describe_failure(exc)) from None
 
 
@@ -64,11 +62,10 @@ def _engine(migrated: bool = True) -> Engine:
 @contextmanager
 def _session() -> Iterator[Session]:
     """A session on the migrated database; its lifecycle errors as one line, exit 1."""
-    from sqlalchemy.orm import Session
-
     from api.accounts import AccountError
+    from api.database import sessions
 
-    with Session(_engine(), expire_on_commit=False) as db:
+    with sessions(_engine())() as db:
         try:
             yield db
         except AccountError as exc:
@@ -101,7 +98,6 @@ def users_create(
 ) -> None:
     """Create a user; print their API key (shown once) alone on stdout."""
     from pydantic import ValidationError
-    from sqlalchemy.exc import IntegrityError
 
     from api.accounts import create_user
     from api.schemas import UserIn
@@ -112,11 +108,8 @@ def users_create(
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise typer.BadParameter(problems) from None
     with _session() as db:
-        try:
-            user, key = create_user(db, body.name, body.role, via="cli")
-            db.commit()
-        except IntegrityError:
-            raise _fail(f"a user named {name!r} exists") from None
+        user, key = create_user(db, body.name, body.role, via="cli")
+        db.commit()
     err_console.print(f"created {escape(user.name)} ({user.role}); the key, shown once:")
     typer.echo(key)
 
@@ -125,13 +118,12 @@ def users_create(
 def users_list() -> None:
     """Every user: id, name, role, key prefix, created, revoked."""
     import pandas as pd
-    from sqlalchemy import select
 
-    from api.models import User
-    from replenish.terminal import fmt_table
+    from api.accounts import list_users
+    from cli.terminal import fmt_table
 
     with _session() as db:
-        users = db.scalars(select(User).order_by(User.id)).all()
+        users = list_users(db)
     rows = [
         {"id": u.id, "name": u.name, "role": u.role, "key": u.key_prefix + "…",
          "created": f"{u.created_at:%Y-%m-%d %H:%M}",
@@ -215,7 +207,7 @@ def serve(
     os.environ["REPLENISH_SUPERVISED"] = "1"
     try:
         uvicorn.run(
-            "replenish.cli_service:worker_app", factory=True, host=host, port=port,
+            "cli.service:worker_app", factory=True, host=host, port=port,
             workers=workers, log_level="info", access_log=False,
         )  # fmt: skip
     finally:

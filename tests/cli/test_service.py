@@ -18,7 +18,7 @@ from api.auth import key_hash
 from api.database import make_engine
 from api.jobs import STOPPED
 from api.models import Job, Plan, PlanLine, User
-from replenish.cli import app
+from cli.main import app
 from tests.api.conftest import service_database, start_server
 
 runner = CliRunner()

@@ -9,8 +9,6 @@ never see a half-written dataset.
 from __future__ import annotations
 
 import fcntl
-import shutil
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,9 +18,10 @@ from typing import Literal
 
 import pandas as pd
 
-from replenish.schema import TABLES, TABLES_BY_NAME
-from replenish.sources import Limits, SourceError, locate_tables, read_table_file
-from replenish.validation import Problem, Report, Severity, validate_tables
+from contract.atomic import replace_folder
+from contract.schema import TABLES, TABLES_BY_NAME
+from contract.sources import Limits, SourceError, locate_tables, read_table_file
+from contract.validation import Problem, Report, Severity, validate_tables
 
 Format = Literal["csv", "parquet"]
 
@@ -39,7 +38,7 @@ class DatasetError(Exception):
 class Dataset:
     """A validated dataset. Optional tables are None when the dataset has none.
 
-    Columns and dtypes follow `replenish.schema` exactly (text as pandas "string",
+    Columns and dtypes follow `contract.schema` exactly (text as pandas "string",
     dates as day-precision datetime64, quantities int64, money float64).
     """
 
@@ -93,21 +92,12 @@ class Dataset:
                 raise FileExistsError(
                     f"{target} holds files that are not a dataset; pass overwrite=True"
                 )
-            staging = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
-            staging.mkdir()
-            try:
+
+            def fill(staging: Path) -> None:
                 for name, frame in self.tables().items():
                     _write_table(frame, staging / f"{name}.{fmt}", fmt)
-                retired = None
-                if target.exists():
-                    retired = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
-                    target.rename(retired)
-                staging.rename(target)
-                if retired is not None:
-                    shutil.rmtree(retired)
-            finally:
-                if staging.exists():
-                    shutil.rmtree(staging)
+
+            replace_folder(target, fill)
         return target
 
 

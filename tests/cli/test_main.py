@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from replenish import Dataset
-from replenish.cli import app
-from tests.replenish.conftest import WriteDataset, edit
+from cli.main import app
+from contract import Dataset
+from tests.datasets import WriteDataset, edit
 
 runner = CliRunner()
 
@@ -236,7 +236,7 @@ def test_a_stopped_run_exits_non_zero_and_keeps_the_previous_outputs(tmp_path: P
 
     example = Path(__file__).resolve().parents[2] / "examples" / "shop"
     out = tmp_path / "run"
-    args = [sys.executable, "-m", "replenish.cli", "-v", "run", str(example), "--out", str(out),
+    args = [sys.executable, "-m", "cli", "-v", "run", str(example), "--out", str(out),
             "--days", "30", "--replications", "3", "--engine", "inline"]  # fmt: skip
     first = subprocess.run(args, capture_output=True, timeout=600)
     assert first.returncode == 0, first.stderr[-2000:]

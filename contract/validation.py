@@ -16,8 +16,8 @@ from enum import Enum
 import numpy as np
 import pandas as pd
 
-from replenish.cells import parse
-from replenish.schema import TABLES, TABLES_BY_NAME, Column, Kind, Table
+from contract.cells import parse
+from contract.schema import TABLES, TABLES_BY_NAME, Column, Kind, Table
 
 #: At most this many row numbers are listed per problem; `count` has the full number.
 MAX_ROWS_LISTED = 10
