@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import Problem
+from api.errors import HTTPProblem
 from api.models import User
 
 NO_KEY = "send an API key as `Authorization: Bearer KEY`"
@@ -126,7 +126,7 @@ async def current_user(
     (`_credentials` only declares the scheme in the OpenAPI document); 401 if none."""
     user: Principal | None = getattr(request.state, "principal", None)
     if user is None:
-        raise Problem(401, "Not authenticated", NO_KEY)
+        raise HTTPProblem(401, "Not authenticated", NO_KEY)
     return user
 
 
@@ -136,7 +136,7 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
 
     async def check(user: Annotated[Principal, Depends(current_user)]) -> Principal:
         if user.role not in allowed:
-            raise Problem(
+            raise HTTPProblem(
                 403,
                 "Forbidden",
                 f"this needs the role {' or '.join(sorted(allowed))}; your key has {user.role}",

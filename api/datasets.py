@@ -24,7 +24,7 @@ from api.models import DatasetTable, utcnow
 from contract.dataset import Dataset, check_frames
 from contract.schema import TABLES_BY_NAME
 from contract.sources import Limits, SourceError, read_table_file
-from contract.validation import Problem, Report, Severity
+from contract.validation import Finding, Report, Severity
 from forecast.segments import Segments
 from optimize.inputs import ChurnAssumptions
 
@@ -38,7 +38,7 @@ PARQUET_MAGIC = b"PAR1"
 class UploadRejected(Exception):
     """The upload would leave an invalid dataset; `problems` say where."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Finding]) -> None:
         super().__init__(f"{len(problems)} problem(s)")
         self.problems = problems
 
@@ -148,7 +148,7 @@ def store(
         except SourceError as exc:
             file = f"{name}.{fmt}"
             raise UploadRejected(
-                [Problem(Severity.ERROR, exc.code, name, file, str(exc))]
+                [Finding(Severity.ERROR, exc.code, name, file, str(exc))]
             ) from None
         frames = raw_frames(db, limit)
         frames[name] = frame

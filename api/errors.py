@@ -30,7 +30,7 @@ UNAVAILABLE = (
 RETRY_AFTER_SECONDS = 5
 
 
-class Problem(Exception):
+class HTTPProblem(Exception):
     """Raise to answer with a problem document."""
 
     def __init__(
@@ -75,8 +75,8 @@ def _cause(exc: Exception) -> str:
 def install(app: FastAPI) -> None:
     """Register the handlers on `app`."""
 
-    @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+    @app.exception_handler(HTTPProblem)
+    async def _problem(request: Request, exc: HTTPProblem) -> JSONResponse:
         return problem_response(request, exc.status, exc.title, exc.detail, exc.extra)
 
     @app.exception_handler(StarletteHTTPException)

@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, Role
-from api.errors import Problem
+from api.errors import HTTPProblem
 from api.models import AuditEntry, Plan, PlanEditor, PlanLine, PurchaseOrder, utcnow
 from api.webhook import enqueue
 
@@ -41,7 +41,7 @@ MAX_QUANTITY = 2**31 - 1
 def get_plan(db: Session, plan_id: int) -> Plan:
     plan = db.get(Plan, plan_id)
     if plan is None:
-        raise Problem(404, "Not Found", f"no plan {plan_id}")
+        raise HTTPProblem(404, "Not Found", f"no plan {plan_id}")
     return plan
 
 
@@ -49,7 +49,7 @@ def check_may_change(plan: Plan, actor: Principal, action: str) -> None:
     """403 unless `actor` requested `plan` or is an admin: the one rule for edits and
     submits."""
     if plan.requested_by != actor.id and actor.role != Role.admin.value:
-        raise Problem(
+        raise HTTPProblem(
             403,
             "Forbidden",
             f"only the buyer who requested plan {plan.id} or an admin may {action} it",
@@ -59,9 +59,9 @@ def check_may_change(plan: Plan, actor: Principal, action: str) -> None:
 def check_may_approve(db: Session, plan: Plan, actor: Principal) -> None:
     """403 if `actor` requested `plan` or edited any of its lines (four eyes)."""
     if plan.requested_by == actor.id:
-        raise Problem(403, "Forbidden", "you cannot approve a plan you requested")
+        raise HTTPProblem(403, "Forbidden", "you cannot approve a plan you requested")
     if db.get(PlanEditor, (plan.id, actor.id)) is not None:
-        raise Problem(403, "Forbidden", "you cannot approve a plan whose lines you edited")
+        raise HTTPProblem(403, "Forbidden", "you cannot approve a plan whose lines you edited")
 
 
 def totals(
@@ -164,7 +164,7 @@ def _bump(db: Session, plan: Plan, version: int, state: str, **values: Any) -> N
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         db.rollback()
-        raise Problem(409, "Conflict", "the plan changed meanwhile: reload it and try again")
+        raise HTTPProblem(409, "Conflict", "the plan changed meanwhile: reload it and try again")
 
 
 def transition(
@@ -185,10 +185,10 @@ def transition(
     elif action == "approve":
         check_may_approve(db, plan, actor)
     if plan.state != before_state:
-        raise Problem(409, "Conflict", f"cannot {action} a plan in state {plan.state}")
+        raise HTTPProblem(409, "Conflict", f"cannot {action} a plan in state {plan.state}")
     at = plan.version if version is None else version
     if at != plan.version:
-        raise Problem(409, "Conflict", f"the plan is at version {plan.version}, not {at}")
+        raise HTTPProblem(409, "Conflict", f"the plan is at version {plan.version}, not {at}")
     extra: dict[str, Any] = {}
     if action in ("approve", "reject"):
         extra = {"decided_by": actor.id, "reason": reason}
@@ -223,13 +223,13 @@ def edit_line(
     plan = get_plan(db, plan_id)
     check_may_change(plan, actor, "edit")
     if plan.state != "draft":
-        raise Problem(409, "Conflict", f"lines can only be edited in a draft, not {plan.state}")
+        raise HTTPProblem(409, "Conflict", f"lines can only be edited in a draft, not {plan.state}")
     if version != plan.version:
-        raise Problem(409, "Conflict", f"the plan is at version {plan.version}, not {version}")
+        raise HTTPProblem(409, "Conflict", f"the plan is at version {plan.version}, not {version}")
     lines = db.scalars(select(PlanLine).where(PlanLine.plan_id == plan_id)).all()
     line = next((ln for ln in lines if ln.sku_id == sku_id), None)
     if line is None:
-        raise Problem(404, "Not Found", f"plan {plan_id} has no line for {sku_id!r}")
+        raise HTTPProblem(404, "Not Found", f"plan {plan_id} has no line for {sku_id!r}")
     quantity = packs * line.pack_size
     _check_quantity(line, packs, quantity)
     before = {"packs": line.packs, "quantity": line.quantity}
@@ -257,13 +257,13 @@ def _check_quantity(line: PlanLine, packs: int, quantity: int) -> None:
     """422 for a quantity the supplier will not take (between 0 and the MOQ) or that
     cannot be stored."""
     if quantity > MAX_QUANTITY:
-        raise Problem(
+        raise HTTPProblem(
             422, "Invalid request", f"{line.sku_id}: {packs:,} packs of {line.pack_size} is "
             f"{quantity:,} units, more than can be ordered ({MAX_QUANTITY:,})"
         )  # fmt: skip
     if 0 < quantity < line.moq:
         fewest = -(-line.moq // line.pack_size)
-        raise Problem(
+        raise HTTPProblem(
             422, "Invalid request", f"{line.sku_id}: {packs} pack(s) of {line.pack_size} is "
             f"{quantity} units, below the MOQ of {line.moq}; order 0 or at least {fewest} packs"
         )  # fmt: skip
@@ -281,9 +281,9 @@ def mark_ordered(
     """
     order = db.get(PurchaseOrder, order_id)
     if order is None:
-        raise Problem(404, "Not Found", f"no purchase order {order_id}")
+        raise HTTPProblem(404, "Not Found", f"no purchase order {order_id}")
     if order.status != "approved":
-        raise Problem(409, "Conflict", f"purchase order {order_id} is already {order.status}")
+        raise HTTPProblem(409, "Conflict", f"purchase order {order_id} is already {order.status}")
     plan = get_plan(db, order.plan_id)
     at = plan.version
     placed = db.execute(
@@ -294,7 +294,7 @@ def mark_ordered(
     )
     if placed.rowcount != 1:  # type: ignore[attr-defined]
         db.rollback()
-        raise Problem(409, "Conflict", f"purchase order {order_id} was placed meanwhile")
+        raise HTTPProblem(409, "Conflict", f"purchase order {order_id} was placed meanwhile")
     unplaced = db.scalar(
         select(func.count(PurchaseOrder.id)).where(
             PurchaseOrder.plan_id == plan.id, PurchaseOrder.status == "approved"

@@ -25,12 +25,12 @@ from rich.console import Console
 from rich.table import Table
 
 from forecast.distribution import pmf
-from optimize.problem import Problem
+from optimize.problem import ReorderProblem
 from optimize.solve import _blocks, _greedy, _usage, lagrangian_bound, solve
 from optimize.value_curve import pack_items, sku_curve
 
 
-def generate_problem(n: int, seed: int = 0, suppliers: int = 50) -> Problem:
+def generate_problem(n: int, seed: int = 0, suppliers: int = 50) -> ReorderProblem:
     rng = np.random.default_rng(seed)
     means = rng.gamma(0.6, 12.0, (n, 3)) * np.array([1.0, 0.7, 0.4])
     pmfs = tuple(
@@ -41,7 +41,7 @@ def generate_problem(n: int, seed: int = 0, suppliers: int = 50) -> Problem:
     churn_value = np.array([60.0, 15.0, 3.0])
     pack = rng.choice(np.array([1, 1, 2, 6, 12]), n)
     moq = np.where(rng.random(n) < 0.3, pack * rng.integers(2, 6, n), 0)
-    return Problem(
+    return ReorderProblem(
         sku_ids=np.array([f"S{i}" for i in range(n)], dtype=object),
         segments=("A", "B", "C"),
         pmfs=pmfs,
@@ -60,13 +60,13 @@ def generate_problem(n: int, seed: int = 0, suppliers: int = 50) -> Problem:
     )
 
 
-def binding(problem: Problem) -> Problem:
+def binding(problem: ReorderProblem) -> ReorderProblem:
     """The problem with budget and volume at half of what the unlimited plan takes."""
     free = solve(problem)
     return replace(problem, budget=0.5 * free.cost, capacity=0.6 * free.volume)
 
 
-def mip(problem: Problem, seconds: float) -> tuple[float, float, float, str]:
+def mip(problem: ReorderProblem, seconds: float) -> tuple[float, float, float, str]:
     """(objective, best bound, seconds, status) of the monolithic MIP with SCIP."""
     started = time.perf_counter()
     curves = [sku_curve(problem, i) for i in range(problem.n_skus)]

@@ -27,7 +27,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from simulations.engine import Conditions, simulate
+from simulations.engine import Conditions, run_policy
 from simulations.estimate import from_generated
 from simulations.experiments import run_experiment
 from simulations.metrics import ALL, lookup
@@ -46,7 +46,7 @@ def min_max_at(
     for _ in range(12):
         f = 0.5 * (lo + hi)
         policy = MinMaxPolicy(min_factor=f, max_factor=2 * f)
-        value = simulate(world, behaviour, policy, cond, seed, 0).totals["inventory_value"]
+        value = run_policy(world, behaviour, policy, cond, seed, 0).totals["inventory_value"]
         if abs(value - target) < abs(best[1] - target):
             best = (f, value)
         lo, hi = (lo, f) if value > target else (f, hi)

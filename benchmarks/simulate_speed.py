@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from runtime.parallel import run_chunks
-from simulations.engine import Conditions, RunResult, simulate
+from simulations.engine import Conditions, RunResult, run_policy
 from simulations.estimate import from_generated
 from simulations.experiments import _run_cell
 from simulations.policies import (
@@ -96,7 +96,7 @@ def main() -> None:
     console.print(f"world generated in {time.perf_counter() - started:.1f} s")
     cond = Conditions(days=args.days)
     customer_days = args.customers * args.days
-    simulate(sim, behaviour, MinMaxPolicy(), Conditions(days=5))  # warm-up
+    run_policy(sim, behaviour, MinMaxPolicy(), Conditions(days=5))  # warm-up
 
     peer = statistics.median(simple_model(args.customers, args.days, r) for r in range(3))
     peer_rate = customer_days / peer
@@ -111,7 +111,7 @@ def main() -> None:
         times = []
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            inline[policy.name] = simulate(sim, behaviour, policy, cond, seed=1, replication=0)
+            inline[policy.name] = run_policy(sim, behaviour, policy, cond, seed=1, replication=0)
             times.append(time.perf_counter() - t0)
         seconds = statistics.median(times)
         rate = customer_days / seconds

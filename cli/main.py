@@ -50,8 +50,8 @@ from replenish.pipeline import write as write_outputs
 from replenish.planning import PlannedDataset, PlanRequest, PlanRun, plan_dataset, write_plan
 from replenish.report import write_report
 from runtime.parallel import ENGINES
-from simulations.textbook import Costs, Policy, exact_cost, simulate
-from simulations.world import PRESETS, SIZES, World, generate, params_for
+from simulations.textbook import Costs, Policy, exact_cost, simulate_policy
+from simulations.world import PRESETS, SIZES, GeneratedWorld, generate, params_for
 
 app = typer.Typer(
     help="Churn-aware demand forecasting and replenishment.",
@@ -136,7 +136,7 @@ def validate(
         raise typer.Exit(code=1)
 
 
-def _generate_with_progress(size: str, sector: str, seed: int, end: date) -> World:
+def _generate_with_progress(size: str, sector: str, seed: int, end: date) -> GeneratedWorld:
     params = params_for(size, sector=sector, seed=seed, end_date=end)
     with progress_bar() as progress:
         task = progress.add_task(
@@ -159,7 +159,7 @@ def _check_choice(value: str, choices: list[str], option: str) -> str:
     return value
 
 
-SizeOption = Annotated[str, typer.Option(help=f"World size: {', '.join(SIZES)}.")]
+SizeOption = Annotated[str, typer.Option(help=f"GeneratedWorld size: {', '.join(SIZES)}.")]
 SectorOption = Annotated[str, typer.Option(help=f"Sector preset: {', '.join(PRESETS)}.")]
 SeedOption = Annotated[int, typer.Option(help="Random seed; same seed, same world.")]
 EndOption = Annotated[
@@ -595,18 +595,33 @@ def sim_check(
     ],
     policy: Annotated[str, typer.Option(help="sS:s,S (e.g. sS:10,40) or base:S (e.g. base:25).")],
     lead_time: Annotated[int, typer.Option(help="Periods from order to arrival.")] = 0,
-    periods: Annotated[int, typer.Option(help="Periods simulated per replication.")] = 20_000,
+    periods: Annotated[
+        int, typer.Option(help="Periods (days of the engine) per replication.", min=1)
+    ] = 20_000,
+    replications: Annotated[int, typer.Option(help="Independent runs.", min=2)] = 8,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    engine: Annotated[
+        str, typer.Option(help="Where replications run: inline, local (Dask), dask or auto.")
+    ] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Compare the simulator with the exact (s,S) / base-stock cost (Poisson, backorders)."""
+    """Run one SKU with Poisson demand and backorders through the daily simulation engine
+    and compare its cost with the exact (s,S) / base-stock cost."""
+    _check_choice(engine, ENGINES, "--engine")
     try:
         rule = Policy.parse(policy)
         costs = Costs(k, h, p)
         exact = exact_cost(mean, rule, costs, lead_time)
-        sim = simulate(mean, rule, costs, lead_time, periods=periods, seed=seed)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+    with progress_bar() as progress:
+        task = progress.add_task(
+            f"simulating {replications} x {periods:,} days", total=replications
+        )
+        sim = simulate_policy(
+            mean, rule, costs, lead_time, periods, replications, seed, engine,
+            progress=lambda done, total: progress.update(task, completed=done),
+        )  # fmt: skip
     error = (sim.cost - exact) / exact if exact > 0 else 0.0
     if as_json:
         payload = {
@@ -624,7 +639,7 @@ def sim_check(
     )
 
 
-def _print_overview(summary: Overview, world: World | None = None) -> None:
+def _print_overview(summary: Overview, world: GeneratedWorld | None = None) -> None:
     counts = ", ".join(f"{n:,} {name}" for name, n in summary.counts.items())
     console.print(
         f"\n[bold]Dataset[/]: {counts}; history {summary.first_day:%Y-%m-%d} .. "

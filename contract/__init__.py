@@ -6,12 +6,12 @@ names every file, column and row at fault.
 """
 
 from contract.dataset import Dataset, DatasetError, check_folder, check_frames
-from contract.validation import Problem, Report, Severity
+from contract.validation import Finding, Report, Severity
 
 __all__ = [
     "Dataset",
     "DatasetError",
-    "Problem",
+    "Finding",
     "Report",
     "Severity",
     "check_folder",

@@ -21,7 +21,7 @@ import pandas as pd
 from contract.atomic import replace_folder
 from contract.schema import TABLES, TABLES_BY_NAME
 from contract.sources import Limits, SourceError, locate_tables, read_table_file
-from contract.validation import Problem, Report, Severity, validate_tables
+from contract.validation import Finding, Report, Severity, validate_tables
 
 Format = Literal["csv", "parquet"]
 
@@ -107,7 +107,7 @@ def check_frames(
     """Validate in-memory tables; the Dataset is None when the report has errors."""
     unknown = [name for name in frames if name not in TABLES_BY_NAME]
     prior = tuple(
-        Problem(Severity.WARNING, "unknown_file", name, name, "not a table of the contract")
+        Finding(Severity.WARNING, "unknown_file", name, name, "not a table of the contract")
         for name in unknown
     )
     raw = {k: v for k, v in frames.items() if k in TABLES_BY_NAME}
@@ -121,20 +121,20 @@ def check_folder(
     """Validate a dataset folder; the Dataset is None when the report has errors."""
     path = Path(folder)
     if not path.is_dir():
-        problem = Problem(Severity.ERROR, "missing_folder", "", str(path), "no such folder")
+        problem = Finding(Severity.ERROR, "missing_folder", "", str(path), "no such folder")
         return Report((problem,)), None
     located, issues = locate_tables(path)
-    prior: list[Problem] = []
+    prior: list[Finding] = []
     for file, code, message in issues:
         table = Path(file).stem
         severity = Severity.WARNING if code == "unknown_file" else Severity.ERROR
-        prior.append(Problem(severity, code, table, file, message))
+        prior.append(Finding(severity, code, table, file, message))
     raw: dict[str, pd.DataFrame] = {}
     for name, file_path in located.items():
         try:
             raw[name] = read_table_file(file_path, limits or Limits.from_env())
         except SourceError as exc:
-            prior.append(Problem(Severity.ERROR, exc.code, name, file_path.name, exc.message))
+            prior.append(Finding(Severity.ERROR, exc.code, name, file_path.name, exc.message))
     files = {name: p.name for name, p in located.items()}
     report, typed = validate_tables(raw, files, today or date.today(), tuple(prior))
     return report, (Dataset(**typed) if typed is not None else None)

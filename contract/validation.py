@@ -29,7 +29,7 @@ class Severity(Enum):
 
 
 @dataclass(frozen=True)
-class Problem:
+class Finding:
     """One defect class found in one column of one file, with the rows it affects."""
 
     severity: Severity
@@ -57,16 +57,16 @@ class Problem:
 class Report:
     """Everything found while validating one dataset."""
 
-    problems: tuple[Problem, ...]
+    problems: tuple[Finding, ...]
     files: Mapping[str, str] = field(default_factory=dict)
     row_counts: Mapping[str, int] = field(default_factory=dict)
 
     @property
-    def errors(self) -> tuple[Problem, ...]:
+    def errors(self) -> tuple[Finding, ...]:
         return tuple(p for p in self.problems if p.severity is Severity.ERROR)
 
     @property
-    def warnings(self) -> tuple[Problem, ...]:
+    def warnings(self) -> tuple[Finding, ...]:
         return tuple(p for p in self.problems if p.severity is Severity.WARNING)
 
     @property
@@ -90,7 +90,7 @@ class _Collector:
     """Accumulates problems; row masks become (rows, count) with the first values shown."""
 
     def __init__(self) -> None:
-        self.problems: list[Problem] = []
+        self.problems: list[Finding] = []
 
     def add(
         self,
@@ -101,7 +101,7 @@ class _Collector:
         column: str | None = None,
         severity: Severity = Severity.ERROR,
     ) -> None:
-        self.problems.append(Problem(severity, code, table, file, message, column))
+        self.problems.append(Finding(severity, code, table, file, message, column))
 
     def rows(
         self,
@@ -122,7 +122,7 @@ class _Collector:
             shown = [repr(_show(v)) for v in values.iloc[idx[:3]]]
             message = f"{message} (e.g. {', '.join(shown)})"
         self.problems.append(
-            Problem(
+            Finding(
                 severity,
                 code,
                 table,
@@ -359,7 +359,7 @@ def validate_tables(
     raw: Mapping[str, pd.DataFrame],
     files: Mapping[str, str],
     today: date,
-    prior: tuple[Problem, ...] = (),
+    prior: tuple[Finding, ...] = (),
 ) -> tuple[Report, dict[str, pd.DataFrame] | None]:
     """Validate raw tables; return the report and the typed tables (None on any error).
 

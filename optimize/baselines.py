@@ -1,11 +1,18 @@
-"""What buyers do today, on the same problem: ERP min/max, base-stock, segment-blind.
+"""What buyers do today, on the same problem: ERP min/max, base-stock, (s,S), segment-blind.
+
+The levels come from `optimize.levels` and the order from `optimize.ordering`, the
+rules the simulator's policies apply too, so a simulated baseline orders what the plan
+says it would:
 
 - min/max: when the position falls to `min` (mean demand over the protection interval
-  x `min_factor`), order up to `max` (x `max_factor`), in whole packs, MOQ respected;
-  no budget awareness beyond cutting lines in SKU order when money runs out.
+  x `min_factor`), order up to `max` (x `max_factor`).
 - base-stock: order up to the `service_level` quantile of total demand, segment-blind.
+- (s,S): reorder at mean + z sd of total demand, order up to s + EOQ.
 - segment-blind optimizer: the same optimizer with every segment's stockout cost set to
   the SKU's demand-weighted average (no customer priority).
+
+All in whole packs with the MOQ respected; lines that no longer fit the budget or the
+capacity, taken in SKU order, are cut (no budget awareness beyond that).
 """
 
 from __future__ import annotations
@@ -14,50 +21,54 @@ from dataclasses import replace
 
 import numpy as np
 
-from optimize.problem import Problem
+from optimize.economics import DAYS_PER_YEAR
+from optimize.levels import Levels, base_stock_levels, min_max_levels, ss_levels
+from optimize.ordering import order_units, within_budget
+from optimize.problem import ReorderProblem
 from optimize.solve import Solution, solve
 
 
-def _packs_to(problem: Problem, target_units: np.ndarray) -> np.ndarray:
-    """Whole packs to lift the position to the targets (MOQ respected).
-
-    Lines that no longer fit the budget or capacity, taken in SKU order, are cut.
-    """
-    need = np.maximum(target_units - problem.position, 0.0)
-    packs = np.ceil(need / problem.pack_size).astype(np.int64)
-    moq_packs = np.ceil(problem.moq / problem.pack_size).astype(np.int64)
-    packs = np.where((packs > 0) & (packs < moq_packs), moq_packs, packs)
-    if problem.budget is not None:
-        spend = np.cumsum(packs * problem.pack_size * problem.unit_cost)
-        packs = np.where(spend <= problem.budget + 1e-9, packs, 0)
-    if problem.capacity is not None:
-        used = np.cumsum(packs * problem.pack_size * problem.unit_volume)
-        packs = np.where(used <= problem.capacity + 1e-9, packs, 0)
-    return np.asarray(packs, dtype=np.int64)
+def packs_for(problem: ReorderProblem, levels: Levels) -> np.ndarray:
+    """Packs per SKU that the levels (s, S) order from the problem's position, cut to
+    the budget and the capacity in SKU order."""
+    units = order_units(problem.position, *levels, problem.pack_size, problem.moq)
+    units = within_budget(units, problem.unit_cost, problem.budget)
+    units = within_budget(units, problem.unit_volume, problem.capacity)
+    return np.asarray(units // problem.pack_size, dtype=np.int64)
 
 
-def min_max(problem: Problem, min_factor: float = 1.0, max_factor: float = 2.0) -> np.ndarray:
+def min_max(
+    problem: ReorderProblem, min_factor: float = 1.0, max_factor: float = 2.0
+) -> np.ndarray:
     """Packs per SKU under an ERP min/max rule."""
     mean = problem.demand_means.sum(axis=1)
-    reorder = problem.position <= min_factor * mean
-    target = np.where(reorder, max_factor * mean, 0.0)
-    return _packs_to(problem, target)
+    return packs_for(problem, min_max_levels(mean, min_factor, max_factor))
 
 
-def base_stock(problem: Problem, service_level: float = 0.95) -> np.ndarray:
+def base_stock(problem: ReorderProblem, service_level: float = 0.95) -> np.ndarray:
     """Packs per SKU to reach the `service_level` quantile of total demand."""
-    if not 0 < service_level < 1:
-        raise ValueError("service_level must lie strictly between 0 and 1")
-    target = np.array(
-        [
-            float(np.searchsorted(np.cumsum(problem.total_pmf(i)), service_level))
-            for i in range(problem.n_skus)
-        ]
+    mean, var = problem.demand_means.sum(axis=1), problem.demand_vars.sum(axis=1)
+    return packs_for(problem, base_stock_levels(mean, var, service_level))
+
+
+def ss(problem: ReorderProblem, z: float = 1.0, holding_rate: float | None = None) -> np.ndarray:
+    """Packs per SKU under (s,S) with an EOQ. Annual demand and the yearly holding cost
+    come from the protection interval's (the problem must know its length)."""
+    if problem.protection_days is None:
+        raise ValueError("(s,S) needs the problem's protection_days for its EOQ")
+    days = np.maximum(np.asarray(problem.protection_days, dtype=float), 1e-9)
+    mean, var = problem.demand_means.sum(axis=1), problem.demand_vars.sum(axis=1)
+    annual = mean / days * DAYS_PER_YEAR
+    per_year = (
+        problem.holding_cost / days * DAYS_PER_YEAR
+        if holding_rate is None
+        else holding_rate * problem.unit_cost
     )
-    return _packs_to(problem, target)
+    order_cost = problem.supplier_order_cost[problem.supplier]
+    return packs_for(problem, ss_levels(mean, var, z, order_cost, annual, per_year))
 
 
-def segment_blind(problem: Problem) -> Problem:
+def segment_blind(problem: ReorderProblem) -> ReorderProblem:
     """The problem as a planner who does not know the customers sees it.
 
     Every segment of every SKU gets the SKU's stockout cost averaged with the same
@@ -68,5 +79,5 @@ def segment_blind(problem: Problem) -> Problem:
     return replace(problem, stockout_cost=np.repeat(average, len(problem.segments), axis=1))
 
 
-def solve_segment_blind(problem: Problem, rounding: str = "up") -> Solution:
+def solve_segment_blind(problem: ReorderProblem, rounding: str = "up") -> Solution:
     return solve(segment_blind(problem), rounding)

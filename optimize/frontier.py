@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optimize.problem import Problem
+from optimize.problem import ReorderProblem
 from optimize.solve import Solution, solve
 from runtime.figures import pyplot, save_figure
 
 
 def outcomes(
-    problem: Problem,
+    problem: ReorderProblem,
     solution: Solution,
     churn: np.ndarray,
     units_per_purchase: np.ndarray,
@@ -48,7 +48,7 @@ def outcomes(
 
 
 def budget_frontier(
-    problem: Problem,
+    problem: ReorderProblem,
     budgets: list[float],
     churn: np.ndarray,
     units_per_purchase: np.ndarray,

@@ -1,9 +1,9 @@
-"""Building the optimizer's Problem from a dataset, its forecast and its segments.
+"""Building the optimizer's ReorderProblem from a dataset, its forecast and its segments.
 
 Stock position = on hand + on order (inventory table; 0 when it is missing). Demand
 pmfs come from the forecast's protection-interval negative binomials. Stockout cost
-per (SKU, segment) follows DESIGN.md with P(churn | stockout) per tier from
-`ChurnAssumptions` (defaults until the simulator fits them from history) and CLV and
+per (SKU, segment) follows DESIGN.md (`optimize.economics`) with P(churn | stockout)
+per tier from `ChurnAssumptions` (fitted on the history, or the preset) and CLV and
 units per purchase from the segments. Holding a unit left over costs
 `holding_rate` x unit cost x protection days / 365.
 """
@@ -20,7 +20,8 @@ from forecast.distribution import pmf
 from forecast.engine import ForecastResult
 from forecast.panel import TOTAL
 from forecast.segments import Segments
-from optimize.problem import Problem
+from optimize.economics import holding_cost, stockout_cost
+from optimize.problem import ReorderProblem
 
 
 @dataclass(frozen=True)
@@ -54,14 +55,15 @@ def stockout_costs(
     tiers: pd.DataFrame | None,
     churn: ChurnAssumptions,
 ) -> np.ndarray:
-    """(n_skus, n_segments): unit margin + P(churn | stockout, s) * CLV_s / units_per_purchase_s."""
-    extra = np.zeros(len(segments))
+    """(n_skus, n_segments) currency per unit short (`optimize.economics.stockout_cost`),
+    with each tier's CLV and units per line from `tiers` (segments without: margin only)."""
+    rate, clv, units = np.zeros(len(segments)), np.zeros(len(segments)), np.ones(len(segments))
     for j, seg in enumerate(segments):
         if tiers is not None and seg in tiers.index:
-            units = max(float(tiers["units_per_line"].to_dict()[seg]), 1e-9)
-            extra[j] = churn.of(seg) * float(tiers["clv"].to_dict()[seg]) / units
-    costs: np.ndarray = np.maximum(margin, 0.0)[:, None] + extra[None, :]
-    return costs
+            rate[j] = churn.of(seg)
+            clv[j] = float(tiers["clv"].to_dict()[seg])
+            units[j] = float(tiers["units_per_line"].to_dict()[seg])
+    return stockout_cost(margin, rate, clv, units)
 
 
 def build_problem(
@@ -69,8 +71,8 @@ def build_problem(
     forecast: ForecastResult,
     segments: Segments | None,
     settings: PlanSettings,
-) -> Problem:
-    """The Problem for every SKU of `dataset` (in its order)."""
+) -> ReorderProblem:
+    """The ReorderProblem for every SKU of `dataset` (in its order)."""
     skus = dataset.skus
     sku_ids = skus["sku_id"].to_numpy(dtype=object)
     labels = tuple(s for s in forecast.segments if s != TOTAL) or (TOTAL,)
@@ -101,14 +103,14 @@ def build_problem(
         max_units = np.maximum(daily * settings.max_cover_days - position, 0.0)
     sup = dataset.suppliers
     supplier_index = pd.Index(sup["supplier_id"]).get_indexer(skus["supplier_id"])
-    return Problem(
+    return ReorderProblem(
         sku_ids=sku_ids,
         segments=labels,
         pmfs=pmfs,
         stockout_cost=costs,
         position=position,
         unit_cost=cost,
-        holding_cost=settings.holding_rate * cost * days / 365.0,
+        holding_cost=holding_cost(cost, settings.holding_rate, days),
         pack_size=skus["pack_size"].to_numpy(dtype=np.int64),
         moq=skus["moq"].to_numpy(dtype=np.int64),
         unit_volume=skus["unit_volume"].to_numpy(dtype=float),
@@ -119,4 +121,7 @@ def build_problem(
         supplier_order_cost=sup["order_cost"].to_numpy(dtype=float),
         budget=settings.budget,
         capacity=settings.capacity,
+        interval_mean=mean,
+        interval_var=var,
+        protection_days=days,
     )

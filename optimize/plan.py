@@ -8,13 +8,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimize.problem import Problem
+from optimize.problem import ReorderProblem
 from optimize.reasons import LineReasons
 from optimize.solve import Solution
 
 
 @dataclass(frozen=True)
-class Plan:
+class ReorderPlan:
     """`lines`: one row per SKU ordered (reasons flattened); `suppliers`: totals per
     supplier; `record`: objective, bound, gap, status, seconds and more."""
 
@@ -39,11 +39,11 @@ class Plan:
 
 
 def build_plan(
-    problem: Problem,
+    problem: ReorderProblem,
     solution: Solution,
     reasons: list[LineReasons],
     assumptions: dict[str, Any] | None = None,
-) -> Plan:
+) -> ReorderPlan:
     """Assemble the plan of `solution`; `reasons` for its ordered lines, in SKU order.
 
     `assumptions` (e.g. the churn probabilities used and where they came from) are kept
@@ -125,4 +125,4 @@ def build_plan(
         "lines": len(lines),
         "assumptions": assumptions or {},
     }
-    return Plan(lines, suppliers, record, tuple(reasons))
+    return ReorderPlan(lines, suppliers, record, tuple(reasons))

@@ -22,7 +22,7 @@ PMF_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
-class Problem:
+class ReorderProblem:
     """One reorder decision for every SKU, sharing a budget and a warehouse volume.
 
     Arrays are aligned with `sku_ids`; `pmfs[i][s]` is SKU i's demand pmf for segment s.
@@ -30,6 +30,9 @@ class Problem:
     `max_units[i]`: most units that may be ordered (shelf life / cover; inf if none).
     `supplier[i]` indexes `supplier_ids`; suppliers have a minimum order value and a
     fixed cost per order. `budget` (currency) and `capacity` (volume) may be None.
+    `interval_mean` and `interval_var` (n_skus, n_segments): the mean and variance the
+    pmfs were made from, when known (else the pmfs' own moments); `protection_days`:
+    each SKU's protection interval (days), when known.
     """
 
     sku_ids: np.ndarray
@@ -49,6 +52,9 @@ class Problem:
     supplier_order_cost: np.ndarray
     budget: float | None = None
     capacity: float | None = None
+    interval_mean: np.ndarray | None = None
+    interval_var: np.ndarray | None = None
+    protection_days: np.ndarray | None = None
 
     @property
     def n_skus(self) -> int:
@@ -56,10 +62,23 @@ class Problem:
 
     @cached_property
     def demand_means(self) -> np.ndarray:
-        """Mean demand over the interval per (SKU, segment), units: sum_k k P(k)."""
-        return np.array([[float(np.arange(p.size) @ p) for p in row] for row in self.pmfs]).reshape(
-            self.n_skus, len(self.segments)
-        )
+        """Mean demand over the interval per (SKU, segment), units."""
+        if self.interval_mean is not None:
+            return np.asarray(self.interval_mean, dtype=float)
+        return self._moment(1)
+
+    @cached_property
+    def demand_vars(self) -> np.ndarray:
+        """Variance of demand over the interval per (SKU, segment), units squared."""
+        if self.interval_var is not None:
+            return np.asarray(self.interval_var, dtype=float)
+        return np.asarray(np.maximum(self._moment(2) - self._moment(1) ** 2, 0.0))
+
+    def _moment(self, order: int) -> np.ndarray:
+        """sum_k k^order P(k) of every pmf, shape (n_skus, n_segments)."""
+        return np.array(
+            [[float((np.arange(p.size) ** order) @ p) for p in row] for row in self.pmfs]
+        ).reshape(self.n_skus, len(self.segments))
 
     @property
     def segment_mix(self) -> np.ndarray:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optimize.problem import Problem
+from optimize.problem import ReorderProblem
 from optimize.solve import Solution
 
 OVER_ORDER_FACTOR = 3.0  # warn above this many protection intervals of cover
@@ -47,7 +47,7 @@ def _quantile(pmf: np.ndarray, q: float) -> float:
     return float(np.searchsorted(np.cumsum(pmf), q))
 
 
-def unconstrained_packs(solution: Solution, problem: Problem) -> np.ndarray:
+def unconstrained_packs(solution: Solution, problem: ReorderProblem) -> np.ndarray:
     """Packs each SKU would get with no budget, volume or supplier limits."""
     items = solution.items
     assert items is not None
@@ -64,7 +64,7 @@ def unconstrained_packs(solution: Solution, problem: Problem) -> np.ndarray:
 
 
 def explain(
-    problem: Problem,
+    problem: ReorderProblem,
     solution: Solution,
     rows: np.ndarray,
     exposed: dict[str, tuple[str, ...]] | None = None,

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.linear_solver import pywraplp
 
-from optimize.problem import Problem
+from optimize.problem import ReorderProblem
 from optimize.value_curve import PackItems, SkuCurve, pack_items, sku_curve
 
 log = logging.getLogger(__name__)
@@ -223,7 +223,7 @@ def _greedy(
 
 
 def _suppliers(
-    problem: Problem, blocks: _Blocks, take: np.ndarray, budget: float, capacity: float
+    problem: ReorderProblem, blocks: _Blocks, take: np.ndarray, budget: float, capacity: float
 ) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Choose suppliers under fixed costs and minimums with OR-Tools; top up minimums.
 
@@ -294,7 +294,9 @@ def _suppliers(
     return new_take, notes, topped
 
 
-def solve(problem: Problem, rounding: str = "up", curves: list[SkuCurve] | None = None) -> Solution:
+def solve(
+    problem: ReorderProblem, rounding: str = "up", curves: list[SkuCurve] | None = None
+) -> Solution:
     """Plan packs per SKU; see the module docstring. Deterministic for the same input.
 
     `curves` of an earlier solve of the same SKUs, demand and costs (budget, capacity
@@ -361,7 +363,7 @@ def solve(problem: Problem, rounding: str = "up", curves: list[SkuCurve] | None 
 
 
 def _binding(
-    problem: Problem,
+    problem: ReorderProblem,
     blocks: _Blocks,
     take: np.ndarray,
     items: PackItems,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optimize.problem import Problem
+from optimize.problem import ReorderProblem
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class SkuCurve:
         return out
 
 
-def sku_curve(problem: Problem, i: int) -> SkuCurve:
+def sku_curve(problem: ReorderProblem, i: int) -> SkuCurve:
     """The curve of SKU i: segments sorted by stockout cost, cumulative pmfs convolved."""
     costs = problem.stockout_cost[i]
     order = np.argsort(-costs, kind="stable")
@@ -107,7 +107,10 @@ class PackItems:
 
 
 def pack_items(
-    problem: Problem, curves: list[SkuCurve], rounding: str = "up", topup: np.ndarray | None = None
+    problem: ReorderProblem,
+    curves: list[SkuCurve],
+    rounding: str = "up",
+    topup: np.ndarray | None = None,
 ) -> PackItems:
     """Packs worth considering per SKU, with their marginal values.
 

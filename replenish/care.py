@@ -18,14 +18,14 @@ import pandas as pd
 from contract.dataset import Dataset
 from forecast.segments import Segments, customer_clv
 from optimize.inputs import ChurnAssumptions
-from optimize.problem import Problem
+from optimize.problem import ReorderProblem
 from optimize.solve import Solution
 
 WINDOW_DAYS = 90
 COLUMNS = ["customer_id", "tier", "expected_stockouts", "clv", "value_at_risk", "skus"]
 
 
-def shortage_chance(problem: Problem, solution: Solution) -> np.ndarray:
+def shortage_chance(problem: ReorderProblem, solution: Solution) -> np.ndarray:
     """(n_skus, n_segments): P(the segment meets a shortage) after the order."""
     out = np.zeros((problem.n_skus, len(problem.segments)))
     for i, curve in enumerate(solution.curves):
@@ -37,7 +37,7 @@ def shortage_chance(problem: Problem, solution: Solution) -> np.ndarray:
 def care_list(
     dataset: Dataset,
     segments: Segments | None,
-    problem: Problem,
+    problem: ReorderProblem,
     solution: Solution,
     churn: ChurnAssumptions,
     protection_days: np.ndarray,

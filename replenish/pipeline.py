@@ -40,7 +40,6 @@ from simulations.scenario_file import parse
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class RunSettings:
     """Budget (currency; None: 60% of an unlimited plan), simulation days, replications."""

@@ -23,8 +23,8 @@ from contract.dataset import Dataset
 from forecast.engine import DatasetForecast, ForecastConfig, forecast_dataset
 from forecast.segments import Segments
 from optimize.inputs import ChurnAssumptions, PlanSettings, build_problem
-from optimize.plan import Plan, build_plan
-from optimize.problem import Problem
+from optimize.plan import ReorderPlan, build_plan
+from optimize.problem import ReorderProblem
 from optimize.reasons import explain
 from optimize.reservation import reservation_levels
 from optimize.solve import Solution, solve
@@ -73,9 +73,9 @@ class PlanRequest:
 
 @dataclass(frozen=True)
 class PlanRun:
-    problem: Problem
+    problem: ReorderProblem
     solution: Solution
-    plan: Plan
+    plan: ReorderPlan
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,7 @@ def make_plan(
     rounding: str = "up",
     churn_source: str = "given",
 ) -> PlanRun:
-    """Problem -> solution -> reasons -> plan.
+    """ReorderProblem -> solution -> reasons -> plan.
 
     `churn_source` says where settings.churn came from (kept in the plan's record).
     """
@@ -184,7 +184,7 @@ def make_plan(
 
 
 def plan_problem(
-    problem: Problem,
+    problem: ReorderProblem,
     dataset: Dataset,
     run: DatasetForecast,
     settings: PlanSettings,
@@ -206,7 +206,7 @@ def plan_problem(
     return PlanRun(problem, solution, build_plan(problem, solution, reasons, assumptions))
 
 
-def write_plan(plan: Plan, out: str | Path) -> Path:
+def write_plan(plan: ReorderPlan, out: str | Path) -> Path:
     """plan.csv and plan.json into `out`, each replaced in one rename."""
     document = json.dumps(plan.to_json(), indent=2, default=json_default)
     return replace_files(

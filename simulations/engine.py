@@ -1,24 +1,29 @@
 """The daily simulation of one policy on one world: customers, stockouts, churn, orders.
 
-Vectorized over customers and SKUs (numpy; the only Python loop is over days). Each day:
+Vectorized over customers and SKUs (numpy; the only Python loop is over days). A run
+computes its `Setup` once and changes one `DayState` day by day, through named stages:
 
-1. Deliveries arrive; backorders are filled first (top segment first).
-2. Churned customers whose wait is over come back; customers whose baseline churn day
-   has come leave for good.
-3. Orders: candidate orders are drawn for every customer, active or not (Poisson
+1. `deliver`: deliveries arrive; backorders are filled first (top segment first).
+2. `come_and_go`: churned customers whose wait is over come back; customers whose
+   baseline churn day has come leave for good.
+3. `arrivals`: candidate orders are drawn for every customer, active or not (Poisson
    thinning: a total count, then customers by rate), and kept for the active ones.
    Each order has 1 + Poisson(lines - 1) lines; a line's SKU comes from the customer's
    favourite category with probability `affinity`, else from the whole catalogue.
-4. Lines are served in arrival order per SKU. Under a reserve, other segments may not
-   take a SKU's last `reserve` units (they are served first, against stock above the
-   reserve; the protected segment then takes what is left).
-5. A short line is a stockout event: the customer backorders, substitutes (if the SKU
-   has a substitute in stock), buys elsewhere or does not buy, by their segment's
-   shares; and churns with their segment's probability (x the scenario's multiplier,
-   x 1 - coupon effect with compensation on). A churned customer may come back later.
-6. Suppliers under review order: position (on hand + on order - backorders) at or
+4. `serving`: lines are served in arrival order per SKU. Under a reserve, other
+   segments may not take a SKU's last `reserve` units (they are served first, against
+   stock above the reserve; the protected segment then takes what is left).
+5. `stockouts`: a short line is a stockout event: the customer backorders, substitutes
+   (if the SKU has a substitute in stock), buys elsewhere or does not buy, by their
+   segment's shares; and churns with their segment's probability (x the scenario's
+   multiplier, x 1 - coupon effect with compensation on). A churned customer may come
+   back later.
+6. `replenish`: the policy replans every `replan_days` from the demand it observed;
+   suppliers under review order position (on hand + on order - backorders) at or
    below s -> up to S, in whole packs, MOQ respected, within the review's budget.
    Lead times are drawn per supplier order (normal, at least 1 day).
+7. `close_day`: the accounts (stock value and holding cost, unit-days on hand and on
+   backorder, active customers).
 
 Common random numbers: every draw of day d comes from a generator seeded by (seed,
 replication, d), and the number of draws does not depend on the policy (candidate
@@ -33,6 +38,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from optimize.economics import stockout_cost
+from optimize.ordering import order_units, within_budget
 from simulations.model import Behaviour, SimWorld
 from simulations.policies import Levels, PlanningView, Policy
 from simulations.sampling import GuideTable, RowTables
@@ -111,12 +118,11 @@ def planning_view(
     """The planner's view: demand estimate, nominal lead times, DESIGN.md stockout costs."""
     k = len(world.segments)
     lead = world.lead_mean[world.supplier]
-    margin = np.maximum(world.unit_price - world.unit_cost, 0.0)
     clv = np.bincount(world.segment, weights=world.clv, minlength=k) / np.maximum(
         np.bincount(world.segment, minlength=k), 1
     )
     units = np.full(k, float(np.mean(world.mean_quantity)) if world.n_skus else 1.0)
-    extra = behaviour.churn_per_stockout * clv / np.maximum(units, 1e-9)
+    margin = world.unit_price - world.unit_cost
     return PlanningView(
         daily_mean=daily_mean,
         daily_var=daily_var,
@@ -124,15 +130,16 @@ def planning_view(
         lead_days=lead,
         unit_cost=world.unit_cost,
         unit_price=world.unit_price,
-        stockout_cost=margin[:, None] + extra[None, :],
+        stockout_cost=stockout_cost(margin, behaviour.churn_per_stockout, clv, units),
         order_cost=world.order_cost[world.supplier],
         holding_rate=holding_rate,
         segments=world.segments,
     )
 
 
-def _serve(sku: np.ndarray, qty: np.ndarray, stock: np.ndarray) -> np.ndarray:
-    """Units served per line, lines of each SKU in the given order, from `stock` per SKU."""
+def serve_lines(sku: np.ndarray, qty: np.ndarray, stock: np.ndarray) -> np.ndarray:
+    """Units served per line from `stock` per SKU, the lines of each SKU in the order
+    given (first come, first served), until its stock runs out."""
     if sku.size == 0:
         return np.zeros(0, dtype=np.int64)
     # Stable sort keeps arrival order within a SKU; small ints sort by radix.
@@ -149,7 +156,360 @@ def _serve(sku: np.ndarray, qty: np.ndarray, stock: np.ndarray) -> np.ndarray:
     return served
 
 
-def simulate(
+#: Per-segment counters of a run (RunResult.segment), each an array over segments.
+COUNTERS = (
+    "units_requested", "units_filled_now", "units_substituted", "units_backordered",
+    "units_backorder_filled", "units_lost", "lines", "lines_short", "revenue", "cogs",
+    "customers_lost", "customers_regained", "customers_base_churn", "compensation_cost",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a run computes once from the world, the behaviour and the conditions: the
+    O(1) samplers, reaction shares, churn per stockout, lead times, review days and the
+    baseline churn day of every customer. Read-only during the run."""
+
+    world: SimWorld
+    behaviour: Behaviour
+    conditions: Conditions
+    by_cat: np.ndarray  # SKUs sorted by category
+    total_pop: float
+    taste: np.ndarray  # per customer: (affinity, start, width) on the cumulative popularity
+    line_units: RowTables
+    customers: GuideTable
+    skus: GuideTable
+    weekly: np.ndarray
+    react_cum: np.ndarray
+    churn_p: np.ndarray
+    lead_mean: np.ndarray
+    lead_sd: np.ndarray
+    review_offset: np.ndarray
+    first_arrival: np.ndarray  # day each SKU's initial stock on order arrives
+    base_day: np.ndarray
+    by_base: np.ndarray
+    base_edges: np.ndarray
+    dispersion: np.ndarray
+    budget_base: np.ndarray
+
+    @classmethod
+    def of(
+        cls, world: SimWorld, behaviour: Behaviour, cond: Conditions, start: np.random.Generator
+    ) -> Setup:
+        n, m = world.n_skus, world.n_customers
+        # Static catalogue draws: category-sorted cumulative popularity.
+        by_cat = np.argsort(world.category, kind="stable")
+        cum_pop = np.cumsum(world.popularity[by_cat])
+        cats = world.category[by_cat]
+        c_idx = np.arange(max(world.n_categories, 1))
+        cat_lo_i = np.searchsorted(cats, c_idx, side="left")
+        cat_hi_i = np.searchsorted(cats, c_idx, side="right")
+        cat_lo = np.where(cat_lo_i > 0, cum_pop[np.maximum(cat_lo_i - 1, 0)], 0.0)
+        cat_hi = np.where(cat_hi_i > 0, cum_pop[np.maximum(cat_hi_i - 1, 0)], 0.0)
+        # Per customer: where their favourite category sits on the cumulative popularity,
+        # one row per customer (affinity, start, width), gathered together per line.
+        fav_lo = cat_lo[world.favourite]
+        fav_width = cat_hi[world.favourite] - fav_lo
+        taste = np.column_stack([np.where(fav_width > 0, world.affinity, 0.0), fav_lo, fav_width])
+        coupon = (1.0 - behaviour.coupon_effect) if cond.compensation else 1.0
+        # Stock on order arrives uniformly over each supplier's nominal lead time.
+        first_arrival = 1 + np.floor(start.random(n) * world.lead_mean[world.supplier])
+        hazard = behaviour.base_churn_daily[world.segment]
+        with np.errstate(divide="ignore"):
+            base_day = np.where(
+                hazard > 0, np.ceil(start.exponential(1.0, m) / np.maximum(hazard, 1e-300)), np.inf
+            )
+        # Baseline churn days sorted once: day d's leavers are one slice.
+        by_base = np.argsort(base_day, kind="stable")
+        mean0, var0 = world.expected_daily_demand()
+        sku_review = world.review[world.supplier]
+        return cls(
+            world=world, behaviour=behaviour, conditions=cond, by_cat=by_cat,
+            total_pop=float(cum_pop[-1]) if n else 0.0, taste=taste,
+            line_units=RowTables.poisson(np.maximum(world.mean_quantity - 1.0, 0.0)),
+            customers=GuideTable(np.cumsum(world.rate * cond.demand_factor)),
+            skus=GuideTable(cum_pop),
+            weekly=world.weekly / max(float(world.weekly.mean()), 1e-12),
+            react_cum=np.cumsum(behaviour.reactions, axis=1),
+            churn_p=np.clip(
+                behaviour.churn_per_stockout * cond.churn_multiplier * coupon, 0.0, 1.0
+            ),
+            lead_mean=world.lead_mean * cond.lead_time_factor,
+            lead_sd=world.lead_sd * cond.lead_time_factor,
+            review_offset=np.arange(world.review.size) % world.review,
+            first_arrival=first_arrival.astype(np.int64), base_day=base_day, by_base=by_base,
+            base_edges=np.searchsorted(base_day[by_base], np.arange(cond.days + 1)),
+            dispersion=np.where(mean0 > 0, var0 / np.maximum(mean0, 1e-12), 1.0),
+            budget_base=(mean0.sum(axis=1) * sku_review * world.unit_cost)
+            * (cond.budget_factor or 0.0),
+        )  # fmt: skip
+
+
+@dataclass
+class DayState:
+    """Everything a run changes from day to day: stock, the pipeline of deliveries,
+    backorders, who is active and who comes back when, the demand estimate and the
+    policy's current levels, and the accounts."""
+
+    on_hand: np.ndarray
+    on_order: np.ndarray
+    incoming: np.ndarray  # (day, SKU): units arriving that morning
+    backlog: np.ndarray  # (SKU, segment)
+    active: np.ndarray
+    return_day: np.ndarray
+    returning: dict[int, list[np.ndarray]]
+    estimate: np.ndarray
+    levels: Levels
+    acc: dict[str, np.ndarray]
+    hits: np.ndarray
+    lost: np.ndarray
+    active_series: np.ndarray
+    totals: dict[str, float]
+
+    @classmethod
+    def start(cls, setup: Setup, levels: Levels) -> DayState:
+        """Day 0: the world's stock, its stock on order in the pipeline."""
+        world, days = setup.world, setup.conditions.days
+        n, m, k = world.n_skus, world.n_customers, len(world.segments)
+        max_lead = int(np.ceil(np.max(setup.lead_mean + 5 * setup.lead_sd, initial=1.0))) + 2
+        incoming = np.zeros((days + max_lead + 1, n), dtype=np.int64)
+        first = np.minimum(setup.first_arrival, incoming.shape[0] - 1)
+        np.add.at(incoming, (first, np.arange(n)), world.on_order)
+        acc: dict[str, np.ndarray] = {name: np.zeros(k) for name in COUNTERS}
+        acc["active_start"] = np.bincount(world.segment, weights=world.active, minlength=k)
+        active_series = np.empty(days + 1, dtype=np.int64)
+        active_series[0] = int(world.active.sum())
+        totals = dict.fromkeys(
+            ("holding_cost", "order_cost", "purchase_cost", "inventory_value",
+             "on_hand_unit_days", "backlog_unit_days", "orders_placed", "units_sold"),
+            0.0,
+        )  # fmt: skip
+        totals["units_received"] = float(world.on_order.sum())
+        return cls(
+            on_hand=world.on_hand.astype(np.int64).copy(),
+            on_order=world.on_order.astype(np.int64).copy(),
+            incoming=incoming, backlog=np.zeros((n, k), dtype=np.int64),
+            active=world.active.copy(), return_day=np.full(m, -1, dtype=np.int64),
+            returning={}, estimate=world.expected_daily_demand()[0].copy(), levels=levels,
+            acc=acc, hits=np.zeros(m, dtype=np.int32), lost=np.zeros(m, dtype=bool),
+            active_series=active_series, totals=totals,
+        )  # fmt: skip
+
+    def book(
+        self, setup: Setup, g: np.ndarray, units: np.ndarray, sku: np.ndarray, column: str
+    ) -> None:
+        """Units sold to segments `g` from SKUs `sku`: the counter, revenue and cost."""
+        k, world = len(setup.world.segments), setup.world
+        self.acc[column] += np.bincount(g, weights=units, minlength=k)
+        self.acc["revenue"] += np.bincount(g, weights=units * world.unit_price[sku], minlength=k)
+        self.acc["cogs"] += np.bincount(g, weights=units * world.unit_cost[sku], minlength=k)
+        self.totals["units_sold"] += float(units.sum())
+
+
+@dataclass(frozen=True)
+class Lines:
+    """One day's order lines and the uniform draws that decide their fate. Drawn for
+    every customer, active or not, so the draws never depend on the policy; `keep`
+    indexes the lines of active customers, and `c`, `s`, `q`, `g` are theirs."""
+
+    keep: np.ndarray
+    c: np.ndarray  # customer
+    s: np.ndarray  # SKU
+    q: np.ndarray  # units asked for
+    g: np.ndarray  # segment
+    u_react: np.ndarray  # the draws below are for every line, kept or not
+    u_churn: np.ndarray
+    u_back: np.ndarray
+    wait: np.ndarray
+    z_lead: np.ndarray  # one normal per supplier: today's lead-time draws
+
+
+def deliver(state: DayState, setup: Setup, d: int) -> None:
+    """Stage 1: the morning's deliveries, then backorders filled (top segment first)."""
+    state.on_hand += state.incoming[d]
+    state.on_order -= state.incoming[d]
+    if not state.backlog.any():
+        return
+    world = setup.world
+    for g in range(len(world.segments)):
+        fill = np.minimum(state.backlog[:, g], state.on_hand)
+        if fill.any():
+            state.on_hand -= fill
+            state.backlog[:, g] -= fill
+            state.acc["units_backorder_filled"][g] += float(fill.sum())
+            state.acc["revenue"][g] += float(fill @ world.unit_price)
+            state.acc["cogs"][g] += float(fill @ world.unit_cost)
+            state.totals["units_sold"] += float(fill.sum())
+
+
+def come_and_go(state: DayState, setup: Setup, d: int) -> None:
+    """Stage 2: customers whose wait after churning is over come back; those whose
+    baseline churn day has come leave for good."""
+    world, k = setup.world, len(setup.world.segments)
+    scheduled = state.returning.pop(d, [])
+    back = np.concatenate(scheduled) if scheduled else np.zeros(0, dtype=np.int64)
+    back = back[state.return_day[back] == d]
+    if back.size:
+        state.return_day[back] = -1
+        back = back[setup.base_day[back] > d]
+        state.active[back] = True
+        state.acc["customers_regained"] += np.bincount(world.segment[back], minlength=k)
+    leaving = setup.by_base[setup.base_edges[d] : setup.base_edges[d + 1]]
+    leaving = leaving[state.active[leaving]]
+    if leaving.size:
+        state.active[leaving] = False
+        state.acc["customers_base_churn"] += np.bincount(world.segment[leaving], minlength=k)
+
+
+def arrivals(state: DayState, setup: Setup, d: int, rng: np.random.Generator) -> Lines:
+    """Stage 3: candidate orders, lines and quantities (drawn whatever the policy), the
+    active customers' lines counted and fed to the demand estimate."""
+    world, k, n = setup.world, len(setup.world.segments), setup.world.n_skus
+    total_rate = setup.customers.total
+    n_orders = rng.poisson(total_rate * setup.weekly[(world.start_weekday + d) % 7])
+    cust = setup.customers.draw(rng.random(n_orders) * total_rate)
+    n_lines = 1 + rng.poisson(world.lines[cust] - 1.0)
+    line_cust = np.repeat(cust, n_lines)
+    n_all = line_cust.size
+    u_fav, u_sku, u_qty = rng.random(n_all), rng.random(n_all), rng.random(n_all)
+    t = setup.taste[line_cust]
+    at = np.where(u_fav < t[:, 0], t[:, 1] + u_sku * t[:, 2], u_sku * setup.total_pop)
+    line_sku = setup.by_cat[setup.skus.draw(at)]
+    qty = 1 + setup.line_units.draw(line_sku, u_qty)
+    u_react, u_churn, u_back = rng.random(n_all), rng.random(n_all), rng.random(n_all)
+    wait = rng.exponential(setup.behaviour.mean_days_to_return, n_all)
+    z_lead = rng.normal(size=world.lead_mean.size)
+
+    keep = np.flatnonzero(state.active[line_cust])
+    c, s, q = line_cust[keep], line_sku[keep], qty[keep]
+    g = world.segment[c]
+    state.acc["lines"] += np.bincount(g, minlength=k)
+    state.acc["units_requested"] += np.bincount(g, weights=q, minlength=k)
+    asked = np.bincount(s * k + g, weights=q, minlength=n * k).reshape(n, k)
+    state.estimate += 2.0 / (SMOOTHING_DAYS + 1) * (asked - state.estimate)
+    return Lines(keep, c, s, q, g, u_react, u_churn, u_back, wait, z_lead)
+
+
+def serving(state: DayState, setup: Setup, d: int, lines: Lines) -> np.ndarray:
+    """Stage 4: lines served from stock in arrival order per SKU; under a reserve, other
+    segments may not take a SKU's last `reserve` units (the protected segment is served
+    after them, from what is left). Returns the units served per line."""
+    n, reserve = setup.world.n_skus, state.levels.reserve
+    s, q, g = lines.s, lines.q, lines.g
+    if reserve is None:
+        served = serve_lines(s, q, state.on_hand)
+        state.on_hand -= np.bincount(s, weights=served, minlength=n).astype(np.int64)
+    else:
+        lead = setup.lead_mean[setup.world.supplier]
+        held = reserve.units(_days_to_arrival(state.incoming, d, lead))
+        top = g == reserve.segment
+        served = np.zeros_like(q)
+        rest = np.flatnonzero(~top)
+        served[rest] = serve_lines(s[rest], q[rest], np.maximum(state.on_hand - held, 0))
+        state.on_hand -= np.bincount(s[rest], weights=served[rest], minlength=n).astype(np.int64)
+        first = np.flatnonzero(top)
+        served[first] = serve_lines(s[first], q[first], state.on_hand)
+        state.on_hand -= np.bincount(s[first], weights=served[first], minlength=n).astype(np.int64)
+    state.book(setup, g, served, s, "units_filled_now")
+    return served
+
+
+def stockouts(state: DayState, setup: Setup, d: int, lines: Lines, served: np.ndarray) -> None:
+    """Stage 5: each short line is a stockout event. The customer backorders,
+    substitutes (if the SKU has one in stock), buys elsewhere or does not buy, by their
+    segment's shares; then churns with the segment's probability and may come back
+    after an exponential wait."""
+    world, behaviour, cond = setup.world, setup.behaviour, setup.conditions
+    k, n, days = len(world.segments), world.n_skus, cond.days
+    hit = np.flatnonzero(served < lines.q)
+    if not hit.size:
+        return
+    hc, hs, hg = lines.c[hit], lines.s[hit], lines.g[hit]
+    short = (lines.q - served)[hit]
+    state.acc["lines_short"] += np.bincount(hg, minlength=k)
+    np.add.at(state.hits, hc, 1)
+    reaction = (lines.u_react[lines.keep][hit][:, None] >= setup.react_cum[hg]).sum(axis=1)
+    wait_back = reaction == 0
+    if wait_back.any():
+        np.add.at(state.backlog, (hs[wait_back], hg[wait_back]), short[wait_back])
+        state.acc["units_backordered"] += np.bincount(
+            hg[wait_back], weights=short[wait_back], minlength=k
+        )
+    subst = (reaction == 1) & (world.substitute[hs] >= 0)
+    got = np.zeros_like(short)
+    if subst.any():
+        sub_sku = world.substitute[hs[subst]]
+        got[subst] = serve_lines(sub_sku, short[subst], state.on_hand)
+        state.on_hand -= np.bincount(sub_sku, weights=got[subst], minlength=n).astype(np.int64)
+        state.book(setup, hg[subst], got[subst], sub_sku, "units_substituted")
+    gone = ~wait_back
+    state.acc["units_lost"] += np.bincount(hg[gone], weights=(short - got)[gone], minlength=k)
+    if cond.compensation:
+        state.acc["compensation_cost"] += behaviour.coupon_cost * np.bincount(hg, minlength=k)
+    # Churn, and some of the churned come back.
+    churning = lines.u_churn[lines.keep][hit] < setup.churn_p[hg]
+    who, first_line = np.unique(hc[churning], return_index=True)
+    if not who.size:
+        return
+    state.active[who] = False
+    state.lost[who] = True
+    seg = world.segment[who]
+    state.acc["customers_lost"] += np.bincount(seg, minlength=k)
+    idx = lines.keep[hit][churning][first_line]
+    comes_back = lines.u_back[idx] < behaviour.return_probability[seg]
+    when = d + 1 + np.ceil(lines.wait[idx]).astype(np.int64)
+    state.return_day[who] = np.where(comes_back, when, -1)
+    for day in np.unique(when[comes_back & (when < days)]):
+        state.returning.setdefault(int(day), []).append(who[comes_back & (when == day)])
+
+
+def replenish(state: DayState, setup: Setup, d: int, policy: Policy, z_lead: np.ndarray) -> None:
+    """Stage 6: replan every `replan_days` from the demand observed; suppliers under
+    review order what the policy's levels say (`review_orders`), after a random lead."""
+    world, cond = setup.world, setup.conditions
+    if d > 0 and d % cond.replan_days == 0:
+        view = planning_view(
+            world, setup.behaviour, state.estimate.copy(), state.estimate * setup.dispersion,
+            cond.holding_rate,
+        )  # fmt: skip
+        state.levels = policy.levels(view)
+    reviewing = ((d + setup.review_offset) % world.review == 0)[world.supplier]
+    position = state.on_hand + state.on_order - state.backlog.sum(axis=1)
+    if not (reviewing & (position <= state.levels.reorder_point)).any():
+        return
+    budget = None if cond.budget_factor is None else float(setup.budget_base[reviewing].sum())
+    units = review_orders(
+        state.levels, position, reviewing, world.pack_size, world.moq, world.unit_cost, budget
+    )
+    ordered = np.flatnonzero(units > 0)
+    if not ordered.size:
+        return
+    sup = world.supplier[ordered]
+    delay = np.maximum(1, np.round(setup.lead_mean[sup] + setup.lead_sd[sup] * z_lead[sup])).astype(
+        np.int64
+    )
+    arrive_day = np.minimum(d + delay, state.incoming.shape[0] - 1)
+    np.add.at(state.incoming, (arrive_day, ordered), units[ordered])
+    state.on_order += units
+    suppliers = np.unique(sup)
+    state.totals["purchase_cost"] += float(units @ world.unit_cost)
+    state.totals["order_cost"] += float(world.order_cost[suppliers].sum())
+    state.totals["orders_placed"] += float(suppliers.size)
+    state.totals["units_received"] += float(units.sum())
+
+
+def close_day(state: DayState, setup: Setup, d: int) -> None:
+    """Stage 7, the accounts: stock value held overnight and its holding cost, unit-days
+    on hand and on backorder, active customers."""
+    value = float(state.on_hand @ setup.world.unit_cost)
+    state.totals["inventory_value"] += value
+    state.totals["holding_cost"] += value * setup.conditions.holding_rate / 365.0
+    state.totals["on_hand_unit_days"] += float(state.on_hand.sum())
+    state.totals["backlog_unit_days"] += float(state.backlog.sum())
+    state.active_series[d + 1] = np.count_nonzero(state.active)
+
+
+def run_policy(
     world: SimWorld,
     behaviour: Behaviour,
     policy: Policy,
@@ -159,262 +519,69 @@ def simulate(
 ) -> RunResult:
     """Run `policy` on `world` for `conditions.days` days; see the module docstring."""
     cond = conditions or Conditions()
-    m, n, k = world.n_customers, world.n_skus, len(world.segments)
-    days = cond.days
-    start_rng = np.random.default_rng([seed, replication, 0])
-
-    # Static catalogue draws: category-sorted cumulative popularity.
-    by_cat = np.argsort(world.category, kind="stable")
-    cum_pop = np.cumsum(world.popularity[by_cat])
-    total_pop = float(cum_pop[-1]) if n else 0.0
-    cats = world.category[by_cat]
-    c_idx = np.arange(max(world.n_categories, 1))
-    cat_lo_i = np.searchsorted(cats, c_idx, side="left")
-    cat_hi_i = np.searchsorted(cats, c_idx, side="right")
-    cat_lo = np.where(cat_lo_i > 0, cum_pop[np.maximum(cat_lo_i - 1, 0)], 0.0)
-    cat_hi = np.where(cat_hi_i > 0, cum_pop[np.maximum(cat_hi_i - 1, 0)], 0.0)
-    # Per customer: where their favourite category sits on the cumulative popularity.
-    # One row per customer (affinity, start, width), gathered together per line.
-    fav_lo = cat_lo[world.favourite]
-    fav_width = cat_hi[world.favourite] - fav_lo
-    taste = np.column_stack([np.where(fav_width > 0, world.affinity, 0.0), fav_lo, fav_width])
-    line_units = RowTables.poisson(np.maximum(world.mean_quantity - 1.0, 0.0))
-    customers = GuideTable(np.cumsum(world.rate * cond.demand_factor))
-    total_rate = customers.total
-    skus = GuideTable(cum_pop)
-    weekly = world.weekly / max(float(world.weekly.mean()), 1e-12)
-    react_cum = np.cumsum(behaviour.reactions, axis=1)
-    coupon = (1.0 - behaviour.coupon_effect) if cond.compensation else 1.0
-    churn_p = np.clip(behaviour.churn_per_stockout * cond.churn_multiplier * coupon, 0.0, 1.0)
-
-    # Lead times and reviews.
-    lead_mean = world.lead_mean * cond.lead_time_factor
-    lead_sd = world.lead_sd * cond.lead_time_factor
-    max_lead = int(np.ceil(np.max(lead_mean + 5 * lead_sd, initial=1.0))) + 2
-    incoming = np.zeros((days + max_lead + 1, n), dtype=np.int64)
-    review_offset = np.arange(world.review.size) % world.review
-    sku_review = world.review[world.supplier]
-
-    # Initial state: stock on order arrives uniformly over each supplier's nominal lead.
-    on_hand = world.on_hand.astype(np.int64).copy()
-    arrive = 1 + np.floor(start_rng.random(n) * world.lead_mean[world.supplier]).astype(np.int64)
-    np.add.at(incoming, (np.minimum(arrive, incoming.shape[0] - 1), np.arange(n)), world.on_order)
-    on_order = world.on_order.astype(np.int64).copy()
-    backlog = np.zeros((n, k), dtype=np.int64)
-    active = world.active.copy()
-    hazard = behaviour.base_churn_daily[world.segment]
-    with np.errstate(divide="ignore"):
-        base_day = np.where(
-            hazard > 0, np.ceil(start_rng.exponential(1.0, m) / np.maximum(hazard, 1e-300)), np.inf
-        )
-    # Baseline churn days sorted once: day d's leavers are one slice.
-    by_base = np.argsort(base_day, kind="stable")
-    base_edges = np.searchsorted(base_day[by_base], np.arange(days + 1))
-    return_day = np.full(m, -1, dtype=np.int64)
-    returning: dict[int, list[np.ndarray]] = {}
-
-    # Planning.
+    start = np.random.default_rng([seed, replication, 0])
+    setup = Setup.of(world, behaviour, cond, start)
     mean0, var0 = world.expected_daily_demand()
-    dispersion = np.where(mean0 > 0, var0 / np.maximum(mean0, 1e-12), 1.0)
-    estimate = mean0.copy()
-    alpha = 2.0 / (SMOOTHING_DAYS + 1)
-    view = planning_view(world, behaviour, mean0, var0, cond.holding_rate)
-    levels: Levels = policy.levels(view)
-    budget_base = (mean0.sum(axis=1) * sku_review * world.unit_cost) * (cond.budget_factor or 0.0)
-
-    # Accounting.
-    zk = np.zeros(k)
-    acc: dict[str, np.ndarray] = {
-        name: zk.copy()
-        for name in (
-            "units_requested", "units_filled_now", "units_substituted", "units_backordered",
-            "units_backorder_filled", "units_lost", "lines", "lines_short", "revenue", "cogs",
-            "customers_lost", "customers_regained", "customers_base_churn", "compensation_cost",
-        )
-    }  # fmt: skip
-    acc["active_start"] = np.bincount(world.segment, weights=active, minlength=k)
-    hits = np.zeros(m, dtype=np.int32)
-    lost = np.zeros(m, dtype=bool)
-    holding = order_cost = purchase = inventory_value = 0.0
-    orders_placed = 0
-    received = int(world.on_order.sum())
-    sold = 0
-    active_series = np.empty(days + 1, dtype=np.int64)
-    active_series[0] = int(active.sum())
-    price, cost = world.unit_price, world.unit_cost
-
-    def book(g: np.ndarray, units: np.ndarray, sku: np.ndarray, column: str) -> None:
-        acc[column] += np.bincount(g, weights=units, minlength=k)
-        acc["revenue"] += np.bincount(g, weights=units * price[sku], minlength=k)
-        acc["cogs"] += np.bincount(g, weights=units * cost[sku], minlength=k)
-
-    for d in range(days):
+    levels = policy.levels(planning_view(world, behaviour, mean0, var0, cond.holding_rate))
+    state = DayState.start(setup, levels)
+    for d in range(cond.days):
         rng = np.random.default_rng([seed, replication, d + 1])
-        # 1. Deliveries, then backorders (top segment first).
-        on_hand += incoming[d]
-        on_order -= incoming[d]
-        if backlog.any():
-            for g in range(k):
-                fill = np.minimum(backlog[:, g], on_hand)
-                if fill.any():
-                    on_hand -= fill
-                    backlog[:, g] -= fill
-                    acc["units_backorder_filled"][g] += float(fill.sum())
-                    acc["revenue"][g] += float(fill @ price)
-                    acc["cogs"][g] += float(fill @ cost)
-                    sold += int(fill.sum())
+        deliver(state, setup, d)
+        come_and_go(state, setup, d)
+        lines = arrivals(state, setup, d, rng)
+        served = serving(state, setup, d, lines)
+        stockouts(state, setup, d, lines, served)
+        replenish(state, setup, d, policy, lines.z_lead)
+        close_day(state, setup, d)
+    return _result(state, setup)
 
-        # 2. Returns and baseline churn.
-        scheduled = returning.pop(d, [])
-        back = np.concatenate(scheduled) if scheduled else np.zeros(0, dtype=np.int64)
-        back = back[return_day[back] == d]
-        if back.size:
-            return_day[back] = -1
-            back = back[base_day[back] > d]
-            active[back] = True
-            acc["customers_regained"] += np.bincount(world.segment[back], minlength=k)
-        leaving = by_base[base_edges[d] : base_edges[d + 1]]
-        leaving = leaving[active[leaving]]
-        if leaving.size:
-            active[leaving] = False
-            acc["customers_base_churn"] += np.bincount(world.segment[leaving], minlength=k)
 
-        # 3. Candidate orders, lines and quantities (drawn whatever the policy).
-        n_orders = rng.poisson(total_rate * weekly[(world.start_weekday + d) % 7])
-        cust = customers.draw(rng.random(n_orders) * total_rate)
-        n_lines = 1 + rng.poisson(world.lines[cust] - 1.0)
-        line_cust = np.repeat(cust, n_lines)
-        n_all = line_cust.size
-        u_fav, u_sku, u_qty = rng.random(n_all), rng.random(n_all), rng.random(n_all)
-        t = taste[line_cust]
-        at = np.where(u_fav < t[:, 0], t[:, 1] + u_sku * t[:, 2], u_sku * total_pop)
-        line_sku = by_cat[skus.draw(at)]
-        qty = 1 + line_units.draw(line_sku, u_qty)
-        u_react, u_churn, u_back = rng.random(n_all), rng.random(n_all), rng.random(n_all)
-        wait = rng.exponential(behaviour.mean_days_to_return, n_all)
-        z_lead = rng.normal(size=world.lead_mean.size)
-
-        keep = np.flatnonzero(active[line_cust])
-        c, s, q = line_cust[keep], line_sku[keep], qty[keep]
-        g = world.segment[c]
-        acc["lines"] += np.bincount(g, minlength=k)
-        acc["units_requested"] += np.bincount(g, weights=q, minlength=k)
-        asked = np.bincount(s * k + g, weights=q, minlength=n * k).reshape(n, k)
-        estimate += alpha * (asked - estimate)
-
-        # 4. Serve, under the reserve if the policy keeps one.
-        if levels.reserve is not None:
-            held = levels.reserve.units(_days_to_arrival(incoming, d, lead_mean[world.supplier]))
-            top = g == levels.reserve.segment
-            served = np.zeros_like(q)
-            rest = np.flatnonzero(~top)
-            served[rest] = _serve(s[rest], q[rest], np.maximum(on_hand - held, 0))
-            on_hand -= np.bincount(s[rest], weights=served[rest], minlength=n).astype(np.int64)
-            first = np.flatnonzero(top)
-            served[first] = _serve(s[first], q[first], on_hand)
-            on_hand -= np.bincount(s[first], weights=served[first], minlength=n).astype(np.int64)
-        else:
-            served = _serve(s, q, on_hand)
-            on_hand -= np.bincount(s, weights=served, minlength=n).astype(np.int64)
-        book(g, served, s, "units_filled_now")
-        sold += int(served.sum())
-
-        # 5. Stockouts: reactions, churn, returns.
-        hit = np.flatnonzero(served < q)
-        if hit.size:
-            hc, hs, hg, short = c[hit], s[hit], g[hit], (q - served)[hit]
-            acc["lines_short"] += np.bincount(hg, minlength=k)
-            np.add.at(hits, hc, 1)
-            reaction = (u_react[keep][hit][:, None] >= react_cum[hg]).sum(axis=1)
-            wait_back = reaction == 0
-            if wait_back.any():
-                np.add.at(backlog, (hs[wait_back], hg[wait_back]), short[wait_back])
-                acc["units_backordered"] += np.bincount(
-                    hg[wait_back], weights=short[wait_back], minlength=k
-                )
-            subst = (reaction == 1) & (world.substitute[hs] >= 0)
-            got = np.zeros_like(short)
-            if subst.any():
-                sub_sku = world.substitute[hs[subst]]
-                got[subst] = _serve(sub_sku, short[subst], on_hand)
-                on_hand -= np.bincount(sub_sku, weights=got[subst], minlength=n).astype(np.int64)
-                book(hg[subst], got[subst], sub_sku, "units_substituted")
-                sold += int(got.sum())
-            gone = ~wait_back
-            acc["units_lost"] += np.bincount(hg[gone], weights=(short - got)[gone], minlength=k)
-            if cond.compensation:
-                acc["compensation_cost"] += behaviour.coupon_cost * np.bincount(hg, minlength=k)
-            churning = u_churn[keep][hit] < churn_p[hg]
-            who, first_line = np.unique(hc[churning], return_index=True)
-            if who.size:
-                active[who] = False
-                lost[who] = True
-                seg = world.segment[who]
-                acc["customers_lost"] += np.bincount(seg, minlength=k)
-                idx = keep[hit][churning][first_line]
-                comes_back = u_back[idx] < behaviour.return_probability[seg]
-                when = d + 1 + np.ceil(wait[idx]).astype(np.int64)
-                return_day[who] = np.where(comes_back, when, -1)
-                for day in np.unique(when[comes_back & (when < days)]):
-                    returning.setdefault(int(day), []).append(who[comes_back & (when == day)])
-
-        # 6. Replan, then review and order.
-        if d > 0 and d % cond.replan_days == 0:
-            view = planning_view(
-                world, behaviour, estimate.copy(), estimate * dispersion, cond.holding_rate
-            )
-            levels = policy.levels(view)
-        reviewing = ((d + review_offset) % world.review == 0)[world.supplier]
-        position = on_hand + on_order - backlog.sum(axis=1)
-        want = reviewing & (position <= levels.reorder_point)
-        if want.any():
-            need = np.where(want, np.maximum(levels.order_up_to - position, 0), 0)
-            packs = np.ceil(need / world.pack_size)
-            moq_packs = np.ceil(world.moq / world.pack_size)
-            packs = np.where((packs > 0) & (packs < moq_packs), moq_packs, packs)
-            units: np.ndarray = (packs * world.pack_size).astype(np.int64)
-            if cond.budget_factor is not None:
-                units = _within_budget(
-                    units, world.unit_cost, float(budget_base[reviewing].sum()), levels.priority
-                )
-            ordered = np.flatnonzero(units > 0)
-            if ordered.size:
-                sup = world.supplier[ordered]
-                delay = np.maximum(1, np.round(lead_mean[sup] + lead_sd[sup] * z_lead[sup])).astype(
-                    np.int64
-                )
-                arrive_day = np.minimum(d + delay, incoming.shape[0] - 1)
-                np.add.at(incoming, (arrive_day, ordered), units[ordered])
-                on_order += units
-                purchase += float(units @ world.unit_cost)
-                suppliers = np.unique(sup)
-                order_cost += float(world.order_cost[suppliers].sum())
-                orders_placed += int(suppliers.size)
-                received += int(units.sum())
-
-        value = float(on_hand @ world.unit_cost)
-        inventory_value += value
-        holding += value * cond.holding_rate / 365.0
-        active_series[d + 1] = np.count_nonzero(active)
-
+def _result(state: DayState, setup: Setup) -> RunResult:
+    world, k, days = setup.world, len(setup.world.segments), setup.conditions.days
     # Orders still in the pipeline were not received.
-    in_transit = int(incoming[days:].sum())
-    acc["active_end"] = np.bincount(world.segment, weights=active, minlength=k)
-    acc["clv_active_end"] = np.bincount(world.segment, weights=world.clv * active, minlength=k)
+    in_transit = float(state.incoming[days:].sum())
+    acc = state.acc
+    acc["active_end"] = np.bincount(world.segment, weights=state.active, minlength=k)
+    acc["clv_active_end"] = np.bincount(
+        world.segment, weights=world.clv * state.active, minlength=k
+    )
+    t = state.totals
     totals = {
-        "holding_cost": holding,
-        "order_cost": order_cost,
-        "purchase_cost": purchase,
-        "orders_placed": float(orders_placed),
-        "units_received": float(received - in_transit),
-        "units_sold": float(sold),
+        "holding_cost": t["holding_cost"],
+        "order_cost": t["order_cost"],
+        "purchase_cost": t["purchase_cost"],
+        "orders_placed": t["orders_placed"],
+        "units_received": t["units_received"] - in_transit,
+        "units_sold": t["units_sold"],
         "on_hand_start": float(world.on_hand.sum()),
-        "on_hand_end": float(on_hand.sum()),
-        "on_order_end": float(in_transit),
-        "backlog_end": float(backlog.sum()),
-        "inventory_value": inventory_value / days,
+        "on_hand_end": float(state.on_hand.sum()),
+        "on_order_end": in_transit,
+        "backlog_end": float(state.backlog.sum()),
+        "inventory_value": t["inventory_value"] / days,
+        "on_hand_unit_days": t["on_hand_unit_days"],
+        "backlog_unit_days": t["backlog_unit_days"],
     }
-    return RunResult(world.segments, acc, totals, active_series, hits, lost, active.copy())
+    return RunResult(
+        world.segments, acc, totals, state.active_series, state.hits, state.lost,
+        state.active.copy(),
+    )  # fmt: skip
+
+
+def review_orders(
+    levels: Levels,
+    position: np.ndarray,
+    reviewing: np.ndarray,
+    pack_size: np.ndarray,
+    moq: np.ndarray,
+    unit_cost: np.ndarray,
+    budget: float | None,
+) -> np.ndarray:
+    """Units each SKU under review orders: the policy's levels through the plan's own
+    ordering rule (`optimize.ordering`: whole packs, MOQ), lines cut by priority (else
+    in SKU order) when the review's `budget` binds."""
+    s = np.where(reviewing, levels.reorder_point, -np.inf)
+    units = order_units(position, s, levels.order_up_to, pack_size, moq)
+    return within_budget(units, unit_cost, budget, levels.priority)
 
 
 def _days_to_arrival(incoming: np.ndarray, day: int, lead: np.ndarray) -> np.ndarray:
@@ -422,14 +589,3 @@ def _days_to_arrival(incoming: np.ndarray, day: int, lead: np.ndarray) -> np.nda
     ahead = incoming[day + 1 :] > 0
     has = ahead.any(axis=0)
     return np.where(has, np.argmax(ahead, axis=0) + 1, lead).astype(float)
-
-
-def _within_budget(
-    units: np.ndarray, unit_cost: np.ndarray, budget: float, priority: np.ndarray | None
-) -> np.ndarray:
-    """Keep whole lines, best priority first (else SKU order), while they fit `budget`."""
-    order = np.argsort(-priority, kind="stable") if priority is not None else np.arange(units.size)
-    spend = np.cumsum((units * unit_cost)[order])
-    keep = np.zeros(units.size, dtype=bool)
-    keep[order] = spend <= budget + 1e-9
-    return np.where(keep, units, 0)

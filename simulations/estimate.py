@@ -28,7 +28,7 @@ from forecast.segments import (
 )
 from simulations.calibration import fit_churn, per_event_churn_exposure
 from simulations.model import Behaviour, SimWorld
-from simulations.world import PRESETS, TIERS, World
+from simulations.world import PRESETS, TIERS, GeneratedWorld
 
 DEFAULT_REACTIONS = (0.15, 0.45, 0.31, 0.09)  # in the order of REACTIONS
 
@@ -76,7 +76,7 @@ def _skus(dataset: Dataset) -> dict[str, np.ndarray]:
     }
 
 
-def from_generated(world: World) -> tuple[SimWorld, Behaviour]:
+def from_generated(world: GeneratedWorld) -> tuple[SimWorld, Behaviour]:
     """The generator's own truth, picked up where its history ends."""
     p = world.params
     truth, sku_truth, data = world.customer_truth, world.sku_truth, world.dataset

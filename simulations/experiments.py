@@ -1,6 +1,6 @@
 """Running an experiment: scenarios x policies x replications with common random numbers.
 
-Every cell (scenario, policy, replication) is one `simulate` run seeded by (seed,
+Every cell (scenario, policy, replication) is one `run_policy` run seeded by (seed,
 replication), so within a scenario all policies meet the same customers, baskets and
 reactions, and paired differences between policies are tight. Cells fan out with
 `runtime.parallel.run_chunks` (inline, a local Dask cluster, or a cluster by address);
@@ -22,7 +22,7 @@ import pandas as pd
 
 from runtime.parallel import run_chunks
 from simulations.calibration import per_event_churn_exposure
-from simulations.engine import Conditions, RunResult, planning_view, simulate
+from simulations.engine import Conditions, RunResult, planning_view, run_policy
 from simulations.metrics import care_list, paired, run_metrics, summarize
 from simulations.model import Behaviour, SimWorld
 from simulations.policies import OptimizerPolicy, Policy
@@ -66,7 +66,7 @@ def _run_cell(
     seed: int,
 ) -> RunResult:
     scenario, policy, replication = cell
-    return simulate(world, behaviour, policies[policy], conditions[scenario], seed, replication)
+    return run_policy(world, behaviour, policies[policy], conditions[scenario], seed, replication)
 
 
 def match_investment(
@@ -87,7 +87,7 @@ def match_investment(
     """
 
     def pilot(p: OptimizerPolicy) -> float:
-        return simulate(world, behaviour, p, conditions, seed, 0).totals["inventory_value"]
+        return run_policy(world, behaviour, p, conditions, seed, 0).totals["inventory_value"]
 
     def close(value: float) -> bool:
         return abs(value - target_value) <= MATCH_TOLERANCE * target_value
@@ -143,7 +143,7 @@ def calibrate_preset(
     """
     cond = conditions or Conditions()
     calm = replace(behaviour, churn_per_stockout=np.zeros(len(world.segments)))
-    pilot = simulate(world, calm, policy, cond, seed, 0)
+    pilot = run_policy(world, calm, policy, cond, seed, 0)
     exposed = world.active
     events = pilot.hits.astype(float) * 365.25 / cond.days
     if not events[exposed].any():
@@ -174,7 +174,9 @@ def run_experiment(
     if experiment.match_inventory is not None:
         ref = policies[names.index(experiment.match_inventory)]
         base = conditions[0]
-        target = simulate(world, behaviour, ref, base, experiment.seed, 0).totals["inventory_value"]
+        target = run_policy(world, behaviour, ref, base, experiment.seed, 0).totals[
+            "inventory_value"
+        ]
         tuned: list[Policy] = []
         for policy in policies:
             if isinstance(policy, OptimizerPolicy) and policy.investment is None:

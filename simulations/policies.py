@@ -6,7 +6,9 @@ at what inventory position to reorder (`reorder_point`, s), up to what level
 (`order_up_to`, S), how many units to hold back for the top segment (`reserve`), and
 which lines to keep first when a review's budget binds (`priority`, value per
 currency). The engine applies them at each supplier's review: if position <= s,
-order S - position in whole packs, MOQ respected. The five policies differ only there:
+order S - position in whole packs, MOQ respected (`optimize.ordering`). The levels are
+the plan's own rules (`optimize.levels`, `optimize.reservation`, the optimizer), so a
+simulation tests what the plan was made with. The five policies differ only there:
 
 - `SsPolicy`: s = mean + z sd over the protection interval, S = s + EOQ.
 - `BaseStockPolicy`: S = the service-level quantile of protection demand, s = S - 1.
@@ -25,11 +27,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from scipy import stats
 
-from forecast.distribution import pmfs, quantiles
+from forecast.distribution import pmfs
 from optimize.baselines import segment_blind
-from optimize.problem import Problem
+from optimize.economics import DAYS_PER_YEAR, holding_cost
+from optimize.levels import base_stock_levels, min_max_levels, ss_levels
+from optimize.problem import ReorderProblem
+from optimize.reservation import reserve_rule, reserve_units
 from optimize.solve import solve
 
 
@@ -65,25 +69,19 @@ class PlanningView:
 
 @dataclass(frozen=True)
 class Reserve:
-    """Littlewood's rule, day by day: units of each SKU other segments may not take.
-
-    Keep R units for segment `segment` while the chance its demand until the next
-    delivery exceeds R is at least c_next / c_top (the next segment's stockout cost over
-    its own): R = mean t + z sd sqrt(t) with z = the normal quantile at 1 - c_next/c_top,
-    t = days until stock can next arrive, daily mean and variance of that segment's
-    demand per SKU. z = -inf where the SKU keeps no reserve.
-    """
+    """Littlewood's rule, day by day (`optimize.reservation`): units of each SKU other
+    segments may not take. `segment` is protected with each SKU's critical ratio
+    `ratio` (NaN: no reserve) against its demand until the next delivery, t days:
+    mean `daily_mean` x t, variance `daily_var` x t."""
 
     segment: int
     daily_mean: np.ndarray
     daily_var: np.ndarray
-    z: np.ndarray
+    ratio: np.ndarray
 
     def units(self, days_to_arrival: np.ndarray) -> np.ndarray:
         t = np.maximum(days_to_arrival, 0.0)
-        with np.errstate(invalid="ignore"):
-            r = self.daily_mean * t + self.z * np.sqrt(self.daily_var * t)
-        return np.asarray(np.where(np.isfinite(self.z), np.maximum(np.ceil(r), 0.0), 0.0))
+        return reserve_units(self.daily_mean * t, self.daily_var * t, self.ratio)
 
 
 @dataclass(frozen=True)
@@ -119,12 +117,12 @@ class SsPolicy:
             raise ValueError("z must be a finite safety factor")
 
     def levels(self, view: PlanningView) -> Levels:
-        mean, sd = view.protection_mean, np.sqrt(view.protection_var)
-        s = np.ceil(mean + self.z * sd)
-        annual = view.daily_mean.sum(axis=1) * 365.0
-        holding = np.maximum(view.holding_rate * view.unit_cost, 1e-9)
-        eoq = np.sqrt(2.0 * view.order_cost * annual / holding)
-        return Levels(s, s + np.maximum(np.ceil(eoq), 1.0))
+        annual = view.daily_mean.sum(axis=1) * DAYS_PER_YEAR
+        s, big = ss_levels(
+            view.protection_mean, view.protection_var, self.z, view.order_cost, annual,
+            view.holding_rate * view.unit_cost,
+        )  # fmt: skip
+        return Levels(s, big)
 
 
 @dataclass(frozen=True)
@@ -141,8 +139,9 @@ class BaseStockPolicy:
             )
 
     def levels(self, view: PlanningView) -> Levels:
-        target = quantiles(view.protection_mean, view.protection_var, (self.service_level,))[:, 0]
-        return Levels(target - 1.0, target)
+        return Levels(
+            *base_stock_levels(view.protection_mean, view.protection_var, self.service_level)
+        )
 
 
 @dataclass(frozen=True)
@@ -154,12 +153,10 @@ class MinMaxPolicy:
     max_factor: float = 2.0
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.min_factor <= self.max_factor or self.max_factor <= 0:
-            raise ValueError("min/max needs 0 <= min_factor <= max_factor and max_factor > 0")
+        min_max_levels(np.zeros(0), self.min_factor, self.max_factor)  # checks the factors
 
     def levels(self, view: PlanningView) -> Levels:
-        mean = view.protection_mean
-        return Levels(np.floor(self.min_factor * mean), np.ceil(self.max_factor * mean))
+        return Levels(*min_max_levels(view.protection_mean, self.min_factor, self.max_factor))
 
 
 @dataclass(frozen=True)
@@ -187,24 +184,24 @@ class OptimizerPolicy:
         if not self.holding_factor > 0:
             raise ValueError("holding_factor must be positive")
 
-    def problem(self, view: PlanningView) -> Problem:
+    def problem(self, view: PlanningView, position: np.ndarray | None = None) -> ReorderProblem:
+        """The reorder problem this policy solves: demand over each SKU's protection
+        interval, whole units, from `position` (default: empty shelves)."""
         n, k = view.daily_mean.shape
         mean = view.daily_mean * view.protection_days[:, None]
         var = np.maximum(view.daily_var * view.protection_days[:, None], mean)
         flat = pmfs(mean, var)
         by_sku = tuple(tuple(flat[i * k : (i + 1) * k]) for i in range(n))
-        problem = Problem(
+        problem = ReorderProblem(
             sku_ids=np.arange(n),
             segments=view.segments,
             pmfs=by_sku,
             stockout_cost=view.stockout_cost,
-            position=np.zeros(n),
+            position=np.zeros(n) if position is None else position,
             unit_cost=view.unit_cost,
-            holding_cost=self.holding_factor
-            * view.holding_rate
-            * view.unit_cost
-            * view.protection_days
-            / 365.0,
+            holding_cost=holding_cost(
+                view.unit_cost, self.holding_factor * view.holding_rate, view.protection_days
+            ),
             pack_size=np.ones(n, dtype=np.int64),
             moq=np.zeros(n, dtype=np.int64),
             unit_volume=np.zeros(n),
@@ -214,6 +211,9 @@ class OptimizerPolicy:
             supplier_min_value=np.zeros(1),
             supplier_order_cost=np.zeros(1),
             budget=self.investment,
+            interval_mean=mean,
+            interval_var=var,
+            protection_days=view.protection_days,
         )
         return problem if self.churn_aware else segment_blind(problem)
 
@@ -234,20 +234,10 @@ class OptimizerPolicy:
         return Levels(target - 1.0, target, reserve, priority)
 
 
-#: A SKU keeps a reserve only if a stockout of its top segment costs at least this much
-#: more than the next segment's: the gain per reserved unit, c_top P(D > R) - c_next, is
-#: negligible below it, while the day-by-day approximation's errors are not.
-RESERVE_PREMIUM = 0.10
-
-
 def _littlewood(view: PlanningView) -> Reserve:
-    """The reserve for the segment a stockout costs most catalogue-wide (see `Reserve`)."""
-    costs = view.stockout_cost
-    top = int(np.argmax(costs.mean(axis=0)))
-    c_top = costs[:, top]
-    c_next = np.sort(costs, axis=1)[:, -2]
-    is_top = np.argmax(costs, axis=1) == top
-    ratio = np.where(c_top > 0, c_next / np.maximum(c_top, 1e-12), 1.0)
-    material = ratio * (1.0 + RESERVE_PREMIUM) <= 1.0
-    z = np.where(is_top & material, stats.norm.ppf(1.0 - np.minimum(ratio, 1.0)), -np.inf)
-    return Reserve(top, view.daily_mean[:, top], view.daily_var[:, top], z)
+    """The day-by-day reserve for the protected segment (`optimize.reservation`)."""
+    rule = reserve_rule(view.stockout_cost)
+    return Reserve(
+        rule.segment, view.daily_mean[:, rule.segment], view.daily_var[:, rule.segment],
+        rule.ratio,
+    )  # fmt: skip

@@ -12,16 +12,24 @@ period t + L is y_t minus the demand of periods t..t+L (Poisson((L+1) * mean)), 
 
     cost = K * P(order in a period) + sum_y pi(y) * E[h (y - D)^+ + p (D - y)^+].
 
-`simulate` runs the same system period by period, vectorized over independent
-replications, so the two can be compared (they agree within 1% in the tests).
+`simulate_policy` runs the same system through the product's own daily engine
+(`simulations.engine`: one period a day, one customer, one SKU, every shortage
+backordered), so the two can be compared: they agree within 1% in the tests, which
+checks the engine's ordering, serving, backordering and accounting against the textbook.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
+
+from runtime.parallel import run_chunks
+from simulations.engine import Conditions, RunResult, run_policy
+from simulations.model import Behaviour, SimWorld
+from simulations.policies import Levels, PlanningView
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,16 @@ class Policy:
     def __post_init__(self) -> None:
         if self.s >= self.S:
             raise ValueError(f"need s < S, got s={self.s}, S={self.S}")
+
+    @property
+    def name(self) -> str:
+        return f"(s={self.s}, S={self.S})"
+
+    def levels(self, view: PlanningView) -> Levels:
+        """The engine's policy interface: the same s and S for every SKU, whatever the
+        demand estimate."""
+        n = view.daily_mean.shape[0]
+        return Levels(np.full(n, float(self.s)), np.full(n, float(self.S)))
 
     @classmethod
     def parse(cls, text: str) -> Policy:
@@ -105,50 +123,81 @@ class SimulationResult:
     order_rate: float  # orders per period
 
 
-def simulate(
+def textbook_world(mean: float, policy: Policy, costs: Costs, lead_time: int) -> SimWorld:
+    """The textbook system as a world of the daily engine: one customer ordering one
+    unit per line at Poisson rate `mean` per day, one SKU at unit cost 1 starting at S,
+    one supplier reviewing daily with a fixed cost K per order and a lead time of
+    L + 1 days (the engine reviews at the end of a day, after its demand: an order then
+    arrives the next morning, before that day's demand, which is the textbook's L = 0)."""
+    one, zero = np.ones(1), np.zeros(1)
+    return SimWorld(
+        segments=("all",), customer_ids=np.zeros(1, dtype=np.int64),
+        segment=np.zeros(1, dtype=np.int64), rate=np.array([mean]), lines=one,
+        favourite=np.zeros(1, dtype=np.int64), affinity=zero, active=np.ones(1, dtype=bool),
+        clv=zero, sku_ids=np.zeros(1, dtype=np.int64), category=np.zeros(1, dtype=np.int64),
+        popularity=one, mean_quantity=one, unit_cost=one, unit_price=one,
+        pack_size=np.ones(1, dtype=np.int64), moq=np.zeros(1, dtype=np.int64),
+        supplier=np.zeros(1, dtype=np.int64), substitute=np.full(1, -1, dtype=np.int64),
+        on_hand=np.array([float(policy.S)]), on_order=zero,
+        lead_mean=np.array([float(lead_time + 1)]), lead_sd=zero, review=one,
+        order_cost=np.array([costs.K]), weekly=np.ones(7),
+    )  # fmt: skip
+
+
+#: Every short unit is backordered; nobody churns.
+BACKORDERS = Behaviour(
+    reactions=np.array([[1.0, 0.0, 0.0, 0.0]]),
+    churn_per_stockout=np.zeros(1),
+    return_probability=np.zeros(1),
+    base_churn_daily=np.zeros(1),
+)
+
+
+def _replication(
+    replication: int, world: SimWorld, policy: Policy, conditions: Conditions, seed: int
+) -> RunResult:
+    return run_policy(world, BACKORDERS, policy, conditions, seed=seed, replication=replication)
+
+
+def simulate_policy(
     mean: float,
     policy: Policy,
     costs: Costs,
     lead_time: int = 0,
     periods: int = 20_000,
-    replications: int = 32,
-    warmup: int = 500,
+    replications: int = 8,
     seed: int = 0,
+    engine: str = "inline",
+    progress: Callable[[int, int], None] | None = None,
 ) -> SimulationResult:
-    """Simulate the system; the loop is over periods, replications are vectorized."""
+    """Run the textbook system through the daily engine (`simulations.engine`), one
+    period a day, and price what it did: K per order, h per unit-day on hand and p per
+    unit-day on backorder, per period, with its standard error over replications.
+    Replications run on `engine` (`runtime.parallel`)."""
     _check(mean, lead_time)
-    if periods < 1 or replications < 1 or warmup < 0:
-        raise ValueError("periods and replications must be positive, warmup non-negative")
-    rng = np.random.default_rng(seed)
-    r = replications
-    net = np.full(r, float(policy.S))  # on hand - backorders
-    pipeline = np.zeros((r, lead_time + 1))  # slot k arrives k periods from now
-    total_cost = np.zeros(r)
-    demand_sum = np.zeros(r)
-    served_sum = np.zeros(r)
-    orders = np.zeros(r)
-    for t in range(warmup + periods):
-        position = net + pipeline.sum(axis=1)
-        order = position <= policy.s
-        quantity = np.where(order, policy.S - position, 0.0)
-        pipeline[:, lead_time] += quantity
-        net += pipeline[:, 0]  # arrivals due now (this period's order too when L = 0)
-        pipeline = np.roll(pipeline, -1, axis=1)
-        pipeline[:, -1] = 0.0
-        demand = rng.poisson(mean, r)
-        served = np.minimum(demand, np.maximum(net, 0.0))
-        net -= demand
-        if t >= warmup:
-            total_cost += (
-                costs.K * order + costs.h * np.maximum(net, 0) + costs.p * np.maximum(-net, 0)
-            )
-            demand_sum += demand
-            served_sum += served
-            orders += order
-    per_rep = total_cost / periods
+    if periods < 1 or replications < 1:
+        raise ValueError("periods and replications must be positive")
+    world = textbook_world(mean, policy, costs, lead_time)
+    conditions = Conditions(days=periods, holding_rate=0.0, replan_days=periods)
+    shared = {"world": world, "policy": policy, "conditions": conditions, "seed": seed}
+    runs = run_chunks(
+        _replication, list(range(replications)), engine, progress=progress, shared=shared
+    )
+    per_period = np.array(
+        [
+            (costs.K * r.totals["orders_placed"] + costs.h * r.totals["on_hand_unit_days"]
+             + costs.p * r.totals["backlog_unit_days"]) / periods
+            for r in runs
+        ]
+    )  # fmt: skip
+    asked = sum(float(r.segment["units_requested"].sum()) for r in runs)
+    served = sum(float(r.segment["units_filled_now"].sum()) for r in runs)
+    orders = sum(r.totals["orders_placed"] for r in runs)
     return SimulationResult(
-        cost=float(per_rep.mean()),
-        cost_se=float(per_rep.std(ddof=1) / np.sqrt(r)) if r > 1 else float("nan"),
-        fill_rate=float(served_sum.sum() / max(demand_sum.sum(), 1.0)),
-        order_rate=float(orders.sum() / (periods * r)),
+        cost=float(per_period.mean()),
+        cost_se=float(per_period.std(ddof=1) / np.sqrt(replications))
+        if replications > 1
+        else float("nan"),
+        fill_rate=served / max(asked, 1.0),
+        order_rate=orders / (periods * replications),
     )

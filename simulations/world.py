@@ -3,8 +3,10 @@
 The world is simulated day by day, vectorized over customers and SKUs (no Python loop
 over either): customers of tiers A/B/C place orders at heavy-tailed rates, baskets draw
 SKUs from a Zipf-like catalogue with weekly and yearly seasonality, trends and launches;
-stock follows a periodic-review order-up-to policy with stochastic supplier lead times,
-so stockouts happen and are recorded as `quantity_short`; a customer who meets a
+stock follows a periodic-review order-up-to policy with stochastic supplier lead times
+(ordering and serving as the simulation engine does: `optimize.ordering.order_units`,
+`simulations.engine.serve_lines`), so stockouts happen and are recorded as
+`quantity_short`; a customer who meets a
 stockout churns with a per-tier probability calibrated to the sector's annual loss rate
 (DESIGN.md), and may come back later.
 
@@ -24,7 +26,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from contract.dataset import Dataset
+from optimize.ordering import order_units
 from simulations.calibration import per_event_churn
+from simulations.engine import serve_lines
 
 TIERS = ("A", "B", "C")
 
@@ -133,7 +137,7 @@ def params_for(size: str, **overrides: object) -> WorldParams:
 
 
 @dataclass(frozen=True)
-class World:
+class GeneratedWorld:
     """A generated dataset and the ground truth the generator used to make it.
 
     `customer_truth`: customer_id, tier, orders_per_year, lines_per_order (mean lines per
@@ -159,13 +163,15 @@ class World:
 ProgressFn = Callable[[int, int], None]
 
 
-def generate(params: WorldParams | None = None, progress: ProgressFn | None = None) -> World:
+def generate(
+    params: WorldParams | None = None, progress: ProgressFn | None = None
+) -> GeneratedWorld:
     """Generate a world. `progress(done_days, total_days)` is called as days are simulated."""
     p = params or WorldParams()
     rng = np.random.default_rng(p.seed)
     catalogue = _catalogue(p, rng)
     people = _customers(p, rng, catalogue)
-    history = _simulate(p, rng, catalogue, people, progress)
+    history = _history(p, rng, catalogue, people, progress)
     return _assemble(p, catalogue, people, history)
 
 
@@ -345,7 +351,7 @@ def _churn_per_stockout(
     return np.clip(out, 0.0, 1.0)
 
 
-def _simulate(
+def _history(
     p: WorldParams,
     rng: np.random.Generator,
     cat: _Catalogue,
@@ -447,16 +453,10 @@ def _simulate(
         line_sku = uniq % n
         line_cust = _customer_of(line_order, order_ids, buyers)
 
-        # Serve in random arrival order per SKU until stock runs out.
-        arrival = rng.random(line_sku.size)
-        seq = np.lexsort((arrival, line_sku))
-        sku_s, qty_s = line_sku[seq], qty[seq]
-        cum_q = np.cumsum(qty_s)
-        first = np.searchsorted(sku_s, sku_s, side="left")
-        before = cum_q - qty_s - np.where(first > 0, cum_q[first - 1], 0)
-        served_s = np.clip(on_hand[sku_s] - before, 0, qty_s)
-        served = np.empty_like(served_s)
-        served[seq] = served_s
+        # Serve in random arrival order per SKU until stock runs out (the engine's stage).
+        arrival = np.argsort(rng.random(line_sku.size), kind="stable")
+        served = np.empty_like(qty)
+        served[arrival] = serve_lines(line_sku[arrival], qty[arrival], on_hand)
         short = qty - served
         on_hand -= np.bincount(line_sku, weights=served, minlength=n).astype(np.int64)
 
@@ -485,13 +485,11 @@ def _simulate(
         # The historic planner: smoothed demand, periodic review, order up to target.
         requested = np.bincount(line_sku, weights=qty, minlength=n)
         estimate += alpha * (requested - estimate)
+        # Base-stock at every review, in whole packs with the MOQ: the plan's own rule.
         reviewing = ((d + review_offset) % cat.supplier_review == 0)[cat.sku_supplier]
-        position = on_hand + on_order
-        need = np.ceil(order_up_to(estimate)) - position
-        need = np.where(reviewing & (need > 0), need, 0)
-        packs = np.ceil(need / cat.pack_size)
-        q = (packs * cat.pack_size).astype(np.int64)
-        q = np.where((q > 0) & (q < cat.moq), cat.moq, q)
+        target = np.ceil(order_up_to(estimate))
+        s = np.where(reviewing, target - 1, -np.inf)
+        q = order_units(on_hand + on_order, s, target, cat.pack_size, cat.moq)
         ordering = np.flatnonzero(q > 0)
         sup = cat.sku_supplier[ordering]
         delay = np.maximum(
@@ -538,7 +536,7 @@ def _text(arr: pa.Array) -> pd.Series:
     return pd.Series(arr.to_pandas(types_mapper=pd.ArrowDtype), dtype="string[pyarrow]")
 
 
-def _assemble(p: WorldParams, cat: _Catalogue, people: _Customers, h: _History) -> World:
+def _assemble(p: WorldParams, cat: _Catalogue, people: _Customers, h: _History) -> GeneratedWorld:
     n, m = p.n_skus, p.n_customers
     start = pd.Timestamp(p.start_date)
     sku_ids = _ids("SKU", np.arange(n), len(str(n)) + 1)
@@ -645,4 +643,4 @@ def _assemble(p: WorldParams, cat: _Catalogue, people: _Customers, h: _History) 
         }
     )
     churn = {t: float(q) for t, q in zip(TIERS, h.churn_per_stockout, strict=True)}
-    return World(p, dataset, customer_truth, sku_truth, churn)
+    return GeneratedWorld(p, dataset, customer_truth, sku_truth, churn)

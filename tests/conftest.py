@@ -19,7 +19,7 @@ from sqlalchemy import Engine, event, text
 from api.database import make_engine
 from contract import Dataset
 from replenish.pipeline import Outcome
-from simulations.world import World, generate, params_for
+from simulations.world import GeneratedWorld, generate, params_for
 from tests.datasets import GOOD, WriteDataset
 
 POSTGRES_ENV = "REPLENISH_TEST_DATABASE_URL"
@@ -78,7 +78,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
-def tiny_world() -> World:
+def tiny_world() -> GeneratedWorld:
     """A small generated world (60 SKUs, 400 customers, one year), shared by tests."""
     return generate(params_for("tiny", seed=7))
 

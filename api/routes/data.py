@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response, UploadFile
 from api import datasets
 from api.auth import Principal, Reader, Role, require
 from api.deps import DB, Limit, Offset, heavy
-from api.errors import Problem
+from api.errors import HTTPProblem
 from api.models import AuditEntry
 from contract.dataset import Dataset
 from contract.schema import TABLES_BY_NAME
@@ -33,7 +33,7 @@ async def _read_capped(file: UploadFile, limit: int) -> bytes:
     while chunk := await file.read(CHUNK):
         size += len(chunk)
         if size > limit:
-            raise Problem(413, "Content Too Large", f"the file is larger than {limit:,} bytes")
+            raise HTTPProblem(413, "Content Too Large", f"the file is larger than {limit:,} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -55,7 +55,9 @@ async def upload(
     user: Uploader,
 ) -> dict[str, Any]:
     if table not in TABLES_BY_NAME:
-        raise Problem(404, "Not Found", f"no table {table!r}; tables: {', '.join(TABLES_BY_NAME)}")
+        raise HTTPProblem(
+            404, "Not Found", f"no table {table!r}; tables: {', '.join(TABLES_BY_NAME)}"
+        )
     limit = request.app.state.settings.max_upload_bytes  # the body's size: api.gate
     content = await _read_capped(file, limit)
 
@@ -81,7 +83,7 @@ async def upload(
             for p in exc.problems
         ]  # fmt: skip
         detail = f"{table}: {len(problems)} problem(s); nothing was stored"
-        raise Problem(422, "Invalid dataset", detail, {"problems": problems}) from None
+        raise HTTPProblem(422, "Invalid dataset", detail, {"problems": problems}) from None
     response.status_code = 201 if stored.changed else 200
     return {
         "table": stored.table, "rows": stored.rows, "sha256": stored.sha256,
@@ -95,7 +97,9 @@ async def _dataset(request: Request, db: DB) -> Dataset:
     report, dataset = await heavy(request, datasets.load, db, limit)
     if dataset is None:
         missing = [p.table for p in report.errors if p.code == "missing_table"]
-        raise Problem(409, "Dataset incomplete", f"upload these tables first: {', '.join(missing)}")
+        raise HTTPProblem(
+            409, "Dataset incomplete", f"upload these tables first: {', '.join(missing)}"
+        )
     return dataset
 
 
@@ -129,7 +133,7 @@ def skus(data: Data, _: Reader, limit: Limit = 100, offset: Offset = 0) -> dict[
 @router.get("/inventory", summary="Stock on hand and on order, paginated")
 def inventory(data: Data, _: Reader, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
     if data.inventory is None:
-        raise Problem(404, "Not Found", "no inventory table has been uploaded")
+        raise HTTPProblem(404, "Not Found", "no inventory table has been uploaded")
     return _page(data.inventory, limit, offset)
 
 
@@ -141,7 +145,7 @@ async def customers(
         request, datasets.analyse, db, request.app.state.settings.max_upload_bytes
     )
     if data.customers is None or analysis is None or analysis.segments is None:
-        raise Problem(404, "Not Found", "no customers table: sales are anonymous")
+        raise HTTPProblem(404, "Not Found", "no customers table: sales are anonymous")
     page = analysis.segments.customers.iloc[offset : offset + limit].copy()
     page["tier"] = page["tier"].astype(str)
     return {**_page(page, limit, 0), "total": len(analysis.segments.customers), "offset": offset}

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from api import migrate
-from api.errors import Problem
+from api.errors import HTTPProblem
 from api.schemas import Health
 
 router = APIRouter(tags=["operations"])
@@ -22,9 +22,11 @@ def health(request: Request) -> Health:
             conn.execute(text("SELECT 1"))
         revision = migrate.current(engine)
     except SQLAlchemyError as exc:
-        raise Problem(503, "Unavailable", f"database unreachable: {type(exc).__name__}") from None
+        raise HTTPProblem(
+            503, "Unavailable", f"database unreachable: {type(exc).__name__}"
+        ) from None
     if revision != migrate.head():
-        raise Problem(503, "Unavailable", "the database is not migrated to this version")
+        raise HTTPProblem(503, "Unavailable", "the database is not migrated to this version")
     return Health(status="ok", database="ok", revision=revision)
 
 

@@ -14,7 +14,7 @@ from api import datasets, plans
 from api.auth import CurrentUser, Principal, Reader, Role, require
 from api.cache import Rendered
 from api.deps import DB, JobId, Limit, Offset, RowId, SkuId, in_session
-from api.errors import Problem
+from api.errors import HTTPProblem
 from api.jobs import new_job_id, scope_errors
 from api.models import (
     AuditEntry,
@@ -57,7 +57,7 @@ def _earlier_request(
     if seen is None:
         return None
     if seen.params != body.model_dump():
-        raise Problem(409, "Conflict", "this Idempotency-Key was used for another request")
+        raise HTTPProblem(409, "Conflict", "this Idempotency-Key was used for another request")
     job = db.scalar(select(Job).where(Job.plan_id == seen.id))
     return {"job_id": job.id if job else "", "plan_id": seen.id}
 
@@ -67,14 +67,14 @@ def _check_scope(request: Request, db: Session, body: PlanRequest) -> None:
     the dataset is incomplete: there is nothing to check them against yet)."""
     _, dataset = datasets.load(db, request.app.state.settings.max_upload_bytes)
     if dataset is None:
-        raise Problem(
+        raise HTTPProblem(
             409, "Dataset incomplete",
             "upload the dataset before asking for a plan of some suppliers or categories",
         )  # fmt: skip
     errors = scope_errors(dataset, body.suppliers, body.categories)
     if errors:
         detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors)
-        raise Problem(422, "Invalid request", detail, {"errors": errors})
+        raise HTTPProblem(422, "Invalid request", detail, {"errors": errors})
 
 
 @router.post("/plans", status_code=202, response_model=Accepted, summary="Request a plan")
@@ -120,7 +120,7 @@ def request_plan(
 def get_job(job_id: JobId, db: DB, _: CurrentUser) -> Job:
     job = db.get(Job, job_id)
     if job is None:
-        raise Problem(404, "Not Found", f"no job {job_id}")
+        raise HTTPProblem(404, "Not Found", f"no job {job_id}")
     return job
 
 
@@ -131,11 +131,11 @@ def retry_job(job_id: JobId, request: Request, db: DB, user: CurrentUser) -> Job
     attempt): of concurrent retries exactly one wins, the others get 409."""
     job = db.get(Job, job_id)
     if job is None:
-        raise Problem(404, "Not Found", f"no job {job_id}")
+        raise HTTPProblem(404, "Not Found", f"no job {job_id}")
     if job.created_by != user.id and user.role != Role.admin.value:
-        raise Problem(403, "Forbidden", "only the job's requester or an admin may retry it")
+        raise HTTPProblem(403, "Forbidden", "only the job's requester or an admin may retry it")
     if job.status != "failed":
-        raise Problem(409, "Conflict", f"only a failed job can be retried; it is {job.status}")
+        raise HTTPProblem(409, "Conflict", f"only a failed job can be retried; it is {job.status}")
     before = {"status": job.status, "error": job.error, "attempt": job.attempt}
     attempt = job.attempt + 1
     queued = db.execute(
@@ -146,7 +146,7 @@ def retry_job(job_id: JobId, request: Request, db: DB, user: CurrentUser) -> Job
     )
     if queued.rowcount != 1:  # type: ignore[attr-defined]
         db.rollback()
-        raise Problem(409, "Conflict", "the job was retried meanwhile: reload it")
+        raise HTTPProblem(409, "Conflict", "the job was retried meanwhile: reload it")
     if job.plan_id is not None:
         db.execute(
             update(Plan)
@@ -193,7 +193,7 @@ async def get_plan(plan_id: RowId, request: Request, _: Reader) -> Response:
     def render(db: Session) -> tuple[bytes, int]:
         version = db.scalar(_PLAN_VERSION, key)
         if version is None:
-            raise Problem(404, "Not Found", f"no plan {plan_id}")
+            raise HTTPProblem(404, "Not Found", f"no plan {plan_id}")
         body = cache.get(("plan", plan_id, version))
         if body is None:
             plan = plans.get_plan(db, plan_id)
@@ -229,7 +229,7 @@ def _decide(
 ) -> dict[str, Any]:
     decision = body or Decision()
     if action == "reject" and not (decision.reason or "").strip():
-        raise Problem(422, "Invalid request", "a rejection needs a reason")
+        raise HTTPProblem(422, "Invalid request", "a rejection needs a reason")
     webhook = request.app.state.settings.webhook_url is not None
     plan = plans.transition(
         db, plan_id, action, user, decision.version, decision.reason, request.state.request_id,

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from api.auth import Principal, Reader, Role, require
 from api.deps import DB, RowId
-from api.errors import Problem
+from api.errors import HTTPProblem
 from api.jobs import new_job_id
 from api.models import Job, Simulation, SimulationChart
 from simulations.scenario_file import DEFAULT, ScenarioError, parse
@@ -36,7 +36,7 @@ def start(
         parse(scenario, "scenario")
     except ScenarioError as exc:
         lines = str(exc).splitlines()
-        raise Problem(422, "Invalid scenario", lines[0], {"problems": lines[1:]}) from None
+        raise HTTPProblem(422, "Invalid scenario", lines[0], {"problems": lines[1:]}) from None
     job = Job(id=new_job_id(), kind="simulation", params={}, created_by=user.id, attempt=1)
     db.add(job)
     db.flush()
@@ -52,7 +52,7 @@ def start(
 def get(simulation_id: RowId, db: DB, _: Reader) -> dict[str, Any]:
     sim = db.get(Simulation, simulation_id)
     if sim is None:
-        raise Problem(404, "Not Found", f"no simulation {simulation_id}")
+        raise HTTPProblem(404, "Not Found", f"no simulation {simulation_id}")
     charts = db.scalars(
         select(SimulationChart.name).where(SimulationChart.simulation_id == simulation_id)
     ).all()
@@ -72,5 +72,5 @@ def get(simulation_id: RowId, db: DB, _: Reader) -> dict[str, Any]:
 def chart(simulation_id: RowId, name: str, db: DB, _: Reader) -> Response:
     row = db.get(SimulationChart, (simulation_id, name))
     if row is None:
-        raise Problem(404, "Not Found", f"no chart {name!r} for simulation {simulation_id}")
+        raise HTTPProblem(404, "Not Found", f"no chart {name!r} for simulation {simulation_id}")
     return Response(content=row.png, media_type="image/png")

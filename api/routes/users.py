@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from api import accounts
 from api.auth import Admin, CurrentUser, KeyCache, Principal
 from api.deps import DB, Limit, Offset, RowId
-from api.errors import Problem
+from api.errors import HTTPProblem
 from api.models import AuditEntry, User
 from api.schemas import AuditOut, NewUser, Page, RoleChange, UserIn, UserOut
 
@@ -50,11 +50,11 @@ def _user(db: DB, user_id: int) -> User:
     try:
         return accounts.find_user(db, user_id)
     except accounts.AccountError as exc:
-        raise Problem(exc.status, "Not Found", exc.message) from None
+        raise HTTPProblem(exc.status, "Not Found", exc.message) from None
 
 
-def _refused(exc: accounts.AccountError) -> Problem:
-    return Problem(exc.status, "Conflict" if exc.status == 409 else "Not Found", exc.message)
+def _refused(exc: accounts.AccountError) -> HTTPProblem:
+    return HTTPProblem(exc.status, "Conflict" if exc.status == 409 else "Not Found", exc.message)
 
 
 @router.post(

@@ -71,9 +71,9 @@ def test_generated_world_round_trips_exactly(tiny_world_dataset: Dataset, tmp_pa
 
 @pytest.fixture
 def tiny_world_dataset(tiny_world: object) -> Dataset:
-    from simulations.world import World
+    from simulations.world import GeneratedWorld
 
-    assert isinstance(tiny_world, World)
+    assert isinstance(tiny_world, GeneratedWorld)
     return tiny_world.dataset
 
 

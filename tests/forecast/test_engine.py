@@ -9,7 +9,7 @@ from distributed import LocalCluster
 
 from forecast.engine import ForecastConfig, forecast_dataset, forecast_panel
 from forecast.panel import Panel
-from simulations.world import World
+from simulations.world import GeneratedWorld
 
 RNG = np.random.default_rng(3)
 
@@ -117,7 +117,7 @@ def test_dask_cluster_gives_identical_numbers() -> None:
     pd.testing.assert_frame_equal(inline.selection, remote.selection)
 
 
-def test_a_generated_world_forecasts_every_sku_and_segment(tiny_world: World) -> None:
+def test_a_generated_world_forecasts_every_sku_and_segment(tiny_world: GeneratedWorld) -> None:
     run = forecast_dataset(tiny_world.dataset, ForecastConfig(horizon=14))
     prot = run.result.protection
     assert len(prot) == len(tiny_world.dataset.skus) * 4

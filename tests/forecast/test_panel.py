@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 
 from forecast.panel import TOTAL, build_panel, uncensor
-from simulations.world import World
+from simulations.world import GeneratedWorld
 
 
-def test_panel_adds_up_to_the_order_lines(tiny_world: World) -> None:
+def test_panel_adds_up_to_the_order_lines(tiny_world: GeneratedWorld) -> None:
     ds = tiny_world.dataset
     tiers = tiny_world.customer_truth.set_index("customer_id")["tier"]
     panel = build_panel(ds, tiers)
@@ -28,7 +28,7 @@ def test_panel_adds_up_to_the_order_lines(tiny_world: World) -> None:
     assert panel.censored.sum() == len(short_days)
 
 
-def test_weekly_panel_sums_days_and_ends_on_the_last_day(tiny_world: World) -> None:
+def test_weekly_panel_sums_days_and_ends_on_the_last_day(tiny_world: GeneratedWorld) -> None:
     daily = build_panel(tiny_world.dataset)
     weekly = build_panel(tiny_world.dataset, freq="W")
     assert daily.segments == (TOTAL,)
@@ -48,7 +48,7 @@ def test_censored_days_are_replaced_by_the_recent_level() -> None:
     assert np.array_equal(uncensor(y, np.zeros_like(censored)), y)
 
 
-def test_anonymous_lines_get_their_own_segment(tiny_world: World) -> None:
+def test_anonymous_lines_get_their_own_segment(tiny_world: GeneratedWorld) -> None:
     ds = tiny_world.dataset
     orders = ds.orders.copy()
     orders.loc[:9, "customer_id"] = pd.NA

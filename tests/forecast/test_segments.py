@@ -10,7 +10,7 @@ import pytest
 
 from contract import Dataset
 from forecast.segments import PARTS, SegmentConfig, segment_customers
-from simulations.world import World
+from simulations.world import GeneratedWorld
 
 END = date(2025, 6, 30)
 
@@ -115,7 +115,7 @@ def test_a_lapsed_regular_is_at_risk_and_a_newcomer_is_new() -> None:
     assert bool(c.loc["NEW", "new"]) and not bool(c.loc["K00", "new"])
 
 
-def test_tier_shares_and_clv_on_a_world(tiny_world: World) -> None:
+def test_tier_shares_and_clv_on_a_world(tiny_world: GeneratedWorld) -> None:
     seg = segment_customers(tiny_world.dataset)
     counts = seg.customers["tier"].value_counts()
     n = len(seg.customers)
@@ -129,7 +129,7 @@ def test_tier_shares_and_clv_on_a_world(tiny_world: World) -> None:
     assert agree > 0.45  # far better than chance (0.38 for 20/30/50 shares)
 
 
-def test_bad_configurations_are_refused(tiny_world: World) -> None:
+def test_bad_configurations_are_refused(tiny_world: GeneratedWorld) -> None:
     with pytest.raises(ValueError, match="unknown score parts"):
         SegmentConfig(weights={"charm": 1.0})
     with pytest.raises(ValueError, match="positive sum"):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
-from optimize.problem import Problem
+from optimize.problem import ReorderProblem
 
 
 def poisson(mean: float) -> np.ndarray:
@@ -33,7 +33,7 @@ def problem(
     order_cost: Sequence[float] | None = None,
     budget: float | None = None,
     capacity: float | None = None,
-) -> Problem:
+) -> ReorderProblem:
     n, k = len(pmfs), len(pmfs[0])
     sup = np.zeros(n, dtype=np.int64) if supplier is None else np.asarray(supplier, dtype=np.int64)
     n_sup = int(sup.max()) + 1 if n else 1
@@ -43,7 +43,7 @@ def problem(
             np.full(n, default, dtype=dtype) if values is None else np.asarray(values, dtype=dtype)
         )
 
-    return Problem(
+    return ReorderProblem(
         sku_ids=np.array([f"S{i}" for i in range(n)], dtype=object),
         segments=tuple("ABCDE"[:k]),
         pmfs=tuple(tuple(np.asarray(p, dtype=float) for p in row) for row in pmfs),

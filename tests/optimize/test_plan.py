@@ -15,7 +15,7 @@ from optimize.reasons import explain
 from optimize.reservation import reservation_levels
 from optimize.solve import solve
 from replenish.planning import make_plan
-from simulations.world import World
+from simulations.world import GeneratedWorld
 from tests.optimize.problems import poisson, problem
 
 
@@ -76,7 +76,7 @@ def test_baselines_order_to_their_rules() -> None:
         base_stock(p, 1.0)
 
 
-def test_stockout_cost_follows_the_design_formula(tiny_world: World) -> None:
+def test_stockout_cost_follows_the_design_formula(tiny_world: GeneratedWorld) -> None:
     import pandas as pd
 
     tiers = pd.DataFrame({"clv": [1000.0, 100.0], "units_per_line": [2.0, 1.0]}, index=["A", "B"])
@@ -99,7 +99,9 @@ def test_frontier_buys_more_service_with_more_budget() -> None:
     assert (np.diff(table["fill_A"]) >= -1e-9).all()
 
 
-def test_churn_aware_plan_loses_less_customer_value_than_segment_blind(tiny_world: World) -> None:
+def test_churn_aware_plan_loses_less_customer_value_than_segment_blind(
+    tiny_world: GeneratedWorld,
+) -> None:
     run = forecast_dataset(tiny_world.dataset, ForecastConfig(horizon=14))
     ample = make_plan(tiny_world.dataset, run, PlanSettings())
     settings = PlanSettings(budget=0.4 * ample.solution.cost)
@@ -131,7 +133,7 @@ def test_churn_aware_plan_loses_less_customer_value_than_segment_blind(tiny_worl
     assert len(exposed) > 0 and set(exposed) <= a_customers
 
 
-def test_build_problem_uses_stock_and_suppliers(tiny_world: World) -> None:
+def test_build_problem_uses_stock_and_suppliers(tiny_world: GeneratedWorld) -> None:
     run = forecast_dataset(tiny_world.dataset, ForecastConfig(horizon=7))
     p = build_problem(tiny_world.dataset, run.result, run.segments, PlanSettings(budget=100.0))
     inv = tiny_world.dataset.inventory

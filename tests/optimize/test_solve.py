@@ -12,13 +12,13 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from optimize.baselines import segment_blind
-from optimize.problem import Problem
+from optimize.problem import ReorderProblem
 from optimize.solve import _Blocks, _greedy, solve
 from optimize.value_curve import sku_curve
 from tests.optimize.problems import poisson, problem
 
 
-def plan_value(p: Problem, quantity: np.ndarray) -> float:
+def plan_value(p: ReorderProblem, quantity: np.ndarray) -> float:
     """Exact expected value a quantity adds (sum of unit values), minus order costs."""
     total = 0.0
     for i in range(p.n_skus):

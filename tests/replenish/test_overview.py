@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from replenish.overview import overview, top_share
-from simulations.world import World
+from simulations.world import GeneratedWorld
 
 
 def test_top_share_closed_forms() -> None:
@@ -26,7 +26,7 @@ def test_top_share_is_at_least_the_fair_share(values: list[float]) -> None:
         assert share >= k / len(values) - 1e-9
 
 
-def test_overview_of_a_world(tiny_world: World) -> None:
+def test_overview_of_a_world(tiny_world: GeneratedWorld) -> None:
     tiers = tiny_world.customer_truth.set_index("customer_id")["tier"]
     ov = overview(tiny_world.dataset, tiers)
     assert ov.tiers is not None

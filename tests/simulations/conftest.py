@@ -6,9 +6,9 @@ import pytest
 
 from simulations.estimate import from_generated
 from simulations.model import Behaviour, SimWorld
-from simulations.world import World
+from simulations.world import GeneratedWorld
 
 
 @pytest.fixture(scope="session")
-def sim(tiny_world: World) -> tuple[SimWorld, Behaviour]:
+def sim(tiny_world: GeneratedWorld) -> tuple[SimWorld, Behaviour]:
     return from_generated(tiny_world)

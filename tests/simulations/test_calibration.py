@@ -16,11 +16,11 @@ from simulations.calibration import (
     per_event_churn,
     per_event_churn_exposure,
 )
-from simulations.engine import Conditions, simulate
+from simulations.engine import Conditions, run_policy
 from simulations.estimate import from_generated
 from simulations.experiments import calibrate_preset
 from simulations.policies import MinMaxPolicy
-from simulations.world import PRESETS, World, generate, params_for
+from simulations.world import PRESETS, GeneratedWorld, generate, params_for
 
 
 def test_per_event_churn_inverts_the_yearly_loss() -> None:
@@ -76,11 +76,11 @@ def test_customer_months_mark_churn_and_stockouts() -> None:
 
 
 @pytest.fixture(scope="module")
-def world() -> World:
+def world() -> GeneratedWorld:
     return generate(params_for("small", seed=2))
 
 
-def test_logit_recovers_the_generators_churn_per_stockout(world: World) -> None:
+def test_logit_recovers_the_generators_churn_per_stockout(world: GeneratedWorld) -> None:
     tiers = world.customer_truth.set_index("customer_id")["tier"]
     fit = fit_churn(world.dataset, tiers)
     stockout = fit.coefficients.loc["stockout"]
@@ -93,7 +93,7 @@ def test_logit_recovers_the_generators_churn_per_stockout(world: World) -> None:
     assert set(untiered.per_event) == {"ALL"} and untiered.per_event["ALL"] > 0
 
 
-def test_a_history_without_stockouts_cannot_be_fitted(world: World) -> None:
+def test_a_history_without_stockouts_cannot_be_fitted(world: GeneratedWorld) -> None:
     orders = world.dataset.orders.copy()
     orders["quantity"] = orders["quantity"] + orders["quantity_short"]
     orders["quantity_short"] = 0
@@ -134,7 +134,7 @@ def test_a_calibrated_preset_loses_the_presets_share_in_a_year() -> None:
     calibrated = calibrate_preset(world, no_other, policy, annual, cond, seed=1)
     lost = np.zeros(k)
     for r in range(2):
-        run = simulate(world, calibrated, policy, cond, seed=1, replication=r)
+        run = run_policy(world, calibrated, policy, cond, seed=1, replication=r)
         lost += run.segment["customers_lost"] / run.segment["active_start"]
     lost /= 2
     assert lost.mean() == pytest.approx(annual, abs=0.03)

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from simulations.engine import Conditions, simulate
+from simulations.engine import Conditions, run_policy
 from simulations.model import Behaviour, SimWorld
 from simulations.policies import BaseStockPolicy, MinMaxPolicy, OptimizerPolicy
 
@@ -32,7 +32,7 @@ def _churn(behaviour: Behaviour, q: float, returns: float = 0.0) -> Behaviour:
 
 def test_with_churn_probability_zero_nobody_churns(sim: Sim) -> None:
     world, behaviour = sim
-    run = simulate(world, _churn(behaviour, 0.0), LEAN, Conditions(days=120), seed=3)
+    run = run_policy(world, _churn(behaviour, 0.0), LEAN, Conditions(days=120), seed=3)
     assert run.segment["lines_short"].sum() > 50  # stockouts did happen
     assert run.segment["customers_lost"].sum() == 0
     assert not run.lost.any()
@@ -42,7 +42,7 @@ def test_with_churn_probability_zero_nobody_churns(sim: Sim) -> None:
 
 def test_with_churn_probability_one_every_hit_customer_churns(sim: Sim) -> None:
     world, behaviour = sim
-    run = simulate(world, _churn(behaviour, 1.0), LEAN, Conditions(days=120), seed=3)
+    run = run_policy(world, _churn(behaviour, 1.0), LEAN, Conditions(days=120), seed=3)
     hit = run.hits > 0
     assert hit.sum() > 10
     assert np.array_equal(run.lost, hit)  # lost exactly the customers hit
@@ -54,14 +54,14 @@ def test_with_churn_probability_one_every_hit_customer_churns(sim: Sim) -> None:
 def test_churned_customers_come_back_when_they_return_for_sure(sim: Sim) -> None:
     world, behaviour = sim
     lean = replace(_churn(behaviour, 1.0, returns=1.0), mean_days_to_return=5.0)
-    run = simulate(world, lean, LEAN, Conditions(days=200), seed=3)
+    run = run_policy(world, lean, LEAN, Conditions(days=200), seed=3)
     assert run.segment["customers_regained"].sum() > 0.8 * run.segment["customers_lost"].sum()
 
 
 def test_identical_policies_give_identical_results(sim: Sim) -> None:
     world, behaviour = sim
-    a = simulate(world, behaviour, BaseStockPolicy(name="a"), Conditions(days=90), 5, 2)
-    b = simulate(world, behaviour, BaseStockPolicy(name="b"), Conditions(days=90), 5, 2)
+    a = run_policy(world, behaviour, BaseStockPolicy(name="a"), Conditions(days=90), 5, 2)
+    b = run_policy(world, behaviour, BaseStockPolicy(name="b"), Conditions(days=90), 5, 2)
     for key in a.segment:
         assert np.array_equal(a.segment[key], b.segment[key]), key
     assert a.totals == b.totals
@@ -71,8 +71,8 @@ def test_identical_policies_give_identical_results(sim: Sim) -> None:
 def test_policies_meet_the_same_demand_when_nobody_churns(sim: Sim) -> None:
     world, behaviour = sim
     calm = _churn(behaviour, 0.0)
-    a = simulate(world, calm, LEAN, Conditions(days=90), 5, 1)
-    b = simulate(world, calm, BaseStockPolicy(), Conditions(days=90), 5, 1)
+    a = run_policy(world, calm, LEAN, Conditions(days=90), 5, 1)
+    b = run_policy(world, calm, BaseStockPolicy(), Conditions(days=90), 5, 1)
     # Same customers, same baskets: units asked for agree exactly, whatever the policy.
     assert np.array_equal(a.segment["units_requested"], b.segment["units_requested"])
     assert a.segment["units_filled_now"].sum() != b.segment["units_filled_now"].sum()
@@ -80,8 +80,8 @@ def test_policies_meet_the_same_demand_when_nobody_churns(sim: Sim) -> None:
 
 def test_other_replications_draw_other_demand(sim: Sim) -> None:
     world, behaviour = sim
-    a = simulate(world, behaviour, LEAN, Conditions(days=60), 5, 0)
-    b = simulate(world, behaviour, LEAN, Conditions(days=60), 5, 1)
+    a = run_policy(world, behaviour, LEAN, Conditions(days=60), 5, 0)
+    b = run_policy(world, behaviour, LEAN, Conditions(days=60), 5, 1)
     assert a.segment["units_requested"].sum() != b.segment["units_requested"].sum()
 
 
@@ -101,7 +101,7 @@ def test_units_are_conserved(
     """Stock at the start + units received = units sold + stock at the end."""
     world, behaviour = sim
     cond = Conditions(days=60, lead_time_factor=lead, demand_factor=demand, budget_factor=budget)
-    run = simulate(world, behaviour, LEAN if lean else BaseStockPolicy(), cond, seed)
+    run = run_policy(world, behaviour, LEAN if lean else BaseStockPolicy(), cond, seed)
     t = run.totals
     assert t["on_hand_start"] + t["units_received"] == t["units_sold"] + t["on_hand_end"]
     seg = run.segment
@@ -119,20 +119,20 @@ def test_units_are_conserved(
 def test_a_full_coupon_stops_stockout_churn_and_costs_per_event(sim: Sim) -> None:
     world, behaviour = sim
     coupon = replace(_churn(behaviour, 0.5), coupon_effect=1.0, coupon_cost=4.0)
-    run = simulate(world, coupon, LEAN, Conditions(days=60, compensation=True), seed=2)
+    run = run_policy(world, coupon, LEAN, Conditions(days=60, compensation=True), seed=2)
     assert run.segment["customers_lost"].sum() == 0
     assert np.allclose(run.segment["compensation_cost"], 4.0 * run.segment["lines_short"])
-    without = simulate(world, coupon, LEAN, Conditions(days=60, compensation=False), seed=2)
+    without = run_policy(world, coupon, LEAN, Conditions(days=60, compensation=False), seed=2)
     assert without.segment["customers_lost"].sum() > 0
     assert without.segment["compensation_cost"].sum() == 0
 
 
 def test_a_zero_budget_orders_nothing(sim: Sim) -> None:
     world, behaviour = sim
-    run = simulate(world, behaviour, BaseStockPolicy(), Conditions(days=60, budget_factor=0.0))
+    run = run_policy(world, behaviour, BaseStockPolicy(), Conditions(days=60, budget_factor=0.0))
     assert run.totals["purchase_cost"] == 0.0
     assert run.totals["orders_placed"] == 0.0
-    free = simulate(world, behaviour, BaseStockPolicy(), Conditions(days=60))
+    free = run_policy(world, behaviour, BaseStockPolicy(), Conditions(days=60))
     assert free.totals["purchase_cost"] > 0.0
 
 
@@ -140,7 +140,9 @@ def test_demand_matches_the_worlds_expected_rates(sim: Sim) -> None:
     world, behaviour = sim
     calm = _churn(behaviour, 0.0)
     days = 200
-    runs = [simulate(world, calm, BaseStockPolicy(), Conditions(days=days), 9, r) for r in range(3)]
+    runs = [
+        run_policy(world, calm, BaseStockPolicy(), Conditions(days=days), 9, r) for r in range(3)
+    ]
     asked = np.mean([r.segment["units_requested"] for r in runs], axis=0) / days
     mean, _ = world.expected_daily_demand()
     assert asked == pytest.approx(mean.sum(axis=0), rel=0.08)
@@ -148,7 +150,7 @@ def test_demand_matches_the_worlds_expected_rates(sim: Sim) -> None:
 
 def test_no_demand_means_no_sales(sim: Sim) -> None:
     world, behaviour = sim
-    run = simulate(world, behaviour, BaseStockPolicy(), Conditions(days=30, demand_factor=0.0))
+    run = run_policy(world, behaviour, BaseStockPolicy(), Conditions(days=30, demand_factor=0.0))
     assert run.segment["units_requested"].sum() == 0
     assert run.segment["revenue"].sum() == 0
 
@@ -158,8 +160,8 @@ def test_the_reserve_serves_the_protected_segment_better(sim: Sim) -> None:
     # Make tier A's stockouts far costlier, so the reserve is large.
     costly = replace(behaviour, churn_per_stockout=np.array([0.9, 0.01, 0.01]))
     cond = Conditions(days=120, lead_time_factor=2.0)
-    with_reserve = simulate(world, costly, OptimizerPolicy(reserve=True), cond, seed=4)
-    without = simulate(world, costly, OptimizerPolicy(reserve=False), cond, seed=4)
+    with_reserve = run_policy(world, costly, OptimizerPolicy(reserve=True), cond, seed=4)
+    without = run_policy(world, costly, OptimizerPolicy(reserve=False), cond, seed=4)
 
     def fill(run: object) -> np.ndarray:
         seg = run.segment  # type: ignore[attr-defined]

@@ -7,13 +7,15 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from simulations.engine import Conditions, simulate
+from simulations.engine import Conditions, run_policy
 from simulations.estimate import from_dataset, from_generated
 from simulations.policies import BaseStockPolicy
-from simulations.world import World
+from simulations.world import GeneratedWorld
 
 
-def test_the_generated_world_is_picked_up_where_its_history_ends(tiny_world: World) -> None:
+def test_the_generated_world_is_picked_up_where_its_history_ends(
+    tiny_world: GeneratedWorld,
+) -> None:
     world, behaviour = from_generated(tiny_world)
     world.validate()
     behaviour.validate(3)
@@ -28,7 +30,7 @@ def test_the_generated_world_is_picked_up_where_its_history_ends(tiny_world: Wor
     assert world.clv[world.segment == 0].mean() > world.clv[world.segment == 2].mean()
 
 
-def test_a_dataset_is_estimated_close_to_the_truth_behind_it(tiny_world: World) -> None:
+def test_a_dataset_is_estimated_close_to_the_truth_behind_it(tiny_world: GeneratedWorld) -> None:
     world, behaviour, source = from_dataset(tiny_world.dataset, churn="preset")
     world.validate()
     assert "retail preset" in source
@@ -47,17 +49,17 @@ def test_a_dataset_is_estimated_close_to_the_truth_behind_it(tiny_world: World) 
     assert est_mean.sum() == pytest.approx(true_mean.sum(), rel=0.25)
     assert (behaviour.churn_per_stockout > 0).all()
     # The estimated world runs.
-    run = simulate(world, behaviour, BaseStockPolicy(), Conditions(days=30))
+    run = run_policy(world, behaviour, BaseStockPolicy(), Conditions(days=30))
     assert run.segment["units_requested"].sum() > 0
 
 
-def test_fitted_churn_is_used_when_the_history_allows(tiny_world: World) -> None:
+def test_fitted_churn_is_used_when_the_history_allows(tiny_world: GeneratedWorld) -> None:
     _, behaviour, source = from_dataset(tiny_world.dataset, churn="fitted")
     assert source.startswith("fitted") or "could not fit" in source
     assert behaviour.churn_per_stockout.shape == (3,)
 
 
-def test_a_dataset_without_customers_cannot_be_simulated(tiny_world: World) -> None:
+def test_a_dataset_without_customers_cannot_be_simulated(tiny_world: GeneratedWorld) -> None:
     anonymous = replace(tiny_world.dataset, customers=None)
     with pytest.raises(ValueError, match="no customers table"):
         from_dataset(anonymous)

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from simulations.engine import Conditions, simulate
+from simulations.engine import Conditions, run_policy
 from simulations.experiments import match_investment, run_experiment
 from simulations.model import Behaviour, SimWorld
 from simulations.policies import OptimizerPolicy
@@ -59,11 +59,11 @@ def test_match_investment_caps_the_optimizer_to_a_target(
 ) -> None:
     world, behaviour = sim
     cond = Conditions(days=60)
-    free = simulate(world, behaviour, OptimizerPolicy(), cond).totals["inventory_value"]
+    free = run_policy(world, behaviour, OptimizerPolicy(), cond).totals["inventory_value"]
     tuned, value = match_investment(world, behaviour, OptimizerPolicy(), 0.7 * free, cond)
     assert tuned.investment is not None
     assert value == pytest.approx(0.7 * free, rel=0.05)
-    again = simulate(world, behaviour, tuned, cond).totals["inventory_value"]
+    again = run_policy(world, behaviour, tuned, cond).totals["inventory_value"]
     assert again == value  # the pilot is replication 0: rerunning it gives the same value
 
 
@@ -71,7 +71,7 @@ def test_match_investment_cheapens_holding_to_hold_more(sim: tuple[SimWorld, Beh
     world, behaviour = sim
     cond = Conditions(days=60)
     lean = OptimizerPolicy(holding_factor=40.0)  # holds little: stock looks dear
-    free = simulate(world, behaviour, lean, cond).totals["inventory_value"]
+    free = run_policy(world, behaviour, lean, cond).totals["inventory_value"]
     tuned, value = match_investment(world, behaviour, lean, 1.3 * free, cond)
     assert tuned.investment is None and tuned.holding_factor < 40.0
     assert value == pytest.approx(1.3 * free, rel=0.05)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from simulations.engine import Conditions, simulate
+from simulations.engine import Conditions, run_policy
 from simulations.metrics import ALL, METRICS, care_list, lookup, paired, run_metrics, summarize
 from simulations.model import Behaviour, SimWorld
 from simulations.policies import MinMaxPolicy
@@ -51,7 +51,7 @@ def test_paired_differences_use_the_replication_pairs() -> None:
 
 def test_run_metrics_add_up(sim: tuple[SimWorld, Behaviour]) -> None:
     world, behaviour = sim
-    run = simulate(world, behaviour, MinMaxPolicy(), Conditions(days=60), seed=1)
+    run = run_policy(world, behaviour, MinMaxPolicy(), Conditions(days=60), seed=1)
     table = run_metrics(run)
     assert list(table.index) == [*world.segments, ALL]
     segs = table.loc[list(world.segments)]
@@ -66,7 +66,7 @@ def test_run_metrics_add_up(sim: tuple[SimWorld, Behaviour]) -> None:
 def test_care_list_ranks_hit_customers_by_value_at_risk(sim: tuple[SimWorld, Behaviour]) -> None:
     world, behaviour = sim
     lean = MinMaxPolicy(min_factor=0.3, max_factor=0.6)
-    runs = [simulate(world, behaviour, lean, Conditions(days=60), 2, r) for r in range(2)]
+    runs = [run_policy(world, behaviour, lean, Conditions(days=60), 2, r) for r in range(2)]
     care = care_list(world, behaviour, runs, top=20)
     assert 0 < len(care) <= 20
     assert (care["stockouts_met"] > 0).all()

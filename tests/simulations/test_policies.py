@@ -85,10 +85,10 @@ def test_littlewood_reserve_protects_the_costly_segment() -> None:
     levels = OptimizerPolicy(churn_aware=True).levels(view)
     reserve = levels.reserve
     assert reserve is not None and reserve.segment == 0
-    # P(D_A > R) >= c_B / c_A = 0.25: R = mean t + z sd sqrt(t), z the 75% normal quantile.
+    # Littlewood: the smallest R with P(D_A > R) <= c_B / c_A = 0.25, D_A the tier's demand
+    # over the 4 days until stock arrives: Poisson(3 x 4) here (its variance is its mean).
     t = np.array([4.0])
-    expected = np.ceil(3.0 * 4 + stats.norm.ppf(0.75) * np.sqrt(3.0 * 4))
-    assert reserve.units(t)[0] == expected
+    assert reserve.units(t)[0] == stats.poisson.ppf(0.75, 3.0 * 4)
     assert reserve.units(np.array([0.0]))[0] == 0.0
     blind = OptimizerPolicy(churn_aware=False).levels(view)
     assert blind.reserve is None

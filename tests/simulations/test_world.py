@@ -12,16 +12,16 @@ from hypothesis import strategies as st
 
 from contract import check_frames
 from replenish.overview import demand_classes, top_share
-from simulations.world import PRESETS, World, WorldParams, generate, params_for
+from simulations.world import PRESETS, GeneratedWorld, WorldParams, generate, params_for
 
 
 @pytest.fixture(scope="module")
-def world() -> World:
+def world() -> GeneratedWorld:
     """A two-year world: 300 SKUs, 2,000 customers (about half a second to make)."""
     return generate(params_for("small", seed=11))
 
 
-def daily_demand(world: World) -> pd.DataFrame:
+def daily_demand(world: GeneratedWorld) -> pd.DataFrame:
     """Units asked for (delivered + short) per SKU (columns) per day (rows), zero-filled."""
     o = world.dataset.orders
     demand = (o["quantity"] + o["quantity_short"]).rename("units")
@@ -41,7 +41,7 @@ def test_same_seed_same_world_other_seed_other_world() -> None:
     assert not a.dataset.skus["unit_cost"].equals(c.dataset.skus["unit_cost"])
 
 
-def test_world_passes_the_data_contract(world: World) -> None:
+def test_world_passes_the_data_contract(world: GeneratedWorld) -> None:
     frames = {k: v for k, v in world.dataset.tables().items()}
     report, dataset = check_frames(frames, today=world.params.end_date)
     assert report.errors == ()
@@ -50,21 +50,21 @@ def test_world_passes_the_data_contract(world: World) -> None:
         pd.testing.assert_frame_equal(frame, world.dataset.tables()[name])
 
 
-def test_history_spans_the_requested_days(world: World) -> None:
+def test_history_spans_the_requested_days(world: GeneratedWorld) -> None:
     o = world.dataset.orders
     assert o["date"].min() == pd.Timestamp(world.params.start_date)
     assert o["date"].max() == pd.Timestamp(world.params.end_date)
     assert (world.params.end_date - world.params.start_date).days == world.params.days - 1
 
 
-def test_customer_spend_is_pareto_like(world: World) -> None:
+def test_customer_spend_is_pareto_like(world: GeneratedWorld) -> None:
     o = world.dataset.orders
     spend = (o["quantity"] * o["unit_price"]).groupby(o["customer_id"]).sum()
     spend = spend.reindex(world.dataset.customers["customer_id"], fill_value=0.0)  # type: ignore[index]
     assert 0.6 <= top_share(spend.to_numpy(), 0.2) <= 0.8
 
 
-def test_tiers_differ_in_rate_and_basket(world: World) -> None:
+def test_tiers_differ_in_rate_and_basket(world: GeneratedWorld) -> None:
     o = world.dataset.orders
     tier = world.customer_truth.set_index("customer_id")["tier"]
     per_order = o.groupby("order_id").agg(
@@ -77,7 +77,7 @@ def test_tiers_differ_in_rate_and_basket(world: World) -> None:
     assert orders_per_customer["A"] > 2 * orders_per_customer["B"] > 2 * orders_per_customer["C"]
 
 
-def test_most_skus_are_intermittent_and_some_are_smooth(world: World) -> None:
+def test_most_skus_are_intermittent_and_some_are_smooth(world: GeneratedWorld) -> None:
     classes, label = demand_classes(world.dataset)
     days_with_demand = (daily_demand(world) > 0).sum()
     adi = world.params.days / days_with_demand.clip(lower=1)
@@ -86,7 +86,7 @@ def test_most_skus_are_intermittent_and_some_are_smooth(world: World) -> None:
     assert classes["skus"].sum() == len(world.dataset.skus)
 
 
-def test_weekly_seasonality_follows_the_sector(world: World) -> None:
+def test_weekly_seasonality_follows_the_sector(world: GeneratedWorld) -> None:
     total = daily_demand(world).sum(axis=1)
     by_weekday = total.groupby(pd.DatetimeIndex(total.index).dayofweek).mean()
     assert by_weekday.idxmax() == 5  # retail: Saturday
@@ -97,7 +97,7 @@ def test_weekly_seasonality_follows_the_sector(world: World) -> None:
     assert by_weekday[[5, 6]].max() < 0.25 * by_weekday[[0, 1, 2, 3]].min()
 
 
-def test_yearly_seasonality_is_detectable(world: World) -> None:
+def test_yearly_seasonality_is_detectable(world: GeneratedWorld) -> None:
     """Demand-weighted mean of sin(2 pi t / 365.25 + phase) is about amplitude / 2."""
     demand = daily_demand(world)
     truth = world.sku_truth.set_index("sku_id")
@@ -112,7 +112,7 @@ def test_yearly_seasonality_is_detectable(world: World) -> None:
     assert abs(score[flat].mean()) < 0.08
 
 
-def test_trends_show_in_the_second_year(world: World) -> None:
+def test_trends_show_in_the_second_year(world: GeneratedWorld) -> None:
     demand = daily_demand(world)
     half = len(demand) // 2
     growth = demand.iloc[half:].sum() / demand.iloc[:half].sum().clip(lower=1)
@@ -124,7 +124,7 @@ def test_trends_show_in_the_second_year(world: World) -> None:
     assert up > 1.2 * flat > 1.2 * down
 
 
-def test_catalogue_and_suppliers_vary(world: World) -> None:
+def test_catalogue_and_suppliers_vary(world: GeneratedWorld) -> None:
     skus, suppliers = world.dataset.skus, world.dataset.suppliers
     margin = 1 - skus["unit_cost"] / skus["unit_price"]
     assert margin.min() > 0 and margin.std() > 0.05
@@ -134,7 +134,7 @@ def test_catalogue_and_suppliers_vary(world: World) -> None:
     assert skus["substitutes"].notna().sum() > 0
 
 
-def test_stockouts_happen_and_are_recorded(world: World) -> None:
+def test_stockouts_happen_and_are_recorded(world: GeneratedWorld) -> None:
     o = world.dataset.orders
     short_rate = (o["quantity_short"] > 0).mean()
     assert 0.01 < short_rate < 0.15
@@ -144,7 +144,7 @@ def test_stockouts_happen_and_are_recorded(world: World) -> None:
     assert (world.dataset.inventory["on_hand"] >= 0).all()
 
 
-def test_stockouts_are_followed_by_more_churn(world: World) -> None:
+def test_stockouts_are_followed_by_more_churn(world: GeneratedWorld) -> None:
     """Orders hit by a stockout are far more often followed by the customer's first churn."""
     o = world.dataset.orders
     truth = world.customer_truth.set_index("customer_id")
