@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck layers pytest install clean screenshot
+.PHONY: demo test quick lint typecheck layers pytest install clean screenshot
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +30,15 @@ typecheck: $(STAMP)
 layers: $(STAMP)
 	$(BIN)/lint-imports
 
+# --durations: the slowest tests, so a test that grows slow is seen.
 pytest: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --durations=15 $(PYTEST_ARGS)
 
 test: lint typecheck layers pytest
+
+# A developer's quick round: everything but the tests marked slow (CI runs them all).
+quick: lint typecheck layers
+	$(BIN)/pytest -m "not slow" --durations=10 $(PYTEST_ARGS)
 
 # The README's picture of the report: the demo's report.html rendered in headless Chromium.
 screenshot: $(STAMP)

@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from api.app import create_app
 from api.auth import Role
 from api.config import Settings
 from api.database import make_engine
+from tests.patience import eventually
 
 
 @pytest.fixture
@@ -70,14 +70,14 @@ def stocked(client: TestClient, keys: dict[str, str]) -> TestClient:
     return client
 
 
-def wait(client: TestClient, key: str, job_id: str, seconds: float = 90) -> dict[str, Any]:
-    deadline = time.monotonic() + seconds
-    while True:
+def wait(client: TestClient, key: str, job_id: str) -> dict[str, Any]:
+    """The job once it has succeeded or failed."""
+
+    def done() -> dict[str, Any] | None:
         job: dict[str, Any] = client.get(f"/v1/jobs/{job_id}", headers=auth(key)).json()
-        if job["status"] in ("succeeded", "failed"):
-            return job
-        assert time.monotonic() < deadline, job
-        time.sleep(0.2)
+        return job if job["status"] in ("succeeded", "failed") else None
+
+    return eventually(done, f"job {job_id}", every=0.2)
 
 
 def make_plan(client: TestClient, key: str, budget: float = 600.0) -> dict[str, Any]:
@@ -112,11 +112,14 @@ def start_server(url: str, workers: int = 1) -> tuple[subprocess.Popen[bytes], s
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
+
+    def answers() -> bool:
+        assert proc.poll() is None, f"replenish serve exited with {proc.returncode}"
         try:
-            httpx.get(f"{base}/health", timeout=1)
-            return proc, base
+            httpx.get(f"{base}/health", timeout=5)
         except httpx.TransportError:
-            assert proc.poll() is None and time.monotonic() < deadline
-            time.sleep(0.1)
+            return False
+        return True
+
+    eventually(answers, "replenish serve answering /health")
+    return proc, base

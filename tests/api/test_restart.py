@@ -4,19 +4,21 @@ nothing half-written is visible, and a retry completes it."""
 from __future__ import annotations
 
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.jobs import INTERRUPTED
 from api.models import PlanLine
 from tests.api.conftest import EXAMPLE, service_database, start_server
+from tests.patience import PATIENCE, eventually
 
 
+@pytest.mark.slow
 def test_a_killed_plan_job_is_failed_on_restart_and_retriable(tmp_path: Path) -> None:
     url, engine, key = service_database(tmp_path)
     headers = {"Authorization": f"Bearer {key}"}
@@ -29,10 +31,12 @@ def test_a_killed_plan_job_is_failed_on_restart_and_retriable(tmp_path: Path) ->
             ).raise_for_status()
         accepted = httpx.post(f"{base}/v1/plans", json={"budget": 500}, headers=headers).json()
         job_url = f"{base}/v1/jobs/{accepted['job_id']}"
-        while httpx.get(job_url, headers=headers).json()["status"] == "queued":
-            time.sleep(0.02)
+        eventually(
+            lambda: httpx.get(job_url, headers=headers).json()["status"] != "queued",
+            "the job to start", every=0.02,
+        )  # fmt: skip
         proc.send_signal(signal.SIGKILL)  # mid-job: forecasting takes over a second
-        proc.wait(timeout=10)
+        proc.wait(timeout=PATIENCE)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -47,16 +51,15 @@ def test_a_killed_plan_job_is_failed_on_restart_and_retriable(tmp_path: Path) ->
         plan_url = f"{base}/v1/plans/{accepted['plan_id']}"
         assert httpx.get(plan_url, headers=headers).json()["state"] == "failed"
         assert httpx.post(f"{job_url}/retry", headers=headers).status_code == 200
-        deadline = time.monotonic() + 60
-        while (job := httpx.get(job_url, headers=headers).json())["status"] not in (
-            "succeeded",
-            "failed",
-        ):
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+
+        def finished() -> dict[str, Any] | None:
+            job: dict[str, Any] = httpx.get(job_url, headers=headers).json()
+            return job if job["status"] in ("succeeded", "failed") else None
+
+        job = eventually(finished, "the retried job")
         assert job["status"] == "succeeded"
         plan = httpx.get(plan_url, headers=headers).json()
         assert plan["state"] == "draft" and plan["lines"]
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.wait(timeout=PATIENCE)

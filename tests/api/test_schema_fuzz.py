@@ -7,6 +7,7 @@ are, the answer is below 500 and, for errors, a problem document.
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import Case
@@ -16,6 +17,7 @@ from api.app import create_app
 from api.config import Settings
 
 
+@pytest.mark.slow
 def test_no_generated_request_gets_a_server_error(migrated: Engine, keys: dict[str, str]) -> None:
     app = create_app(Settings(max_upload_bytes=100_000), migrated)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)

@@ -21,6 +21,7 @@ from api.app import create_app
 from api.config import Settings
 from api.models import OutboxMessage
 from tests.api.conftest import auth, make_plan, upload_example
+from tests.patience import eventually
 
 SECRET = "s3cret"
 
@@ -82,11 +83,8 @@ def _approve(client: TestClient, keys: dict[str, str]) -> list[dict[str, Any]]:
     return feed
 
 
-def _until(check: Any, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
+def _until(check: Any) -> None:
+    eventually(check, "webhook deliveries", every=0.05)
 
 
 def _settings(url: str) -> Settings:

@@ -78,6 +78,7 @@ def test_unknown_choices_are_refused(tmp_path: Path) -> None:
     assert "retail" in result.output
 
 
+@pytest.mark.slow
 def test_demo_generates_validates_and_summarizes(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", "--out", str(tmp_path), "--size", "tiny", "--seed", "2"])
     assert result.exit_code == 0, result.output
@@ -228,6 +229,7 @@ def test_a_scenario_that_is_a_folder_is_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_a_stopped_run_exits_non_zero_and_keeps_the_previous_outputs(tmp_path: Path) -> None:
     """SIGTERM during `replenish run` (a real process): exit 143, outputs as they were."""
     import signal

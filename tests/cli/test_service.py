@@ -63,6 +63,7 @@ def test_serve_refuses_an_unmigrated_database(database: str, workers: str) -> No
     assert "replenish db upgrade" in result.stderr
 
 
+@pytest.mark.slow
 def test_serve_answers_over_real_http(database: str, tmp_path: Path) -> None:
     """`replenish serve` in its own process: health, a key, the same answers as in-process."""
     runner.invoke(app, ["db", "upgrade"])
@@ -100,6 +101,7 @@ def test_an_unreachable_database_is_one_line_without_the_password(
     assert "s3cret" not in result.output
 
 
+@pytest.mark.slow
 def test_sigterm_stops_serve_and_leaves_its_job_failed_and_retriable(tmp_path: Path) -> None:
     """A plan job running when the service gets SIGTERM: the service stops without
     waiting for it; the job is failed with the reason and can be retried."""

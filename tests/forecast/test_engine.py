@@ -101,6 +101,7 @@ def test_bad_input_gets_a_clear_error() -> None:
         forecast_panel(mixed_panel(), np.array([7.0]))
 
 
+@pytest.mark.slow
 def test_dask_cluster_gives_identical_numbers() -> None:
     panel = mixed_panel(150)
     days = np.array([9.0, 15.0, 3.0])

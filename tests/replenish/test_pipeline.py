@@ -21,6 +21,7 @@ runner = CliRunner()
 FAST = RunSettings(days=60, replications=6, engine="inline")
 
 
+@pytest.mark.slow
 def test_run_writes_a_plan_a_care_list_and_a_report(
     tmp_path: Path, generated: Path, generated_dataset: Dataset
 ) -> None:
@@ -123,6 +124,7 @@ def test_run_refuses_bad_options(generated: Path) -> None:
         assert result.exit_code == 2, args
 
 
+@pytest.mark.slow
 def test_the_example_folder_runs(tmp_path: Path) -> None:
     example = Path(__file__).resolve().parents[2] / "examples" / "shop"
     args = ["run", str(example), "--out", str(tmp_path / "shop"), "--days", "30"]

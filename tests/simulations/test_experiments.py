@@ -25,6 +25,7 @@ SMALL = {
 }
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_and_inline_give_identical_results(
     sim: tuple[SimWorld, Behaviour],
 ) -> None:

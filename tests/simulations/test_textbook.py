@@ -70,6 +70,7 @@ def test_bad_policies_and_parameters_are_refused() -> None:
         simulate_policy(5.0, Policy(1, 5), Costs(1.0, 1.0, 1.0), lead_time=-1)
 
 
+@pytest.mark.slow
 def test_sim_check_command_prints_json() -> None:
     args = [
         "sim-check",
