@@ -11,8 +11,6 @@ import logging
 import math
 import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -22,11 +20,11 @@ import pandas as pd
 import typer
 from rich.logging import RichHandler
 from rich.markup import escape
-from rich.progress import TaskID
 
 from cli.service import db_app, serve, users_app
 from cli.simulate import print_experiment, simulate_cmd
 from cli.terminal import (
+    StageBars,
     console,
     err_console,
     fmt_table,
@@ -237,20 +235,9 @@ def demo(
 def _run_pipeline(dataset: Dataset, settings: RunSettings, out: Path) -> Outcome:
     """The main job with a progress bar per stage; prints the buyer's summary."""
     with progress_bar() as progress:
-        current: dict[str, TaskID] = {}
-
-        @contextmanager
-        def stage_bar(name: str) -> Iterator[None]:
-            current[name] = progress.add_task(name, total=1)
-            yield
-            progress.update(current[name], completed=1)
-
-        def forecast_progress(done: int, total: int) -> None:
-            if "forecast" in current:
-                progress.update(current["forecast"], completed=done / max(total, 1))
-
-        outcome = run_pipeline(dataset, settings, stage_bar, forecast_progress)
-        with stage_bar("writing the report"):
+        bars = StageBars(progress)
+        outcome = run_pipeline(dataset, settings, bars.stage, bars.forecast_progress)
+        with bars.stage("writing the report"):
             write_outputs(outcome, out, write_report)
     _print_outcome(outcome, out)
     return outcome
@@ -536,23 +523,11 @@ def _churn_option(value: str) -> str:
 def _plan_with_progress(dataset: Dataset, request: PlanRequest, engine: str) -> PlannedDataset:
     """`plan_dataset` with a progress bar for the forecast's chunks and one for the plan."""
     with progress_bar() as progress:
-        tasks: dict[str, TaskID] = {}
-
-        @contextmanager
-        def stage_bar(name: str) -> Iterator[None]:
-            label = f"forecasting {len(dataset.skus):,} SKUs" if name == "forecast" else name
-            tasks[name] = progress.add_task(label, total=1)
-            started = time.perf_counter()
-            yield
-            progress.update(tasks[name], completed=1, total=1)
-            log.info("%s: %.1f s", name, time.perf_counter() - started)
-
-        def forecast_progress(done: int, total: int) -> None:
-            progress.update(tasks["forecast"], completed=done, total=total)
-
+        bars = StageBars(progress, {"forecast": f"forecasting {len(dataset.skus):,} SKUs"})
         return plan_dataset(
-            dataset, request, engine=engine, stage=stage_bar, forecast_progress=forecast_progress
-        )
+            dataset, request, engine=engine, stage=bars.stage,
+            forecast_progress=bars.forecast_progress,
+        )  # fmt: skip
 
 
 def _draw_frontier(plan_run: PlanRun, run: DatasetForecast, out: Path) -> None:

@@ -21,6 +21,7 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     SpinnerColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
@@ -105,3 +106,25 @@ def load_or_exit(folder: Path) -> Dataset:
         print_report(report)
         raise typer.Exit(code=1)
     return dataset
+
+
+class StageBars:
+    """A progress bar per named stage of work (`stage(name)`, a context), and the
+    forecast's chunks moving the "forecast" bar (`forecast_progress(done, total)`): what
+    `replenish.planning.plan_dataset` and the main job report through."""
+
+    def __init__(self, progress: Progress, labels: dict[str, str] | None = None) -> None:
+        self.progress, self.labels = progress, labels or {}
+        self.tasks: dict[str, TaskID] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        self.tasks[name] = self.progress.add_task(self.labels.get(name, name), total=1)
+        started = time.perf_counter()
+        yield
+        self.progress.update(self.tasks[name], completed=1, total=1)
+        log.info("%s: %.1f s", name, time.perf_counter() - started)
+
+    def forecast_progress(self, done: int, total: int) -> None:
+        if "forecast" in self.tasks:
+            self.progress.update(self.tasks["forecast"], completed=done, total=max(total, 1))
