@@ -37,6 +37,17 @@ def negbin_params(mean: np.ndarray, variance: np.ndarray) -> tuple[np.ndarray, n
     return n, p
 
 
+def random_length_variance(
+    interval_mean: np.ndarray, days: np.ndarray, days_sd: np.ndarray
+) -> np.ndarray:
+    """What a random interval length adds to the variance of demand over it (units^2):
+    (mean daily demand)^2 x Var(length), for an interval of `days` on average with
+    standard deviation `days_sd` (the compound variance E[T] Var(d) + E[d]^2 Var(T) of a
+    sum of T daily demands d, whose first term the interval's own variance holds)."""
+    daily = np.asarray(interval_mean, dtype=float) / np.maximum(np.asarray(days, dtype=float), 1e-9)
+    return np.asarray(daily**2 * np.asarray(days_sd, dtype=float) ** 2)
+
+
 def quantiles(mean: np.ndarray, variance: np.ndarray, levels: tuple[float, ...]) -> np.ndarray:
     """Quantiles (units, whole numbers) per row, shape (len(mean), len(levels))."""
     mean = np.asarray(mean, dtype=float)
@@ -50,13 +61,23 @@ def quantiles(mean: np.ndarray, variance: np.ndarray, levels: tuple[float, ...])
     return np.nan_to_num(out, nan=0.0)
 
 
-def pmf(mean: float, variance: float, tail: float = 1e-6) -> np.ndarray:
-    """Probabilities of 0, 1, 2, ... units, cut where the tail is below `tail`, summing to 1."""
+def pmf(
+    mean: float, variance: float, tail: float = 1e-6, upto: float | None = None
+) -> np.ndarray:
+    """Probabilities of 0, 1, 2, ... units, cut where the tail is below `tail`, summing
+    to 1. With `upto`, demand above it is one atom at upto + 1 (for a decision that never
+    looks past `upto` units, the rest of the tail changes nothing, and a mean of millions
+    then costs no memory)."""
     if mean <= 0:
         return np.ones(1)
     n, p = negbin_params(np.array([mean]), np.array([variance]))
-    top = int(stats.nbinom.ppf(1 - tail, n[0], p[0]))
-    probs = stats.nbinom.pmf(np.arange(top + 1), n[0], p[0])
+    top = int(min(stats.nbinom.ppf(1 - tail, n[0], p[0]), 1e15))
+    if upto is not None and top > upto + 1:
+        cut = int(upto)
+        probs = np.append(stats.nbinom.pmf(np.arange(cut + 1), n[0], p[0]),
+                          stats.nbinom.sf(cut, n[0], p[0]))  # fmt: skip
+    else:
+        probs = stats.nbinom.pmf(np.arange(top + 1), n[0], p[0])
     total = probs.sum()
     return np.asarray(probs / total)
 

@@ -9,7 +9,10 @@ Per SKU total (all segments together, stockout days uncensored):
 4. split the path across segments by their recent shares of the SKU's demand (shrunk
    toward the catalogue's mix), so segment forecasts always sum to the SKU forecast;
 5. turn means over each SKU's protection interval (lead time + review period, days)
-   into negative-binomial distributions whose spread is calibrated on the backtest.
+   into negative-binomial distributions whose spread is calibrated on the backtest,
+   plus what a random lead time adds: (daily demand)^2 x Var(lead time), the compound
+   variance of demand over a random number of days (Silver, Pyke & Thomas, Inventory
+   and Production Management in Supply Chains, 2017, sec. 6.10).
 
 Fallbacks, never failures: a SKU that never sold forecasts zero ("zero"); a new SKU
 uses the mean daily demand since its first sale ("new_sku_mean"), and a history too
@@ -30,7 +33,13 @@ from scipy import stats
 from contract.dataset import Dataset
 from forecast.backtest import backtest
 from forecast.demand_class import profile_matrix
-from forecast.distribution import QUANTILES, ProtectionDemand, negbin_params, quantiles
+from forecast.distribution import (
+    QUANTILES,
+    ProtectionDemand,
+    negbin_params,
+    quantiles,
+    random_length_variance,
+)
 from forecast.models import (
     SBA,
     TSB,
@@ -302,8 +311,10 @@ def forecast_panel(
     engine: str = "inline",
     address: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    lead_time_sd: np.ndarray | None = None,
 ) -> ForecastResult:
-    """Forecast every SKU of `panel`; `protection_days[i]` is SKU i's interval in days."""
+    """Forecast every SKU of `panel`; `protection_days[i]` is SKU i's interval in days,
+    `lead_time_sd[i]` the standard deviation of its lead time (days; None: fixed)."""
     cfg = config or ForecastConfig()
     if panel.freq != "D":
         raise ValueError("the engine forecasts daily panels")
@@ -325,7 +336,10 @@ def forecast_panel(
     )
     calibration = _calibrate(res)
     shares = _segment_shares(panel, cfg)
-    return _assemble(panel, res, shares, days, calibration, cfg)
+    sd = np.zeros(len(days)) if lead_time_sd is None else np.asarray(lead_time_sd, dtype=float)
+    if sd.shape != days.shape or (sd < 0).any() or not np.isfinite(sd).all():
+        raise ValueError("lead_time_sd needs one finite, non-negative value per SKU")
+    return _assemble(panel, res, shares, days, calibration, cfg, sd)
 
 
 def _assemble(
@@ -335,6 +349,7 @@ def _assemble(
     days: np.ndarray,
     calibration: dict[str, tuple[float, float]],
     cfg: ForecastConfig,
+    lead_time_sd: np.ndarray,
 ) -> ForecastResult:
     n = len(panel.sku_ids)
     segments = panel.segments if panel.segments != (TOTAL,) else ()
@@ -362,7 +377,13 @@ def _assemble(
     )
     mean = (seg_share * interval_mean[:, None]).reshape(-1)
     disp = np.repeat(res.dispersion, k)
-    variance = inflate * (disp * mean + c2 * mean**2)
+    # A random lead time adds (daily demand)^2 x Var(lead time) to the interval's
+    # variance; segments share the one lead time, so the SKU's extra variance is split by
+    # demand share (the segments' variances then still add up to the SKU total's).
+    extra = (
+        seg_share * random_length_variance(interval_mean, days, lead_time_sd)[:, None]
+    ).reshape(-1)
+    variance = inflate * (disp * mean + c2 * mean**2) + extra
     q = quantiles(mean, variance, cfg.quantiles)
     protection = pd.DataFrame(
         {
@@ -386,6 +407,15 @@ def _assemble(
         }
     )
     return ForecastResult(forecasts, protection, selection, labels, calibration)
+
+
+def lead_time_sd(dataset: Dataset) -> np.ndarray:
+    """Standard deviation of each SKU's lead time (its supplier's), in days, in the order
+    of `dataset.skus`."""
+    sd = pd.Series(
+        dataset.suppliers["lead_time_sd_days"].to_numpy(), index=dataset.suppliers["supplier_id"]
+    )
+    return np.asarray(sd.reindex(dataset.skus["supplier_id"]).fillna(0.0).to_numpy(dtype=float))
 
 
 def protection_days(dataset: Dataset) -> np.ndarray:
@@ -417,5 +447,7 @@ def forecast_dataset(
     segments = segment_customers(dataset) if dataset.customers is not None else None
     tiers = segments.customers.set_index("customer_id")["tier"] if segments else None
     panel = build_panel(dataset, tiers)
-    result = forecast_panel(panel, protection_days(dataset), config, engine, address, progress)
+    result = forecast_panel(
+        panel, protection_days(dataset), config, engine, address, progress, lead_time_sd(dataset)
+    )
     return DatasetForecast(segments, panel, result)

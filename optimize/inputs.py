@@ -23,6 +23,10 @@ from forecast.segments import Segments
 from optimize.economics import holding_cost, stockout_cost
 from optimize.problem import ReorderProblem
 
+#: Units of demand any one SKU's decision may look at, whatever its forecast (the cover
+#: cap normally stops far below).
+MAX_SUPPORT = 2_000_000.0
+
 
 @dataclass(frozen=True)
 class ChurnAssumptions:
@@ -40,12 +44,17 @@ class ChurnAssumptions:
 
 @dataclass(frozen=True)
 class PlanSettings:
-    """Economic settings of a plan: budget (currency), capacity (volume), holding, cover."""
+    """Economic settings of a plan: budget (currency), capacity (volume), holding, cover.
+
+    No line may take a SKU's position past `max_cover_intervals` protection intervals of
+    mean demand (or `max_cover_days` days of it, when set), except to reach its MOQ.
+    """
 
     budget: float | None = None
     capacity: float | None = None
     holding_rate: float = 0.25  # per year, share of unit cost
     max_cover_days: float | None = None  # no order beyond this many days of mean demand
+    max_cover_intervals: float | None = 3.0
     churn: ChurnAssumptions = field(default_factory=ChurnAssumptions)
 
 
@@ -82,10 +91,6 @@ def build_problem(
     var = np.column_stack([prot["variance"].reindex(k).to_numpy(dtype=float) for k in keys])
     if not (np.isfinite(mean).all() and np.isfinite(var).all()):
         raise ValueError("the forecast does not cover every SKU and segment of the dataset")
-    pmfs = tuple(
-        tuple(pmf(float(mean[i, s]), float(var[i, s])) for s in range(len(labels)))
-        for i in range(len(sku_ids))
-    )
     days = prot.xs(TOTAL, level="segment")["days"].reindex(sku_ids).to_numpy(dtype=float)
 
     position = np.zeros(len(sku_ids))
@@ -94,13 +99,27 @@ def build_problem(
         position = (
             (inv["on_hand"] + inv["on_order"]).reindex(sku_ids).fillna(0).to_numpy(dtype=float)
         )
-    cost = skus["unit_cost"].to_numpy(dtype=float)
-    margin = skus["unit_price"].to_numpy(dtype=float) - cost
-    costs = stockout_costs(margin, labels, segments.tiers if segments else None, settings.churn)
     max_units = np.full(len(sku_ids), np.inf)
     if settings.max_cover_days is not None:
         daily = mean.sum(axis=1) / np.maximum(days, 1.0)
         max_units = np.maximum(daily * settings.max_cover_days - position, 0.0)
+    elif settings.max_cover_intervals is not None:
+        max_units = np.maximum(mean.sum(axis=1) * settings.max_cover_intervals - position, 0.0)
+    # No decision looks past what the cap, the MOQ and one more pack allow: demand beyond
+    # that is one atom, whatever the forecast says (a runaway mean costs no memory).
+    pack = skus["pack_size"].to_numpy(dtype=np.int64)
+    moq = skus["moq"].to_numpy(dtype=np.int64)
+    horizon = np.minimum(position + np.maximum(max_units, moq) + pack, MAX_SUPPORT)
+    pmfs = tuple(
+        tuple(
+            pmf(float(mean[i, s]), float(var[i, s]), upto=float(horizon[i]))
+            for s in range(len(labels))
+        )
+        for i in range(len(sku_ids))
+    )
+    cost = skus["unit_cost"].to_numpy(dtype=float)
+    margin = skus["unit_price"].to_numpy(dtype=float) - cost
+    costs = stockout_costs(margin, labels, segments.tiers if segments else None, settings.churn)
     sup = dataset.suppliers
     supplier_index = pd.Index(sup["supplier_id"]).get_indexer(skus["supplier_id"])
     return ReorderProblem(
@@ -111,8 +130,8 @@ def build_problem(
         position=position,
         unit_cost=cost,
         holding_cost=holding_cost(cost, settings.holding_rate, days),
-        pack_size=skus["pack_size"].to_numpy(dtype=np.int64),
-        moq=skus["moq"].to_numpy(dtype=np.int64),
+        pack_size=pack,
+        moq=moq,
         unit_volume=skus["unit_volume"].to_numpy(dtype=float),
         max_units=max_units,
         supplier=supplier_index.astype(np.int64),

@@ -110,6 +110,8 @@ def build_plan(
     suppliers = suppliers.merge(terms, on="supplier_id", how="left")
     record = {
         "status": solution.status,
+        "solver": solution.solver,
+        "solver_status": solution.solver_status,
         "objective": solution.objective,
         "bound": solution.bound,
         "gap": solution.gap,

@@ -24,6 +24,7 @@ import numpy as np
 
 from optimize.problem import ReorderProblem
 from optimize.solve import Solution
+from optimize.value_curve import PackItems
 
 OVER_ORDER_FACTOR = 3.0  # warn above this many protection intervals of cover
 
@@ -53,14 +54,24 @@ def unconstrained_packs(solution: Solution, problem: ReorderProblem) -> np.ndarr
     assert items is not None
     out = np.zeros(problem.n_skus, dtype=np.int64)
     for i in range(problem.n_skus):
-        values = items.value[items.start[i] : items.start[i + 1]]
+        lo, hi = items.start[i], items.start[i + 1]
+        values, packs = items.value[lo:hi], items.packs[lo:hi]
         if values.size == 0:
             continue
         head = max(int(items.moq_packs[i]), 1)
         if values[:head].sum() <= 0:
             continue
-        out[i] = head + int((values[head:] > 0).sum())
+        out[i] = int(packs[:head].sum() + packs[head:][values[head:] > 0].sum())
     return out
+
+
+def last_pack_value(items: PackItems, i: int, packs: int) -> float:
+    """Value of the last pack of `packs` ordered of SKU i (currency; a lot's average)."""
+    lo, hi = items.start[i], items.start[i + 1]
+    taken = int(np.searchsorted(np.cumsum(items.packs[lo:hi]), packs, side="right"))
+    if packs <= 0 or taken == 0:
+        return 0.0
+    return float(items.value[lo + taken - 1] / items.packs[lo + taken - 1])
 
 
 def explain(
@@ -113,9 +124,7 @@ def explain(
                 "fill_rate_with_order": float(served[s] / mean) if mean > 0 else 1.0,
                 "stockout_cost": float(problem.stockout_cost[i, s]),
             }
-        k = int(solution.packs[i])
-        values = items.value[items.start[i] : items.start[i + 1]]
-        last = float(values[k - 1]) if 0 < k <= values.size else 0.0
+        last = last_pack_value(items, i, int(solution.packs[i]))
         cover = (pos + q) / mean_total if mean_total > 0 else float("inf")
         warnings = []
         if q > 0 and cover > OVER_ORDER_FACTOR:

@@ -1,4 +1,4 @@
-"""Solving the reorder problem: a Lagrangian bound, a dual-priced greedy, OR-Tools for suppliers.
+"""Solving the reorder problem: a Lagrangian bound and a priced greedy, then OR-Tools.
 
 The structure that scales (measured, see benchmarks/README.md): value curves are
 concave per SKU and only two constraints (budget, volume) couple the SKUs. So:
@@ -7,15 +7,18 @@ concave per SKU and only two constraints (budget, volume) couple the SKUs. So:
    picks its best number of packs alone (exactly, MOQ included), and minimizing the
    resulting dual over the two prices (nested bisection on their subgradients) gives
    an upper bound on the value any plan can add.
-2. **Plan**: take pack blocks (the MOQ block first, then single packs) in order of
-   value per dual-priced resource while they fit.
-3. **Suppliers** (OR-Tools, SCIP): which suppliers to order from, when a fixed order
-   cost or a minimum order value makes a supplier's lines all-or-nothing; the freed
-   budget is then refilled with the best remaining packs.
+2. **Warm start**: take pack blocks (the MOQ block first, then packs or lots) in order
+   of value per dual-priced resource while they fit; keep or drop whole suppliers
+   whose fixed order cost or minimum order value makes their lines all-or-nothing
+   (topping up minimums with the least harmful extra packs), and refill the budget.
+3. **Exact stage** (`optimize.mip`, OR-Tools SCIP or CP-SAT): unless the warm start is
+   already within `OPTIMAL_GAP` of the bound, every choice that cannot beat it is fixed
+   by reduced costs and OR-Tools decides the packs and suppliers that remain, with the
+   warm start as its hint and its fallback. Its best bound and the Lagrangian bound
+   (with supplier terms) bound the plan: the tighter is reported.
 
 The objective is the expected value the order adds (served value under priority
-rationing, minus holding and order costs), in currency; the gap is measured against
-the bound, which ignores supplier terms (so it stays valid).
+rationing, minus holding and order costs), in currency.
 """
 
 from __future__ import annotations
@@ -23,12 +26,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from ortools.linear_solver import pywraplp
 
+from optimize.mip import ExactSettings, neighbourhood_domains, solve_domains, solve_exact
 from optimize.problem import ReorderProblem
+from optimize.terms import has_terms, priced_plan, relaxation, terms_prices
 from optimize.value_curve import PackItems, SkuCurve, pack_items, sku_curve
 
 log = logging.getLogger(__name__)
@@ -47,8 +53,10 @@ class Solution:
     objective: float  # expected value added, currency
     bound: float
     gap: float  # (bound - objective) / max(|bound|, 1)
-    status: str  # "optimal", "feasible", "nothing to order"
+    status: str  # "optimal", "near-optimal" (within the target gap), "feasible", "nothing to order"
     seconds: float
+    solver: str  # who decided the packs: "priced greedy" or the OR-Tools solver
+    solver_status: str  # the exact stage's own word: optimal, time limit, ... ("" if none)
     prices: tuple[float, float]  # dual prices of budget (per currency) and volume (per unit)
     binding: np.ndarray  # per SKU: none, budget, volume, moq, supplier minimum, max units
     cost: float
@@ -59,7 +67,7 @@ class Solution:
 
 
 @dataclass(frozen=True)
-class _Blocks:
+class Blocks:
     """Pack items merged into blocks: each SKU's MOQ block first, then single packs."""
 
     sku: np.ndarray
@@ -70,7 +78,7 @@ class _Blocks:
     volume: np.ndarray
 
 
-def _blocks(items: PackItems) -> _Blocks:
+def _blocks(items: PackItems) -> Blocks:
     """Merge each SKU's first max(MOQ packs, 1) packs into one block; the rest stay single."""
     head = np.maximum(items.moq_packs, 1)[items.sku]
     block_id = np.where(items.k < head, 0, items.k - head + 1)
@@ -80,17 +88,17 @@ def _blocks(items: PackItems) -> _Blocks:
     sku[inverse] = items.sku
     index = np.zeros(uniq.size, dtype=np.int64)
     index[inverse] = block_id
-    return _Blocks(
+    return Blocks(
         sku=sku,
         index=index,
-        packs=np.bincount(inverse),
+        packs=np.bincount(inverse, weights=items.packs).astype(np.int64),
         value=np.bincount(inverse, weights=items.value),
         cost=np.bincount(inverse, weights=items.cost),
         volume=np.bincount(inverse, weights=items.volume),
     )
 
 
-def _dual(blocks: _Blocks, n_skus: int, lb: float, lv: float) -> tuple[float, np.ndarray]:
+def _dual(blocks: Blocks, n_skus: int, lb: float, lv: float) -> tuple[float, np.ndarray]:
     """Sum over SKUs of the best net value at prices (lb, lv), and the blocks chosen."""
     net = blocks.value - lb * blocks.cost - lv * blocks.volume
     head = blocks.index == 0
@@ -100,7 +108,7 @@ def _dual(blocks: _Blocks, n_skus: int, lb: float, lv: float) -> tuple[float, np
     return float(net[take].sum()), take
 
 
-def _usage(blocks: _Blocks, take: np.ndarray) -> tuple[float, float]:
+def _usage(blocks: Blocks, take: np.ndarray) -> tuple[float, float]:
     return float(blocks.cost[take].sum()), float(blocks.volume[take].sum())
 
 
@@ -119,7 +127,7 @@ def _bisect(fn: Callable[[float], float], hi: float, iterations: int = 40) -> fl
 
 
 def lagrangian_bound(
-    blocks: _Blocks,
+    blocks: Blocks,
     n_skus: int,
     budget: float | None,
     capacity: float | None,
@@ -164,7 +172,7 @@ def lagrangian_bound(
 
 
 def _greedy(
-    blocks: _Blocks,
+    blocks: Blocks,
     n_skus: int,
     lb: float,
     lv: float,
@@ -223,7 +231,7 @@ def _greedy(
 
 
 def _suppliers(
-    problem: ReorderProblem, blocks: _Blocks, take: np.ndarray, budget: float, capacity: float
+    problem: ReorderProblem, blocks: Blocks, take: np.ndarray, budget: float, capacity: float
 ) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Choose suppliers under fixed costs and minimums with OR-Tools; top up minimums.
 
@@ -294,21 +302,138 @@ def _suppliers(
     return new_take, notes, topped
 
 
+#: Budget prices, as multiples of the Lagrangian one, at which each supplier's plan is an
+#: option of the supplier master (`_supplier_master`).
+OPTION_SCALES = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0, 5.0, 1e3)
+
+
+def _supplier_master(
+    problem: ReorderProblem,
+    blocks: Blocks,
+    prices: tuple[float, float],
+    budget: float,
+    capacity: float,
+    seconds: float,
+) -> np.ndarray:
+    """A plan that chooses whole suppliers well: each supplier's priced plans at several
+    budget prices (`OPTION_SCALES`; the last reaches its minimum with the packs worth
+    most per currency) are its options, and a small MIP (OR-Tools SCIP: one binary per
+    option, at most one per supplier, budget and volume) picks one per supplier or none;
+    the priced greedy then fills what is left with the chosen suppliers' packs."""
+    n_sup = len(problem.supplier_ids)
+    sup_of = problem.supplier[blocks.sku]
+    lb, lv = prices
+    base = max(lb, 1e-3)
+    options: list[np.ndarray] = []
+    for scale in OPTION_SCALES:
+        net = blocks.value - scale * base * blocks.cost - scale * lv * blocks.volume
+        options.append(priced_plan(problem, blocks, net, drop=False))
+    solver = pywraplp.Solver.CreateSolver("SCIP")
+    chosen: list[tuple[int, int, Any]] = []  # (option, supplier, its binary)
+    by_supplier: dict[int, list[Any]] = {}
+    spend, volume, objective = [], [], []
+    for k, take in enumerate(options):
+        value = np.bincount(sup_of[take], weights=blocks.value[take], minlength=n_sup)
+        cost = np.bincount(sup_of[take], weights=blocks.cost[take], minlength=n_sup)
+        vol = np.bincount(sup_of[take], weights=blocks.volume[take], minlength=n_sup)
+        for s in np.flatnonzero(np.bincount(sup_of[take], minlength=n_sup) > 0):
+            gain = float(value[s] - problem.supplier_order_cost[s])
+            if gain <= 0:
+                continue
+            x = solver.BoolVar(f"o{k}_{s}")  # supplier s ordered from with option k
+            chosen.append((k, int(s), x))
+            by_supplier.setdefault(int(s), []).append(x)
+            spend.append(float(cost[s]) * x)
+            volume.append(float(vol[s]) * x)
+            objective.append(gain * x)
+    if not chosen:
+        return np.zeros(blocks.sku.size, dtype=bool)
+    for xs in by_supplier.values():
+        solver.Add(solver.Sum(xs) <= 1)  # one option per supplier, or none
+    if np.isfinite(budget):
+        solver.Add(solver.Sum(spend) <= budget)
+    if np.isfinite(capacity):
+        solver.Add(solver.Sum(volume) <= capacity)
+    solver.Maximize(solver.Sum(objective))
+    solver.SetTimeLimit(int(seconds * 1000))
+    if solver.Solve() not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+        return np.zeros(blocks.sku.size, dtype=bool)
+    take = np.zeros(blocks.sku.size, dtype=bool)
+    for k, supplier, x in chosen:
+        if x.solution_value() > 0.5:
+            take |= options[k] & (sup_of == supplier)
+    return _fill(problem, blocks, prices, budget, capacity, take)
+
+
+def _lagrangian_incumbent(
+    problem: ReorderProblem,
+    blocks: Blocks,
+    prices: tuple[float, float],
+    budget: float,
+    capacity: float,
+) -> np.ndarray:
+    """A feasible plan from the priced plans (`optimize.terms.priced_plan`): raise the
+    prices until the plan fits (bisection on a common factor), then fill what is left
+    with the priced greedy."""
+    lb, lv = prices
+
+    def plan(scale: float) -> np.ndarray:
+        net = blocks.value - scale * lb * blocks.cost - scale * lv * blocks.volume
+        return priced_plan(problem, blocks, net)
+
+    def fits(take: np.ndarray) -> bool:
+        cost, volume = _usage(blocks, take)
+        return cost <= budget + 1e-9 and volume <= capacity + 1e-9
+
+    take = plan(1.0)
+    if not fits(take):
+        if lb == 0 and lv == 0:
+            return np.zeros_like(take)
+        lo, hi = 1.0, 2.0
+        while not fits(plan(hi)) and hi < 1e6:
+            lo, hi = hi, hi * 2
+        for _ in range(20):
+            mid = (lo + hi) / 2
+            lo, hi = (lo, mid) if fits(plan(mid)) else (mid, hi)
+        take = plan(hi)
+    return _fill(problem, blocks, (lb, lv), budget, capacity, take)
+
+
+def _fill(
+    problem: ReorderProblem,
+    blocks: Blocks,
+    prices: tuple[float, float],
+    budget: float,
+    capacity: float,
+    take: np.ndarray,
+) -> np.ndarray:
+    """`take` and the priced greedy's best packs that still fit, from suppliers already
+    ordered from or without terms."""
+    ordered = np.zeros(len(problem.supplier_ids), dtype=bool)
+    ordered[problem.supplier[blocks.sku[take]]] = True
+    allowed = (ordered | ~has_terms(problem))[problem.supplier]
+    return _greedy(blocks, problem.n_skus, *prices, budget, capacity, allowed=allowed, taken=take)
+
+
 def solve(
-    problem: ReorderProblem, rounding: str = "up", curves: list[SkuCurve] | None = None
+    problem: ReorderProblem,
+    rounding: str = "up",
+    curves: list[SkuCurve] | None = None,
+    exact: ExactSettings | None = None,
 ) -> Solution:
-    """Plan packs per SKU; see the module docstring. Deterministic for the same input.
+    """Plan packs per SKU; see the module docstring. Deterministic for the same input
+    (and `exact.seed`, while the exact stage ends before its time limit).
 
     `curves` of an earlier solve of the same SKUs, demand and costs (budget, capacity
     and supplier terms may differ) are reused instead of convolving the pmfs again.
     """
     started = time.perf_counter()
     problem.validate()
+    exact = exact or ExactSettings()
     n = problem.n_skus
     if curves is None or len(curves) != n:
         curves = [sku_curve(problem, i) for i in range(n)]
-    topup = problem.supplier_min_value[problem.supplier] > 0
-    items = pack_items(problem, curves, rounding, topup)
+    items = pack_items(problem, curves, rounding, problem.supplier_min_value[problem.supplier])
     blocks = _blocks(items)
     budget = np.inf if problem.budget is None else float(problem.budget)
     capacity = np.inf if problem.capacity is None else float(problem.capacity)
@@ -316,7 +441,7 @@ def solve(
         blocks, n, problem.budget, problem.capacity, problem.supplier, problem.supplier_order_cost
     )
     take = _greedy(blocks, n, lb, lv, budget, capacity)
-    take, notes, topped = _suppliers(problem, blocks, take, budget, capacity)
+    take, notes, _ = _suppliers(problem, blocks, take, budget, capacity)
     # Refill what dropped suppliers freed, from suppliers still ordered or without terms.
     sup = problem.supplier
     ordered = np.zeros(len(problem.supplier_ids), dtype=bool)
@@ -325,25 +450,55 @@ def solve(
     take = _greedy(
         blocks, n, lb, lv, budget, capacity, allowed=(ordered | no_terms)[sup], taken=take
     )
+    objective = _objective(problem, blocks, take)
+    if has_terms(problem).any():
+        priced = terms_prices(problem, blocks, (lb, lv))
+        for other in (
+            _lagrangian_incumbent(problem, blocks, priced, budget, capacity),
+            _supplier_master(problem, blocks, priced, budget, capacity, exact.time_limit / 4),
+        ):
+            if _objective(problem, blocks, other) > objective:
+                take, objective = other, _objective(problem, blocks, other)
+        if relaxation(problem, blocks, priced).bound < bound:
+            lb, lv = priced
+    bound = min(bound, relaxation(problem, blocks, (lb, lv)).bound)
+    solver, solver_status = "priced greedy", ""
+    if (
+        _gap(bound, objective) > OPTIMAL_GAP
+        and (blocks.value > 0).any()
+        and has_terms(problem).any()
+    ):
+        take, objective = _polish(problem, blocks, (lb, lv), take, objective, bound, exact)
+    if _gap(bound, objective) > OPTIMAL_GAP and (blocks.value > 0).any():
+        result = solve_exact(problem, blocks, (lb, lv), take, objective, exact)
+        solver, solver_status = f"OR-Tools {exact.solver}", result.status
+        if result.status != "no solution" and result.objective >= objective - 1e-9:
+            take, objective = result.take, _objective(problem, blocks, result.take)
+            notes = [n for n in notes if "dropped" not in n and "out of reach" not in n]
+        bound = min(bound, max(result.bound, objective))
+        log.info(
+            "exact stage (%s): %s in %.2f s, %d SKUs and %d suppliers left free",
+            exact.solver, result.status, result.seconds, result.free_skus, result.free_suppliers,
+        )  # fmt: skip
 
     packs = np.zeros(n, dtype=np.int64)
     np.add.at(packs, blocks.sku[take], blocks.packs[take])
-    used = np.unique(sup[packs > 0])
-    order_costs = float(problem.supplier_order_cost[used].sum())
-    objective = float(blocks.value[take].sum()) - order_costs
     cost, volume = _usage(blocks, take)
-    gap = max(bound - objective, 0.0) / max(abs(bound), 1.0)
+    gap = _gap(bound, objective)
+    topped = np.zeros(n, dtype=bool)  # ordered past what pays for itself: a minimum
+    topped[blocks.sku[take & (blocks.value <= 0)]] = True
     binding = _binding(
         problem, blocks, take, items, packs, topped, budget - cost, capacity - volume
     )
     if not take.any():
         status = "nothing to order"
-        if not (blocks.value > 0).any():
-            notes.append("no pack adds value: stock covers the protection interval")
-        elif problem.budget is not None and blocks.cost[blocks.value > 0].min() > budget:
-            notes.append("the budget is below the cost of any worthwhile pack or MOQ")
+        notes += _why_nothing(problem, blocks)
     else:
-        status = "optimal" if gap <= OPTIMAL_GAP else "feasible"
+        status = (
+            "optimal" if gap <= OPTIMAL_GAP else "near-optimal" if gap <= exact.relative_gap
+            else "feasible"
+        )  # fmt: skip
+        _report_dropped(problem, blocks, take, notes)
     return Solution(
         packs=packs,
         quantity=packs * problem.pack_size,
@@ -352,19 +507,120 @@ def solve(
         gap=gap,
         status=status,
         seconds=time.perf_counter() - started,
+        solver=solver,
+        solver_status=solver_status,
         prices=(lb, lv),
         binding=binding,
         cost=cost,
         volume=volume,
-        notes=tuple(notes),
+        notes=tuple(dict.fromkeys(notes)),  # each said once
         curves=curves,
         items=items,
     )
 
 
+#: The neighbourhood the polishing model searches: blocks either side of the priced plan,
+#: and suppliers whose open value is within this share of the bound of nothing.
+POLISH_WIDTH = 2
+POLISH_MARGIN = 0.003
+
+
+def _polish(
+    problem: ReorderProblem,
+    blocks: Blocks,
+    prices: tuple[float, float],
+    take: np.ndarray,
+    objective: float,
+    bound: float,
+    exact: ExactSettings,
+) -> tuple[np.ndarray, float]:
+    """A better incumbent for the exact stage: OR-Tools on a neighbourhood of the priced
+    plan (`optimize.mip.neighbourhood_domains`), where the minimums are met with the
+    right packs rather than the first that fit; the incumbent if that finds nothing
+    better. Its time is a quarter of the exact stage's."""
+    net = blocks.value - prices[0] * blocks.cost - prices[1] * blocks.volume
+    plan = priced_plan(problem, blocks, net)
+    domains = neighbourhood_domains(
+        problem, blocks, prices, plan, POLISH_WIDTH, POLISH_MARGIN * max(abs(bound), 1.0)
+    )
+    quick = replace(exact, time_limit=exact.time_limit / 4)
+    result = solve_domains(problem, blocks, domains, take, objective, bound, quick)
+    if result.status == "no solution":
+        return take, objective
+    found = _objective(problem, blocks, result.take)
+    feasible = _fits(problem, blocks, result.take)
+    return (result.take, found) if feasible and found > objective else (take, objective)
+
+
+def _fits(problem: ReorderProblem, blocks: Blocks, take: np.ndarray) -> bool:
+    """Whether `take` keeps the budget, the volume and every used supplier's minimum."""
+    cost, volume = _usage(blocks, take)
+    if problem.budget is not None and cost > problem.budget + 1e-6:
+        return False
+    if problem.capacity is not None and volume > problem.capacity + 1e-6:
+        return False
+    n_sup = len(problem.supplier_ids)
+    sup_of = problem.supplier[blocks.sku[take]]
+    spend = np.bincount(sup_of, weights=blocks.cost[take], minlength=n_sup)
+    used = np.bincount(sup_of, minlength=n_sup) > 0
+    return bool((spend[used] >= problem.supplier_min_value[used] - 1e-6).all())
+
+
+def _objective(problem: ReorderProblem, blocks: Blocks, take: np.ndarray) -> float:
+    """Expected value the taken blocks add, minus the fixed costs of the suppliers used."""
+    used = np.unique(problem.supplier[blocks.sku[take]])
+    return float(blocks.value[take].sum()) - float(problem.supplier_order_cost[used].sum())
+
+
+def _gap(bound: float, objective: float) -> float:
+    return max(bound - objective, 0.0) / max(abs(bound), 1.0)
+
+
+def _why_nothing(problem: ReorderProblem, blocks: Blocks) -> list[str]:
+    """The true reason an empty plan is empty, in a buyer's words."""
+    worth = blocks.value > 0
+    if not worth.any():
+        return ["no pack adds value: stock covers the protection interval"]
+    first = worth & (blocks.index == 0)
+    if problem.capacity is not None and problem.capacity <= 0 and (blocks.volume[worth] > 0).all():
+        return ["the capacity is 0: nothing that takes warehouse volume can be ordered"]
+    if problem.budget is not None and first.any() and blocks.cost[first].min() > problem.budget:
+        i = int(np.argmin(np.where(first, blocks.cost, np.inf)))
+        sku = problem.sku_ids[blocks.sku[i]]
+        return [
+            f"the budget is below the cost of any worthwhile pack or MOQ: {problem.budget:,.2f} "
+            f"against {blocks.cost[i]:,.2f} for the cheapest ({sku})"
+        ]
+    suppliers = np.unique(problem.supplier[blocks.sku[worth]])
+    out = []
+    for s in suppliers:
+        minimum = float(problem.supplier_min_value[s])
+        if problem.budget is not None and minimum > problem.budget:
+            out.append(
+                f"supplier {problem.supplier_ids[s]}: its minimum order value ({minimum:,.2f}) "
+                f"is above the budget ({problem.budget:,.2f})"
+            )
+    return out or ["no supplier's order is worth its fixed cost and minimum order value"]
+
+
+def _report_dropped(
+    problem: ReorderProblem, blocks: Blocks, take: np.ndarray, notes: list[str]
+) -> None:
+    """Name the suppliers with worthwhile packs that the plan does not order from."""
+    terms = (problem.supplier_min_value > 0) | (problem.supplier_order_cost > 0)
+    used = np.zeros(len(problem.supplier_ids), dtype=bool)
+    used[problem.supplier[blocks.sku[take]]] = True
+    worth = np.zeros_like(used)
+    worth[problem.supplier[blocks.sku[blocks.value > 0]]] = True
+    for s in np.flatnonzero(terms & worth & ~used):
+        notes.append(
+            f"supplier {problem.supplier_ids[s]}: not worth its order cost or minimum; dropped"
+        )
+
+
 def _binding(
     problem: ReorderProblem,
-    blocks: _Blocks,
+    blocks: Blocks,
     take: np.ndarray,
     items: PackItems,
     packs: np.ndarray,

@@ -14,6 +14,20 @@ so one more unit at stock S is worth
 (value of the units it serves minus holding cost h if it is left over). Each term falls
 with S, so the value curve is concave: with one segment, dV(S) >= 0 exactly while
 P(D <= S) <= c / (c + h), the newsvendor critical fractile.
+
+A unit left over is not gone at the end of the interval: it waits on the shelf until
+later demand takes it. When the problem knows its protection intervals, each unit also
+pays for that wait: the (S+1)-th unit is left over when D <= S and is then taken after
+(S + 1 - D) / d more days (d: mean daily demand), so at h_d per unit-day
+
+    dV(S) -= h_d E[(S + 1 - D)^+] / d,    E[(S + 1 - D)^+] = sum_{k<=S} P(D <= k)
+
+which grows with S (the curve stays concave): a line that covers many intervals pays for
+every day of it, not only for one interval.
+
+Curves are computed in O(support): segment pmfs are convolved exactly while the support
+is short, by FFT when it is long, and a very long support (over a million units) is one
+negative binomial with the summed mean and variance (moment matched).
 """
 
 from __future__ import annotations
@@ -21,8 +35,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import signal, stats
 
+from forecast.distribution import negbin_params
 from optimize.problem import ReorderProblem
+
+#: Convolve by FFT when the cumulative support is longer than this (units).
+FFT_SUPPORT = 2_048
+#: Beyond this support (units), cumulative demand is one moment-matched negative binomial.
+MOMENT_SUPPORT = 1_000_000
+#: A SKU offers at most this many pack items beyond its MOQ block; more packs are taken
+#: in lots of several packs (a quantity resolution under 0.1% of the largest order).
+MAX_ITEMS = 1_000
 
 
 @dataclass(frozen=True)
@@ -32,7 +56,16 @@ class SkuCurve:
     order: np.ndarray  # segment indices, highest stockout cost first
     costs: np.ndarray  # stockout costs in that order
     sf: np.ndarray  # (n_segments, L): sf[j, k] = P(C_j > k), C_j in priority order
-    holding: float
+    holding: float  # currency per unit left over at the end of the interval
+    carry_per_unit: float = 0.0  # h_d / d: currency per unit of E[(S + 1 - D)^+]
+
+    def carry(self, levels: np.ndarray) -> np.ndarray:
+        """E[(S + 1 - D)^+] at each stock level S: sum over k <= S of P(D <= k)."""
+        cdf_sum = np.cumsum(1.0 - self.sf[-1])
+        s = np.asarray(levels, dtype=np.int64)
+        inside = np.clip(s, 0, cdf_sum.size - 1)
+        beyond = np.maximum(s - (cdf_sum.size - 1), 0)  # P(D <= k) = 1 past the support
+        return np.asarray(np.where(s < 0, 0.0, cdf_sum[inside] + beyond))
 
     def tail(self, stock: np.ndarray | float) -> np.ndarray:
         """P(C_j > S) for each j at stock S (columns), any integer S (negative: 1)."""
@@ -46,7 +79,10 @@ class SkuCurve:
         levels = np.arange(start, start + count)
         tails = self.tail(levels)
         weights = self.costs - np.append(self.costs[1:], 0.0)
-        return np.asarray(weights @ tails - self.holding * (1.0 - tails[-1]))
+        value = weights @ tails - self.holding * (1.0 - tails[-1])
+        if self.carry_per_unit > 0:
+            value = value - self.carry_per_unit * self.carry(levels)
+        return np.asarray(value)
 
     def expected_min(self, stock: float) -> np.ndarray:
         """E[min(C_j, S)] for each j (units)."""
@@ -71,33 +107,75 @@ class SkuCurve:
 
 
 def sku_curve(problem: ReorderProblem, i: int) -> SkuCurve:
-    """The curve of SKU i: segments sorted by stockout cost, cumulative pmfs convolved."""
+    """The curve of SKU i: segments sorted by stockout cost, cumulative demands."""
     costs = problem.stockout_cost[i]
     order = np.argsort(-costs, kind="stable")
-    cumulative = np.ones(1)
-    rows = []
-    for s in order:
-        cumulative = np.convolve(cumulative, problem.pmfs[i][s])
-        rows.append(cumulative)
+    support = sum(problem.pmfs[i][s].size for s in order)
+    if support > MOMENT_SUPPORT:
+        rows = _moment_matched(
+            problem.demand_means[i][order], problem.demand_vars[i][order], support
+        )
+    else:
+        rows, cumulative = [], np.ones(1)
+        for s in order:
+            pmf = problem.pmfs[i][s]
+            if cumulative.size + pmf.size > FFT_SUPPORT and min(cumulative.size, pmf.size) > 1:
+                cumulative = np.clip(signal.fftconvolve(cumulative, pmf), 0.0, None)
+                cumulative /= cumulative.sum()
+            else:
+                cumulative = np.convolve(cumulative, pmf)
+            rows.append(cumulative)
     length = rows[-1].size
     sf = np.zeros((len(order), length))
     for j, pmf in enumerate(rows):
         tail = 1.0 - np.cumsum(pmf)
         sf[j, : pmf.size] = np.clip(tail, 0.0, 1.0)
-    return SkuCurve(order, costs[order], sf, float(problem.holding_cost[i]))
+    holding = float(problem.holding_cost[i])
+    carry = 0.0
+    if problem.protection_days is not None:
+        days = max(float(problem.protection_days[i]), 1e-9)
+        daily = max(float(problem.demand_means[i].sum()) / days, MIN_DAILY_DEMAND)
+        carry = holding / days / daily  # h_d / d
+    return SkuCurve(order, costs[order], sf, holding, carry)
+
+
+#: Mean daily demand below this (units) counts as this much when pricing how long a
+#: left-over unit waits (a SKU nobody buys would otherwise hold stock forever at no cost).
+MIN_DAILY_DEMAND = 1.0 / 365.0
+
+
+def _moment_matched(means: np.ndarray, variances: np.ndarray, upto: int) -> list[np.ndarray]:
+    """Pmfs of the cumulative demands C_1, C_1 + D_2, ... as negative binomials with the
+    summed means and variances, on one support of at most `upto` units, the tail beyond
+    as one atom (O(support), no convolution)."""
+    mean, var = np.cumsum(means), np.cumsum(variances)
+    n, p = negbin_params(mean, var)
+    top = int(min(stats.nbinom.ppf(1 - 1e-9, n[-1], p[-1]) + 1, upto))
+    ks = np.arange(top + 1)
+    rows = []
+    for j in range(mean.size):
+        if mean[j] > 0:
+            pmf = np.append(stats.nbinom.pmf(ks, n[j], p[j]), stats.nbinom.sf(top, n[j], p[j]))
+        else:
+            pmf = np.append((ks == 0).astype(float), 0.0)
+        rows.append(pmf / pmf.sum())
+    return rows
 
 
 @dataclass(frozen=True)
 class PackItems:
-    """Every orderable pack of every SKU, as flat arrays.
+    """Every orderable item of every SKU, as flat arrays.
 
-    Item k of SKU i is its (k+1)-th pack; `value` is the expected value it adds
-    (currency), `cost` and `volume` what it takes. The first `moq_packs[i]` packs of a
-    SKU can only be ordered together.
+    Item k of SKU i holds `packs[k]` packs: its first `moq_packs[i]` items are single
+    packs that can only be ordered together (the MOQ), the rest lots of packs (one pack
+    each unless the SKU has more than MAX_ITEMS packs to consider). `value` is the
+    expected value an item adds on top of the items before it (currency), `cost` and
+    `volume` what it takes.
     """
 
     sku: np.ndarray
     k: np.ndarray
+    packs: np.ndarray
     value: np.ndarray
     cost: np.ndarray
     volume: np.ndarray
@@ -112,54 +190,67 @@ def pack_items(
     rounding: str = "up",
     topup: np.ndarray | None = None,
 ) -> PackItems:
-    """Packs worth considering per SKU, with their marginal values.
+    """Items worth considering per SKU, with their marginal values.
 
     Packs are considered until demand runs out (beyond the support every unit only adds
-    holding cost) or `max_units`. `rounding` applies to the unit-level optimum q*:
-    "up" allows packs up to ceil(q* / pack), the last one ordered when its units add
-    value together; "cap" up to floor(q* / pack), never more units than q*. MOQ blocks
-    are always allowed. SKUs flagged in `topup` (their supplier has a minimum order
-    value) also get as many packs again beyond that, worth less than nothing, so a
-    minimum can be reached with the least harmful extra units.
+    holding cost) or `max_units` (the cover cap): the cap never cuts into the MOQ, so a
+    SKU is ordered not at all or at least at its MOQ. `rounding` applies to the
+    unit-level optimum q*: "up" allows packs up to ceil(q* / pack), the last one ordered
+    when its units add value together; "cap" up to floor(q* / pack), never more units
+    than q*. MOQ blocks are always allowed. SKUs with a `topup` (their supplier's
+    minimum order value, currency) also get packs beyond that, worth less than nothing,
+    so a minimum can be reached with the least harmful extra units: as many again, and
+    at least enough to reach the minimum on their own.
     """
     if rounding not in ("up", "cap"):
         raise ValueError(f"rounding must be 'up' or 'cap', got {rounding!r}")
-    skus, ks, values, starts, moq_packs, optimum = [], [], [], [0], [], []
+    skus, ks, packs, values, starts, moq_packs, optimum = [], [], [], [], [0], [], []
     for i, curve in enumerate(curves):
         pos = int(np.floor(problem.position[i]))
         pack = int(problem.pack_size[i])
+        moq_k = -(-int(problem.moq[i]) // pack) if problem.moq[i] > 0 else 0
+        cap_packs = int(problem.max_units[i] // pack) if np.isfinite(problem.max_units[i]) else None
         span = max(curve.sf.shape[1] - pos, 0)
-        units = int(min(span + pack, problem.max_units[i]))
+        units = span + pack if cap_packs is None else min(span + pack, cap_packs * pack)
         unit_values = curve.unit_values(pos, units) if units > 0 else np.zeros(0)
-        positive = unit_values > 0
-        q_star = int(positive.sum())  # concave: the positive ones come first
+        q_star = int((unit_values > 0).sum())  # concave: the positive ones come first
         optimum.append(q_star)
         limit = -(-q_star // pack) if rounding == "up" else q_star // pack
-        moq_k = -(-int(problem.moq[i]) // pack) if problem.moq[i] > 0 else 0
-        n_packs = max(limit, moq_k if limit > 0 else 0)
-        if topup is not None and topup[i] and rounding == "up":
-            n_packs += max(n_packs, 2)
-        if np.isfinite(problem.max_units[i]):
-            n_packs = min(n_packs, int(problem.max_units[i] // pack))
+        n_packs = limit
+        if topup is not None and topup[i] > 0 and rounding == "up":
+            pack_cost = float(problem.unit_cost[i]) * pack
+            alone = -(-float(topup[i]) // pack_cost) if pack_cost > 0 else 0
+            n_packs = max(n_packs + max(n_packs, 2), int(alone))
+        if cap_packs is not None:
+            n_packs = min(n_packs, cap_packs)
+        if 0 < n_packs < moq_k or (limit > 0 and n_packs < moq_k):
+            n_packs = moq_k  # the MOQ or nothing, never in between
         need = n_packs * pack
         if need > unit_values.size:
             extra = curve.unit_values(pos + unit_values.size, need - unit_values.size)
             unit_values = np.concatenate([unit_values, extra])
         per_pack = unit_values[:need].reshape(n_packs, pack).sum(axis=1) if n_packs else np.zeros(0)
-        skus.append(np.full(n_packs, i))
-        ks.append(np.arange(n_packs))
-        values.append(per_pack)
-        starts.append(starts[-1] + n_packs)
-        moq_packs.append(min(moq_k, n_packs))
-    sku = np.concatenate(skus) if skus else np.zeros(0, dtype=int)
-    unit_cost = problem.unit_cost * problem.pack_size
-    unit_vol = problem.unit_volume * problem.pack_size
+        head = min(moq_k, n_packs)
+        rest = n_packs - head
+        lot = max(1, -(-rest // MAX_ITEMS))
+        lots = rest // lot  # whole lots only: a partial last lot is left out
+        lot_values = per_pack[head : head + lots * lot].reshape(lots, lot).sum(axis=1)
+        n_items = head + lots
+        skus.append(np.full(n_items, i))
+        ks.append(np.arange(n_items))
+        packs.append(np.concatenate([np.ones(head, dtype=np.int64), np.full(lots, lot)]))
+        values.append(np.concatenate([per_pack[:head], lot_values]))
+        starts.append(starts[-1] + n_items)
+        moq_packs.append(head)
+    sku = np.concatenate(skus).astype(np.int64) if skus else np.zeros(0, dtype=np.int64)
+    item_packs = np.concatenate(packs).astype(np.int64) if packs else np.zeros(0, dtype=np.int64)
     return PackItems(
-        sku=sku.astype(np.int64),
+        sku=sku,
         k=np.concatenate(ks).astype(np.int64) if ks else np.zeros(0, dtype=np.int64),
+        packs=item_packs,
         value=np.concatenate(values) if values else np.zeros(0),
-        cost=unit_cost[sku],
-        volume=unit_vol[sku],
+        cost=(problem.unit_cost * problem.pack_size)[sku] * item_packs,
+        volume=(problem.unit_volume * problem.pack_size)[sku] * item_packs,
         start=np.asarray(starts, dtype=np.int64),
         moq_packs=np.asarray(moq_packs, dtype=np.int64),
         unit_optimum=np.asarray(optimum, dtype=np.int64),

@@ -41,3 +41,44 @@ def test_zero_mean_is_a_point_mass_at_zero() -> None:
 def test_quantiles_increase_with_the_level(mean: float, dispersion: float) -> None:
     q = quantiles(np.array([mean]), np.array([dispersion * mean]), (0.5, 0.8, 0.9, 0.95, 0.99))[0]
     assert (np.diff(q) >= 0).all() and (q >= 0).all() and np.isfinite(q).all()
+
+
+def test_a_random_lead_time_widens_demand_over_the_interval_as_a_monte_carlo_does() -> None:
+    """Daily demand Poisson(4) over T = L + 7 days, L ~ N(10, 3) rounded (at least 1):
+    the negative binomial with the compound variance matches the simulated quantiles."""
+    from forecast.distribution import quantiles, random_length_variance
+
+    rng = np.random.default_rng(0)
+    daily, review, lead, lead_sd = 4.0, 7, 10.0, 3.0
+    days = np.maximum(np.round(rng.normal(lead, lead_sd, 200_000)), 1) + review
+    totals = rng.poisson(daily * days)
+    mean = daily * (lead + review)
+    fixed = daily * (lead + review)  # Poisson: the variance over a known length
+    extra = random_length_variance(np.array([mean]), np.array([lead + review]), np.array([lead_sd]))
+    assert extra[0] == pytest.approx(daily**2 * lead_sd**2)
+    assert totals.var() == pytest.approx(fixed + extra[0], rel=0.03)
+    q = quantiles(np.array([mean]), np.array([fixed + extra[0]]), (0.5, 0.9, 0.95, 0.99))[0]
+    simulated = np.quantile(totals, [0.5, 0.9, 0.95, 0.99])
+    assert np.allclose(q, simulated, rtol=0.03)
+    naive = quantiles(np.array([mean]), np.array([fixed]), (0.95,))[0, 0]
+    assert naive < simulated[2] * 0.9  # ignoring the lead time's spread is far too short
+
+
+def test_the_engine_adds_the_lead_time_spread_to_every_segment() -> None:
+    from forecast.engine import forecast_panel
+    from tests.forecast.test_engine import panel_of
+
+    rng = np.random.default_rng(1)
+    demand = rng.poisson(3.0, (1, 2, 200)).astype(float)
+    fixed = forecast_panel(panel_of(demand, ("A", "B")), np.array([14.0]))
+    spread = forecast_panel(
+        panel_of(demand, ("A", "B")), np.array([14.0]), lead_time_sd=np.array([4.0])
+    )
+    a, b = fixed.protection, spread.protection
+    assert np.allclose(a["mean"], b["mean"])
+    total = a["segment"] == "ALL"
+    daily = a.loc[total, "mean"].iloc[0] / 14
+    added = b["variance"].to_numpy() - a["variance"].to_numpy()
+    assert added[total.to_numpy()][0] == pytest.approx(daily**2 * 16)
+    # The segments share the added variance by their demand shares: it adds up.
+    assert added[~total.to_numpy()].sum() == pytest.approx(daily**2 * 16)

@@ -13,7 +13,7 @@ from scipy import stats
 
 from optimize.baselines import segment_blind
 from optimize.problem import ReorderProblem
-from optimize.solve import _Blocks, _greedy, solve
+from optimize.solve import Blocks, _greedy, solve
 from optimize.value_curve import sku_curve
 from tests.optimize.problems import poisson, problem
 
@@ -234,7 +234,7 @@ def test_reused_curves_give_the_same_plan_under_another_budget() -> None:
 
 
 def _greedy_by_the_book(
-    blocks: _Blocks, n_skus: int, lb: float, lv: float, budget: float, capacity: float
+    blocks: Blocks, n_skus: int, lb: float, lv: float, budget: float, capacity: float
 ) -> np.ndarray:
     """The greedy as specified: one block at a time in score order, nothing vectorized."""
     take = np.zeros(blocks.sku.size, dtype=bool)
@@ -272,7 +272,7 @@ def test_the_vectorized_greedy_takes_what_the_plain_loop_takes(
     per_sku = rng.integers(0, 6, n)
     sku = np.repeat(np.arange(n), per_sku)
     index = np.concatenate([np.arange(k) for k in per_sku]) if sku.size else sku
-    blocks = _Blocks(
+    blocks = Blocks(
         sku=sku,
         index=index,
         packs=np.ones(sku.size, dtype=np.int64),

@@ -60,16 +60,26 @@ def test_ss_adds_the_economic_order_quantity() -> None:
     assert levels.order_up_to[0] == s + np.ceil(eoq)
 
 
-def test_optimizer_without_budget_stocks_to_the_newsvendor_fractile() -> None:
+def test_optimizer_without_budget_stocks_to_the_newsvendor_fractile_less_carrying() -> None:
+    """The newsvendor with the shelf time charged: one more unit at stock S is worth
+    c P(D > S) - h P(D <= S) - (h_d / d) E[(S + 1 - D)^+] (optimize.value_curve)."""
     view = _view([3.0, 1.0])
     levels = OptimizerPolicy(churn_aware=False).levels(view)
-    h = 0.25 * 10 * 10 / 365  # holding cost of a unit left over the 10-day interval
-    fractile = 5.0 / (5.0 + h)
-    for i, mean in enumerate((30, 10)):
-        s = levels.order_up_to[i]
-        # The smallest S with P(D <= S) >= c / (c + h), Poisson demand.
-        assert stats.poisson.cdf(s, mean) >= fractile - 1e-9
-        assert stats.poisson.cdf(s - 1, mean) < fractile
+    c, h = 5.0, 0.25 * 10 * 10 / 365  # stockout cost; holding a unit over the 10 days
+    for i, daily in enumerate((3.0, 1.0)):
+        mean = daily * 10
+        carry = (h / 10) / daily  # holding per day, per unit of demand a day
+
+        def worth(s: int, mean: float = mean, carry: float = carry) -> float:
+            waiting = stats.poisson.cdf(np.arange(s + 1), mean).sum()
+            return float(
+                c * stats.poisson.sf(s, mean) - h * stats.poisson.cdf(s, mean) - carry * waiting
+            )
+
+        expected = next(s for s in range(1_000) if worth(s) <= 0)
+        assert levels.order_up_to[i] == expected
+        # At most the plain newsvendor level: carrying only takes away.
+        assert stats.poisson.cdf(expected - 1, mean) < c / (c + h)
 
 
 def test_an_investment_cap_holds_the_stock_value_down() -> None:
