@@ -61,9 +61,7 @@ def quantiles(mean: np.ndarray, variance: np.ndarray, levels: tuple[float, ...])
     return np.nan_to_num(out, nan=0.0)
 
 
-def pmf(
-    mean: float, variance: float, tail: float = 1e-6, upto: float | None = None
-) -> np.ndarray:
+def pmf(mean: float, variance: float, tail: float = 1e-6, upto: float | None = None) -> np.ndarray:
     """Probabilities of 0, 1, 2, ... units, cut where the tail is below `tail`, summing
     to 1. With `upto`, demand above it is one atom at upto + 1 (for a decision that never
     looks past `upto` units, the rest of the tail changes nothing, and a mean of millions
