@@ -21,6 +21,7 @@ import typer
 from rich.logging import RichHandler
 from rich.markup import escape
 
+from cli.importing import import_cmd
 from cli.service import db_app, serve, users_app
 from cli.simulate import print_experiment, simulate_cmd
 from cli.terminal import (
@@ -38,7 +39,7 @@ from cli.terminal import (
 from contract.dataset import Dataset, check_folder
 from contract.sources import Limits
 from forecast.engine import DatasetForecast, ForecastConfig, forecast_dataset
-from forecast.files import FILES, write_forecast
+from forecast.files import FILES, HISTORY_FILES, write_forecast
 from forecast.plots import fan_chart
 from optimize.frontier import budget_frontier, plot_frontier
 from replenish.overview import Overview, overview
@@ -354,6 +355,19 @@ def _print_forecast(run: DatasetForecast) -> None:
             {},
         )
     )
+    notes = run.history_notes(limit=10)
+    console.print(
+        f"Out of stock: {notes['days_out_of_stock']:,} SKU-days on "
+        f"{notes['skus_out_of_stock']:,} SKUs, about {notes['units_lost']:,.0f} units of demand "
+        f"never recorded (counted back into the forecast); {notes['bulk_lines']:,} one-off bulk "
+        "line(s) kept out of it."
+    )
+    if not run.lost_sales.empty:
+        top = run.lost_sales.head(10).set_index("sku_id")
+        console.print(fmt_table("Lost sales: the SKUs that lost most", top, {}))
+    if not run.bulk_orders.empty:
+        top = run.bulk_orders.head(10).set_index("order_id")
+        console.print(fmt_table("One-off bulk lines (not forecast)", top, {}))
 
 
 def _holiday_country(code: str | None) -> str | None:
@@ -435,12 +449,12 @@ def forecast_cmd(
         events=_read_events(events),
     )
     run = _run_forecast(dataset, config, engine)
-    write_forecast(run.result, out)
+    write_forecast(run.result, out, history=run)
     for sku in plot or []:
         path = fan_chart(run.panel, run.result, sku, out / f"fan_{sku}.png")
         console.print(f"chart: {path}")
     _print_forecast(run)
-    console.print(f"wrote {', '.join(FILES)} to {out}")
+    console.print(f"wrote {', '.join(FILES + HISTORY_FILES)} to {out}")
 
 
 def _print_plan(run: PlanRun) -> None:
@@ -551,6 +565,7 @@ def _draw_frontier(plan_run: PlanRun, run: DatasetForecast, out: Path) -> None:
 
 
 app.command(name="simulate")(simulate_cmd)
+app.command(name="import")(import_cmd)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.command(name="serve")(serve)

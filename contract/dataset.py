@@ -47,6 +47,7 @@ class Dataset:
     orders: pd.DataFrame
     customers: pd.DataFrame | None = None
     inventory: pd.DataFrame | None = None
+    stock_history: pd.DataFrame | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The present tables by name, in contract order."""

@@ -1,4 +1,4 @@
-"""The data contract: the five tables of a replenish dataset, their columns and rules.
+"""The data contract: the tables of a replenish dataset, their columns and rules.
 
 This module only *declares* the contract (plain frozen dataclasses); reading files lives
 in `contract.sources` and checking values in `contract.validation`. Units: days for
@@ -277,6 +277,20 @@ INVENTORY = Table(
     ),
 )
 
+STOCK_HISTORY = Table(
+    name="stock_history",
+    description="Stock on hand per SKU at past days (snapshots at any cadence): with it, "
+    "days out of stock are known rather than inferred.",
+    key=("sku_id", "date"),
+    required=False,
+    foreign_keys=(ForeignKey("sku_id", "skus", "sku_id"),),
+    columns=(
+        Column("sku_id", Kind.TEXT, "The SKU."),
+        Column("date", Kind.DATE, "Day of the snapshot.", not_future=True),
+        Column("on_hand", Kind.INT, "Units on hand that day.", minimum=0),
+    ),
+)
+
 #: Tables in dependency order: a table's references point to tables before it.
-TABLES: tuple[Table, ...] = (SUPPLIERS, SKUS, CUSTOMERS, ORDERS, INVENTORY)
+TABLES: tuple[Table, ...] = (SUPPLIERS, SKUS, CUSTOMERS, ORDERS, INVENTORY, STOCK_HISTORY)
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}

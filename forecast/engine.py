@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,7 @@ from scipy import stats
 
 from contract.dataset import Dataset
 from forecast.backtest import backtest
+from forecast.bulk_orders import bulk_table, outsize_lines
 from forecast.demand_class import profile_matrix
 from forecast.distribution import (
     QUANTILES,
@@ -55,6 +57,7 @@ from forecast.models import (
 from forecast.panel import TOTAL, Panel, build_panel, uncensor
 from forecast.prophet_model import MIN_DAYS, ProphetModel
 from forecast.segments import Segments, segment_customers
+from forecast.stockouts import Stockouts, infer_stockouts, lost_sales_table, snapshot_matrix
 from runtime.parallel import run_chunks
 
 log = logging.getLogger(__name__)
@@ -335,11 +338,32 @@ def forecast_panel(
         *(np.concatenate([getattr(p, f) for p in parts]) for f in _ChunkResult.__dataclass_fields__)
     )
     calibration = _calibrate(res)
+    res = replace(res, mean=plausible(res.mean, y, days))
     shares = _segment_shares(panel, cfg)
     sd = np.zeros(len(days)) if lead_time_sd is None else np.asarray(lead_time_sd, dtype=float)
     if sd.shape != days.shape or (sd < 0).any() or not np.isfinite(sd).all():
         raise ValueError("lead_time_sd needs one finite, non-negative value per SKU")
     return _assemble(panel, res, shares, days, calibration, cfg, sd)
+
+
+#: No SKU's forecast over its protection interval exceeds this multiple of the most it
+#: ever asked for over an interval as long (a trend may lift it; a model gone wild may not).
+PLAUSIBLE = 3.0
+
+
+def plausible(mean: np.ndarray, y: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """The daily mean paths scaled down where their total over the protection interval
+    would exceed PLAUSIBLE times the SKU's largest demand over any interval as long."""
+    cum = np.concatenate([np.zeros((y.shape[0], 1)), np.cumsum(y, axis=1)], axis=1)
+    most = np.zeros(y.shape[0])
+    for length in np.unique(days):
+        rows = np.flatnonzero(days == length)
+        span = min(int(length), y.shape[1])  # a history shorter than one interval: scaled
+        most[rows] = (cum[rows, span:] - cum[rows, :-span]).max(axis=1) * length / span
+    ahead = np.cumsum(mean, axis=1)[np.arange(mean.shape[0]), np.minimum(days, mean.shape[1]) - 1]
+    limit = PLAUSIBLE * most
+    scale = np.where(ahead > limit, limit / np.maximum(ahead, 1e-12), 1.0)
+    return np.asarray(mean * scale[:, None])
 
 
 def _assemble(
@@ -429,11 +453,42 @@ def protection_days(dataset: Dataset) -> np.ndarray:
 
 @dataclass(frozen=True)
 class DatasetForecast:
-    """A forecasting run on a dataset: its segments (None without customers), panel, result."""
+    """A forecasting run on a dataset: its segments (None without customers), panel
+    (bulk lines left out, days out of stock censored), result, the days judged out of
+    stock (`stockouts`), and for the buyer the lost sales per SKU (`lost_sales`) and the
+    one-off bulk lines kept out of the forecast (`bulk_orders`)."""
 
     segments: Segments | None
     panel: Panel
     result: ForecastResult
+    stockouts: Stockouts | None = None
+    lost_sales: pd.DataFrame = field(default_factory=pd.DataFrame)
+    bulk_orders: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def history_notes(self, limit: int = 20) -> dict[str, Any]:
+        """What the history hid and what was kept out of it, for a plan's record: days
+        judged out of stock and units lost (totals, the `limit` SKUs that lost most),
+        and the one-off bulk lines (the `limit` largest; the count of all)."""
+        lost, bulk = self.lost_sales, self.bulk_orders
+
+        def rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+            head = frame.head(limit).copy()
+            for column in head.columns:
+                if pd.api.types.is_datetime64_any_dtype(head[column]):
+                    head[column] = head[column].dt.strftime("%Y-%m-%d")
+            return [
+                {str(k): (None if pd.isna(v) else v) for k, v in r.items()}
+                for r in head.astype(object).to_dict(orient="records")
+            ]
+
+        return {
+            "days_out_of_stock": int(lost["days_out"].sum()) if not lost.empty else 0,
+            "skus_out_of_stock": len(lost),
+            "units_lost": round(float(lost["units_lost"].sum()), 1) if not lost.empty else 0.0,
+            "lost_sales": rows(lost),
+            "bulk_lines": len(bulk),
+            "bulk_orders": rows(bulk),
+        }
 
 
 def forecast_dataset(
@@ -443,11 +498,37 @@ def forecast_dataset(
     address: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> DatasetForecast:
-    """Segments -> panel -> forecasts for every SKU of `dataset` (all of it is history)."""
+    """Segments -> panel -> forecasts for every SKU of `dataset` (all of it is history).
+
+    One-off bulk lines are left out of the demand (`forecast.bulk_orders`), and the days
+    each SKU was out of stock are censored before anything is fitted
+    (`forecast.stockouts`): what customers asked for, not what could be sold.
+    """
     segments = segment_customers(dataset) if dataset.customers is not None else None
     tiers = segments.customers.set_index("customer_id")["tier"] if segments else None
-    panel = build_panel(dataset, tiers)
+    outsize = outsize_lines(dataset.orders)
+    panel = build_panel(dataset, tiers, leave_out=outsize)
+    stockouts = _stockouts(dataset, panel, outsize)
+    panel = replace(panel, censored=panel.censored | stockouts.out)
     result = forecast_panel(
         panel, protection_days(dataset), config, engine, address, progress, lead_time_sd(dataset)
     )
-    return DatasetForecast(segments, panel, result)
+    estimated = uncensor(panel.total, panel.censored)
+    lost = lost_sales_table(panel.sku_ids, stockouts, panel.total, estimated)
+    bulk = bulk_table(dataset.orders, outsize)
+    return DatasetForecast(segments, panel, result, stockouts, lost, bulk)
+
+
+def _stockouts(dataset: Dataset, panel: Panel, outsize: np.ndarray) -> Stockouts:
+    """Days each SKU was out of stock (`forecast.stockouts`), on the panel's days."""
+    orders = dataset.orders
+    n, t = len(panel.sku_ids), panel.n_periods
+    sku = pd.Index(panel.sku_ids).get_indexer(pd.Index(orders["sku_id"]))
+    day = (orders["date"] - panel.start).dt.days.to_numpy()
+    keep = ~outsize & ((orders["quantity"] > 0) | (orders["quantity_short"] > 0)).to_numpy()
+    lines = np.bincount(sku[keep] * t + day[keep], minlength=n * t).reshape(n, t)
+    short = (orders["quantity_short"] > 0).to_numpy() & ~outsize
+    short_days = np.zeros(n * t, dtype=bool)
+    short_days[sku[short] * t + day[short]] = True
+    snapshot = snapshot_matrix(dataset.stock_history, panel.sku_ids, panel.start, t)
+    return infer_stockouts(lines, short_days.reshape(n, t), snapshot)

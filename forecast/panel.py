@@ -57,11 +57,18 @@ class Panel:
         return self.start + pd.Timedelta(days=self.n_periods * self.period_days - 1)
 
 
-def build_panel(dataset: Dataset, tiers: pd.Series | None = None, freq: str = "D") -> Panel:
+def build_panel(
+    dataset: Dataset,
+    tiers: pd.Series | None = None,
+    freq: str = "D",
+    leave_out: np.ndarray | None = None,
+) -> Panel:
     """The panel of `dataset`; `tiers` maps customer_id -> segment label.
 
     Without tiers (or without a customers table) every line is in one segment, "ALL".
-    Lines without a customer go to segment "anon" when tiers are given.
+    Lines without a customer go to segment "anon" when tiers are given. Lines flagged in
+    `leave_out` (one-off bulk orders, say) add no demand; the history's days stay as
+    they were.
     """
     if freq not in ("D", "W"):
         raise ValueError("freq must be 'D' (days) or 'W' (weeks)")
@@ -94,10 +101,14 @@ def build_panel(dataset: Dataset, tiers: pd.Series | None = None, freq: str = "D
         seg = pd.Index(segments).get_indexer(pd.Index(labels))
 
     qty = (orders["quantity"] + orders["quantity_short"]).to_numpy(dtype=np.float64)
+    if leave_out is not None:
+        qty = np.where(leave_out, 0.0, qty)
     n_seg = len(segments)
     flat = (sku * n_seg + seg) * n_periods + period
     demand = np.bincount(flat, weights=qty, minlength=len(sku_ids) * n_seg * n_periods)
     short = orders["quantity_short"].to_numpy() > 0
+    if leave_out is not None:
+        short &= ~leave_out
     censored = np.zeros(len(sku_ids) * n_periods, dtype=bool)
     censored[sku[short] * n_periods + period[short]] = True
     return Panel(
@@ -114,9 +125,12 @@ def uncensor(y: np.ndarray, censored: np.ndarray, window: int = 28) -> np.ndarra
     """Demand with censored periods replaced by the recent uncensored mean.
 
     For each censored period the reference is the mean of the uncensored periods among
-    the previous `window` ones (vectorized with cumulative sums); a series without any
-    uncensored past keeps its values. Replacing (not raising to the max) keeps the
-    series unbiased: measured on generated worlds, max() overstated demand by ~10%.
+    the previous `window` ones (vectorized with cumulative sums); when a long stockout
+    leaves none there, among the previous 4 x `window`, then the whole past, then the
+    whole series (a SKU out of stock for months is not a SKU nobody wants); a series
+    without any uncensored period keeps its values. Replacing (not raising to the max)
+    keeps the series unbiased: measured on generated worlds, max() overstated demand by
+    ~10%.
     """
     y = np.asarray(y, dtype=np.float64)
     ok = ~censored
@@ -125,10 +139,15 @@ def uncensor(y: np.ndarray, censored: np.ndarray, window: int = 28) -> np.ndarra
     cum_y = np.concatenate([zeros, np.cumsum(clean, axis=-1)], axis=-1)
     cum_n = np.concatenate([zeros, np.cumsum(ok, axis=-1)], axis=-1)
     t = np.arange(y.shape[-1])
-    lo = np.maximum(t - window, 0)
-    sums = cum_y[..., t] - cum_y[..., lo]
-    counts = cum_n[..., t] - cum_n[..., lo]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        reference = np.where(counts > 0, sums / np.maximum(counts, 1), y)
-    out: np.ndarray = np.where(censored, reference, y)
+    reference = np.full(y.shape, np.nan)
+    for span in (window, 4 * window, y.shape[-1]):
+        lo = np.maximum(t - span, 0)
+        sums = cum_y[..., t] - cum_y[..., lo]
+        counts = cum_n[..., t] - cum_n[..., lo]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            found = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+        reference = np.where(np.isnan(reference), found, reference)
+    overall = cum_y[..., -1:] / np.maximum(cum_n[..., -1:], 1)  # no past: the whole series
+    reference = np.where(np.isnan(reference) & (cum_n[..., -1:] > 0), overall, reference)
+    out: np.ndarray = np.where(censored & ~np.isnan(reference), reference, y)
     return out

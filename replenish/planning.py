@@ -202,6 +202,7 @@ def plan_problem(
         "churn_source": churn_source,
         "holding_rate_per_year": settings.holding_rate,
         "rounding": rounding,
+        "demand_history": run.history_notes(),
     }
     return PlanRun(problem, solution, build_plan(problem, solution, reasons, assumptions))
 

@@ -2,7 +2,8 @@
 
 Sections, in reading order: what to order and what it protects, the plans compared,
 the policies simulated over the next days with 95% CIs, the budget frontier, forecast
-fan charts of the biggest lines, customer segments and their value, the care list, and
+fan charts of the biggest lines, the stockouts and one-off bulk orders the
+forecast corrected for, customer segments and their value, the care list, and
 the assumptions the numbers rest on. Charts are PNG files in `charts/` and are also
 embedded in the page as data URIs, so the page opens offline and alone.
 """
@@ -27,6 +28,7 @@ SECTIONS = (
     ("simulation", "What each policy costs in customers"),
     ("frontier", "What each budget buys"),
     ("forecasts", "Forecasts of the biggest lines"),
+    ("history", "What the history hid"),
     ("segments", "Customer segments and their value"),
     ("care", "Care list"),
     ("assumptions", "Assumptions"),
@@ -160,6 +162,23 @@ def write_report(outcome: Outcome, folder: Path) -> Path:
         )
         figures.append(_img(path, f"forecast of {sku}"))
     body["forecasts"] = "".join(figures) or "<p>The plan orders nothing.</p>"
+
+    # What the history hid: lost sales counted back, bulk lines left out.
+    notes = record["assumptions"].get("demand_history") or {}
+    lost = outcome.forecast.lost_sales
+    bulk = outcome.forecast.bulk_orders
+    body["history"] = (
+        f"<p>{notes.get('days_out_of_stock', 0):,} SKU-days out of stock on "
+        f"{notes.get('skus_out_of_stock', 0):,} SKUs, about "
+        f"{notes.get('units_lost', 0.0):,.0f} units asked for that sales never recorded; "
+        "the forecast counts them back. Evidence per day: a stock count at zero "
+        "(snapshot), a recorded shortage the day before (short), or a run of days without "
+        "a sale too long for the SKU's rate (inferred).</p>"
+        + (_table(lost.head(15).set_index("sku_id"), "{:,.1f}") if not lost.empty else "")
+        + f"<p>{len(bulk):,} one-off bulk line(s), far above their SKU's usual line, kept "
+        "out of the forecast (all in the plan's record).</p>"
+        + (_table(bulk.head(15).set_index("order_id"), "{:,.1f}") if not bulk.empty else "")
+    )
 
     # Segments.
     if segments is None:

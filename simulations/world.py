@@ -97,6 +97,15 @@ class WorldParams:
     stockout_churn_annual: float | None = None
     return_probability: float | None = None
     mean_days_to_return: float = 90.0
+    # How the history is recorded. `record_unserved`: a line that could not be served at
+    # all is written (with quantity 0 and its short units); most ERPs never write it, and
+    # then only partly served lines show a shortage. `bulk_lines_per_year`: outsize
+    # one-off lines (50-500 times a SKU's usual line) placed by random customers.
+    # `snapshot_days`: stock on hand recorded every so many days (stock_history; None:
+    # no such table).
+    record_unserved: bool = True
+    bulk_lines_per_year: float = 0.0
+    snapshot_days: int | None = None
 
     def __post_init__(self) -> None:
         if self.sector not in PRESETS:
@@ -151,6 +160,8 @@ class GeneratedWorld:
     days from the start), trend_per_year (log growth), launch_day, service_z (the
     historic safety factor), mean_quantity (units per order line).
     `churn_per_stockout`: the per-event churn probability used for each tier.
+    `true_demand`: units asked for per SKU and day, whether the history recorded them or
+    not; `bulk_lines`: the outsize one-off lines among the orders.
     """
 
     params: WorldParams
@@ -158,6 +169,10 @@ class GeneratedWorld:
     customer_truth: pd.DataFrame
     sku_truth: pd.DataFrame
     churn_per_stockout: dict[str, float] = field(default_factory=dict)
+    #: (n_skus, days): units customers asked for each day, recorded or not.
+    true_demand: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
+    #: The outsize one-off lines as recorded (order_id, sku_id, quantity, quantity_short).
+    bulk_lines: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
 
 ProgressFn = Callable[[int, int], None]
@@ -317,6 +332,9 @@ class _History:
     first_churn_day: np.ndarray
     stockout_events: np.ndarray
     churn_per_stockout: np.ndarray  # per tier
+    demand: np.ndarray  # (n_skus, days): units asked for, recorded or not
+    bulk: np.ndarray  # per line: an outsize one-off line
+    snapshots: list[tuple[int, np.ndarray]]  # (day, on hand at its end)
 
 
 def _sku_weights(cat: _Catalogue, day: int, days: int) -> np.ndarray:
@@ -408,6 +426,8 @@ def _history(
     cat_end = np.searchsorted(cat_of_sorted, np.arange(cat.n_categories), side="right")
 
     chunks: list[tuple[np.ndarray, ...]] = []
+    demand = np.zeros((n, days), dtype=np.float32)
+    snapshots: list[tuple[int, np.ndarray]] = []
     next_order = 0
     alpha = 0.03
     for d in range(days):
@@ -444,11 +464,20 @@ def _history(
         pos = np.minimum(np.searchsorted(cum, u, side="right"), n - 1)
         line_sku = by_cat[pos]
         qty = 1 + rng.poisson(cat.mean_quantity[line_sku] - 1.0)
+        outsize = np.zeros(qty.size, dtype=bool)
+        if p.bulk_lines_per_year > 0 and qty.size:
+            # Outsize one-off lines: drawn apart, so the usual draws stay as they were.
+            bulk_rng = np.random.default_rng([p.seed, 7, d])
+            hit = bulk_rng.random(qty.size) < p.bulk_lines_per_year / 365.25 / qty.size
+            scale = bulk_rng.integers(50, 501, qty.size)
+            qty = np.where(hit, np.ceil(qty * cat.mean_quantity[line_sku] * scale), qty)
+            outsize = hit
 
         # One line per (order, sku): merge repeats within an order.
         key = line_order * n + line_sku
         uniq, inverse = np.unique(key, return_inverse=True)
         qty = np.bincount(inverse, weights=qty).astype(np.int64)
+        outsize = np.bincount(inverse, weights=outsize) > 0
         line_order = uniq // n
         line_sku = uniq % n
         line_cust = _customer_of(line_order, order_ids, buyers)
@@ -459,6 +488,7 @@ def _history(
         served[arrival] = serve_lines(line_sku[arrival], qty[arrival], on_hand)
         short = qty - served
         on_hand -= np.bincount(line_sku, weights=served, minlength=n).astype(np.int64)
+        demand[:, d] = np.bincount(line_sku, weights=qty, minlength=n)
 
         # Stockouts: count events, churn some customers (per tier), schedule returns.
         hit = short > 0
@@ -498,13 +528,15 @@ def _history(
         np.add.at(incoming, (np.minimum(d + delay, incoming.shape[0] - 1), ordering), q[ordering])
         on_order += q
 
+        if p.snapshot_days and d % p.snapshot_days == p.snapshot_days - 1:
+            snapshots.append((d, on_hand.copy()))
         # int32 halves the history's memory; ids and quantities stay far below 2**31.
         day_lines = (np.full(line_sku.size, d), line_order, line_cust, line_sku, qty, short)
-        chunks.append(tuple(a.astype(np.int32) for a in day_lines))
+        chunks.append((*(a.astype(np.int32) for a in day_lines), outsize))
         if progress is not None:
             progress(d + 1, days)
 
-    cols = [np.concatenate([c[i] for c in chunks]) for i in range(6)]
+    cols = [np.concatenate([c[i] for c in chunks]) for i in range(7)]
     return _History(
         day=cols[0], order=cols[1], customer=cols[2], sku=cols[3], quantity=cols[4], short=cols[5],
         on_hand=on_hand, on_order=on_order, churn_day=churn_day,
@@ -513,6 +545,7 @@ def _history(
         first_churn_day=first_churn_day,
         stockout_events=stockout_events,
         churn_per_stockout=_churn_per_stockout(p, people, lines_short / lines_seen),
+        demand=demand, bulk=cols[6], snapshots=snapshots,
     )  # fmt: skip
 
 
@@ -587,6 +620,12 @@ def _assemble(p: WorldParams, cat: _Catalogue, people: _Customers, h: _History) 
             "reputation": people.reputation,
         }
     )
+    if not p.record_unserved:  # a line nothing was delivered on is never written
+        kept = (h.quantity - h.short) > 0
+        h = replace(
+            h, day=h.day[kept], order=h.order[kept], customer=h.customer[kept],
+            sku=h.sku[kept], quantity=h.quantity[kept], short=h.short[kept], bulk=h.bulk[kept],
+        )  # fmt: skip
     discount = np.asarray(p.tier_discount)[people.tier[h.customer]]
     orders = pd.DataFrame(
         {
@@ -609,9 +648,24 @@ def _assemble(p: WorldParams, cat: _Catalogue, people: _Customers, h: _History) 
             "as_of": pd.Series([pd.Timestamp(p.end_date)] * n, dtype="datetime64[ns]"),
         }
     )
+    stock_history = None
+    if h.snapshots:
+        days = np.repeat([d for d, _ in h.snapshots], n)
+        stock_history = pd.DataFrame(
+            {
+                "sku_id": pd.Series(
+                    np.tile(sku_id.to_numpy(), len(h.snapshots)), dtype="string[pyarrow]"
+                ),
+                "date": (start + pd.to_timedelta(days.astype("timedelta64[D]"))).astype(
+                    "datetime64[ns]"
+                ),
+                "on_hand": np.concatenate([oh for _, oh in h.snapshots]).astype("int64"),
+            }
+        )
     dataset = Dataset(
-        suppliers=suppliers, skus=skus, orders=orders, customers=customers, inventory=inventory
-    )
+        suppliers=suppliers, skus=skus, orders=orders, customers=customers, inventory=inventory,
+        stock_history=stock_history,
+    )  # fmt: skip
     customer_truth = pd.DataFrame(
         {
             "customer_id": cust_id,
@@ -643,4 +697,7 @@ def _assemble(p: WorldParams, cat: _Catalogue, people: _Customers, h: _History) 
         }
     )
     churn = {t: float(q) for t, q in zip(TIERS, h.churn_per_stockout, strict=True)}
-    return GeneratedWorld(p, dataset, customer_truth, sku_truth, churn)
+    bulk = orders.loc[h.bulk, ["order_id", "sku_id", "quantity", "quantity_short"]]
+    return GeneratedWorld(
+        p, dataset, customer_truth, sku_truth, churn, h.demand, bulk.reset_index(drop=True)
+    )

@@ -99,7 +99,8 @@ def test_write_is_atomic_and_replaces_a_dataset(
     ds.write(target, "csv")
     ds.write(target, "parquet")  # a dataset folder may be replaced
     assert sorted(p.name for p in target.iterdir()) == sorted(
-        f"{t}.parquet" for t in ("suppliers", "skus", "customers", "orders", "inventory")
+        f"{t}.parquet"
+        for t in ("suppliers", "skus", "customers", "orders", "inventory", "stock_history")
     )
     assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name or ".old-" in p.name]
 

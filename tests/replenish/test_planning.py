@@ -3,11 +3,13 @@ every line respects packs, MOQs, the cover cap, budget, capacity and supplier mi
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
 from contract import Dataset
-from replenish.planning import PlanRequest, plan_dataset
+from replenish.planning import PlanRequest, json_default, plan_dataset
 from simulations.world import GeneratedWorld
 
 
@@ -44,3 +46,16 @@ def test_one_off_bulk_orders_leave_a_plan_that_keeps_every_rule(
     assert (lines["quantity"] <= cap.reindex(lines.index) + lines["pack_size"]).all()
     spend = plan.suppliers.set_index("supplier_id")
     assert (spend["cost"] >= spend["min_order_value"] - 1e-6).all()
+    # The buyer is told which lines were kept out of the forecast, in the plan's record.
+    told = plan.record["assumptions"]["demand_history"]
+    assert {"BULK1", "BULK2"} <= {row["order_id"] for row in told["bulk_orders"]}
+    json.dumps(plan.to_json(), default=json_default)  # the record stays writable
+
+
+def test_the_plan_record_counts_the_days_out_of_stock(tiny_world: GeneratedWorld) -> None:
+    planned = plan_dataset(tiny_world.dataset, PlanRequest(budget=10_000.0), engine="inline")
+    told = planned.run.plan.record["assumptions"]["demand_history"]
+    lost = planned.forecast.lost_sales
+    assert told["days_out_of_stock"] == int(lost["days_out"].sum()) > 0
+    assert told["lost_sales"][0]["sku_id"] == lost["sku_id"].iloc[0]
+    assert told["units_lost"] == round(float(lost["units_lost"].sum()), 1)

@@ -1,0 +1,162 @@
+"""Days out of stock: known, recorded, or inferred, and the demand they hid.
+
+Most histories never record a line that could not be served at all: on a day a SKU is
+out of stock its sales read zero, and a model fitted on them learns that nobody wants
+it. Before anything is fitted, the days a SKU was out of stock are marked censored (the
+panel then sees their demand as the recent normal level, `forecast.panel.uncensor`).
+
+Each SKU's days are a two-state hidden Markov chain, in stock or out (Rabiner 1989, "A
+tutorial on hidden Markov models", Proc. IEEE 77(2)): in stock, its order lines a day
+are Poisson with the SKU's rate; out, there are none. What the history says shapes it:
+
+- **snapshot**: `stock_history` says 0 on hand that day (out), or more (in);
+- **short**: a line recorded as partly unserved that day: the SKU ran out, so the next
+  day starts out unless a sale says otherwise;
+- **inferred**: everything else, from the sales alone: the posterior of being out,
+  by forward-backward, with the rates and the chances of running out and of being
+  restocked estimated by expectation-maximization over the whole catalogue.
+
+A day is judged out when its posterior is over one half; a day with a sale, or a
+positive snapshot, never is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+#: Evidence codes, per SKU and day.
+NONE, SNAPSHOT, SHORT, INFERRED = 0, 1, 2, 3
+EVIDENCE = {SNAPSHOT: "snapshot", SHORT: "short", INFERRED: "inferred"}
+#: Expectation-maximization passes.
+ITERATIONS = 8
+
+
+@dataclass(frozen=True)
+class Stockouts:
+    """Per SKU and day: judged out of stock (`out`), the posterior of being out
+    (`p_out`), and why (`evidence`, the codes above)."""
+
+    out: np.ndarray  # (n_skus, n_days) bool
+    evidence: np.ndarray  # (n_skus, n_days) int8
+    p_out: np.ndarray  # (n_skus, n_days) float
+
+
+def _posterior(
+    like_in: np.ndarray, like_out: np.ndarray, stay_in: np.ndarray, stay_out: np.ndarray,
+    boost: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Forward-backward, vectorized over SKUs. Returns P(out) per day and the expected
+    counts of in->out and out->in moves per SKU. `boost[:, t]`: the chance of being out
+    on day t is raised (a recorded shortage the day before)."""
+    n, t = like_in.shape
+    alpha = np.zeros((n, t, 2))
+    go_out = np.where(boost, 0.9, 1.0 - stay_in[:, None])  # per SKU and day
+    prior = np.stack([np.full(n, 0.9), np.full(n, 0.1)], axis=1)
+    a = prior * np.stack([like_in[:, 0], like_out[:, 0]], axis=1)
+    alpha[:, 0] = a / np.maximum(a.sum(axis=1, keepdims=True), 1e-300)
+    for d in range(1, t):
+        p_in = alpha[:, d - 1, 0] * (1 - go_out[:, d]) + alpha[:, d - 1, 1] * (1 - stay_out)
+        p_out = alpha[:, d - 1, 0] * go_out[:, d] + alpha[:, d - 1, 1] * stay_out
+        a = np.stack([p_in * like_in[:, d], p_out * like_out[:, d]], axis=1)
+        alpha[:, d] = a / np.maximum(a.sum(axis=1, keepdims=True), 1e-300)
+    beta = np.ones((n, 2))
+    gamma = np.zeros((n, t, 2))
+    gamma[:, -1] = alpha[:, -1]
+    moves_io = np.zeros(n)
+    moves_oi = np.zeros(n)
+    for d in range(t - 1, 0, -1):
+        e_in, e_out = like_in[:, d] * beta[:, 0], like_out[:, d] * beta[:, 1]
+        g = go_out[:, d]
+        # Joint of (day d-1 state, day d state), unnormalized.
+        ii = alpha[:, d - 1, 0] * (1 - g) * e_in
+        io = alpha[:, d - 1, 0] * g * e_out
+        oi = alpha[:, d - 1, 1] * (1 - stay_out) * e_in
+        oo = alpha[:, d - 1, 1] * stay_out * e_out
+        total = np.maximum(ii + io + oi + oo, 1e-300)
+        moves_io += io / total
+        moves_oi += oi / total
+        gamma[:, d - 1, 0] = (ii + io) / total
+        gamma[:, d - 1, 1] = (oi + oo) / total
+        b = np.stack([(1 - g) * e_in + g * e_out, (1 - stay_out) * e_in + stay_out * e_out], 1)
+        beta = b / np.maximum(b.sum(axis=1, keepdims=True), 1e-300)
+    return gamma[:, :, 1], moves_io, moves_oi
+
+
+def infer_stockouts(
+    lines: np.ndarray, short_days: np.ndarray, snapshot: np.ndarray | None = None
+) -> Stockouts:
+    """Days out of stock from order lines per SKU and day (`lines`, recorded lines),
+    days with a recorded shortage (`short_days`) and stock snapshots (`snapshot`: 1 in
+    stock, 0 out, -1 unknown)."""
+    n, t = lines.shape
+    if n == 0 or t == 0:
+        empty = np.zeros((n, t), dtype=bool)
+        return Stockouts(empty, np.zeros((n, t), dtype=np.int8), np.zeros((n, t)))
+    sold = lines > 0
+    known_out = np.zeros((n, t), dtype=bool) if snapshot is None else snapshot == 0
+    known_in = sold | (np.zeros((n, t), dtype=bool) if snapshot is None else snapshot == 1)
+    known_out &= ~sold
+    boost = np.zeros((n, t), dtype=bool)
+    boost[:, 1:] = short_days[:, :-1]
+    rate = np.maximum(lines.sum(axis=1) / t, 1e-3)
+    stay_in, stay_out = np.full(n, 0.98), np.full(n, 0.8)
+    p_out = np.zeros((n, t))
+    for _ in range(ITERATIONS):
+        like_in = np.where(known_out, 0.0, stats.poisson.pmf(lines, rate[:, None]))
+        like_out = np.where(known_in, 0.0, 1.0)
+        p_out, io, oi = _posterior(like_in, like_out, stay_in, stay_out, boost)
+        time_in = np.maximum((1 - p_out).sum(axis=1), 1.0)
+        rate = np.maximum((lines * (1 - p_out)).sum(axis=1) / time_in, 1e-3)
+        # The chances of moving, shrunk toward the catalogue's (few moves per SKU).
+        pool_io = io.sum() / max(float((1 - p_out[:, :-1]).sum()), 1.0)
+        pool_oi = oi.sum() / max(float(p_out[:, :-1].sum()), 1.0)
+        stay_in = 1 - (io + 5 * pool_io) / (time_in + 5)
+        stay_out = 1 - (oi + 5 * pool_oi) / (p_out[:, :-1].sum(axis=1) + 5)
+        stay_in, stay_out = np.clip(stay_in, 0.5, 0.9999), np.clip(stay_out, 0.01, 0.999)
+    out = (p_out > 0.5) & ~known_in
+    out |= known_out
+    evidence = np.zeros((n, t), dtype=np.int8)
+    evidence[out] = INFERRED
+    evidence[out & boost] = SHORT
+    evidence[known_out] = SNAPSHOT
+    return Stockouts(out, evidence, p_out)
+
+
+def snapshot_matrix(
+    stock_history: pd.DataFrame | None, sku_ids: np.ndarray, start: pd.Timestamp, days: int
+) -> np.ndarray | None:
+    """The `stock_history` table as (n_skus, days): 1 in stock, 0 out, -1 unknown."""
+    if stock_history is None or stock_history.empty:
+        return None
+    out = np.full((len(sku_ids), days), -1, dtype=np.int8)
+    sku = pd.Index(sku_ids).get_indexer(pd.Index(stock_history["sku_id"]))
+    day = (stock_history["date"] - start).dt.days.to_numpy()
+    keep = (sku >= 0) & (day >= 0) & (day < days)
+    out[sku[keep], day[keep]] = (stock_history["on_hand"].to_numpy()[keep] > 0).astype(np.int8)
+    return out
+
+
+def lost_sales_table(
+    sku_ids: np.ndarray, stockouts: Stockouts, recorded: np.ndarray, estimated: np.ndarray
+) -> pd.DataFrame:
+    """Per SKU with days out: days judged out of stock, units lost (the estimated demand
+    of those days less what they recorded) and the days by evidence."""
+    out = stockouts.out
+    lost = np.where(out, np.maximum(estimated - recorded, 0.0), 0.0).sum(axis=1)
+    table = pd.DataFrame(
+        {
+            "sku_id": sku_ids,
+            "days_out": out.sum(axis=1),
+            "units_lost": np.round(lost, 1),
+            **{
+                f"days_{name}": (stockouts.evidence == code).sum(axis=1)
+                for code, name in EVIDENCE.items()
+            },
+        }
+    )
+    table = table[table["days_out"] > 0]
+    return table.sort_values("units_lost", ascending=False, kind="stable").reset_index(drop=True)

@@ -1,0 +1,150 @@
+"""Days out of stock, known or inferred, and the demand they hid."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from contract import Dataset
+from forecast.engine import ForecastConfig, forecast_dataset, forecast_panel, protection_days
+from forecast.panel import build_panel
+from forecast.stockouts import (
+    INFERRED,
+    SHORT,
+    SNAPSHOT,
+    infer_stockouts,
+    lost_sales_table,
+    snapshot_matrix,
+)
+from simulations.world import generate, params_for
+
+
+def _poisson_with_gap(rate: float, days: int, gap: slice, seed: int = 0) -> np.ndarray:
+    """One SKU's lines per day, Poisson(rate), with nothing sold during `gap`."""
+    lines = np.random.default_rng(seed).poisson(rate, days)
+    lines[gap] = 0
+    return lines[None, :]
+
+
+def test_a_long_run_of_zeros_on_a_fast_seller_is_judged_out() -> None:
+    lines = _poisson_with_gap(6.0, 200, slice(100, 130))
+    found = infer_stockouts(lines, np.zeros_like(lines, dtype=bool))
+    assert found.out[0, 100:130].mean() > 0.9
+    assert found.out[0, :95].mean() < 0.05  # P(no line | rate 6) = 0.25%: few false alarms
+    assert (found.evidence[0, 100:130][found.out[0, 100:130]] == INFERRED).all()
+
+
+def test_zeros_on_a_slow_seller_are_not_a_stockout() -> None:
+    """At one line every four days, a week without a sale is ordinary."""
+    lines = _poisson_with_gap(0.25, 400, slice(0, 0), seed=3)
+    found = infer_stockouts(lines, np.zeros_like(lines, dtype=bool))
+    assert found.out.mean() < 0.05
+
+
+def test_a_day_with_a_sale_is_never_out_and_a_zero_snapshot_always_is() -> None:
+    lines = _poisson_with_gap(0.5, 60, slice(0, 0), seed=1)
+    snapshot = np.full(lines.shape, -1, dtype=np.int8)
+    zero_days = np.flatnonzero(lines[0] == 0)[:5]
+    snapshot[0, zero_days] = 0
+    snapshot[0, np.flatnonzero(lines[0] > 0)[0]] = 0  # a sale that day outranks the count
+    found = infer_stockouts(lines, np.zeros_like(lines, dtype=bool), snapshot)
+    assert not found.out[lines > 0].any()
+    assert found.out[0, zero_days].all()
+    assert (found.evidence[0, zero_days] == SNAPSHOT).all()
+
+
+def test_a_positive_snapshot_keeps_a_quiet_day_in_stock() -> None:
+    lines = _poisson_with_gap(6.0, 200, slice(100, 130))
+    snapshot = np.full(lines.shape, -1, dtype=np.int8)
+    snapshot[0, 100:130] = 1  # counted on the shelf: nobody wanted it
+    found = infer_stockouts(lines, np.zeros_like(lines, dtype=bool), snapshot)
+    assert not found.out[0, 100:130].any()
+
+
+def test_a_recorded_shortage_is_the_evidence_for_the_days_after_it() -> None:
+    lines = _poisson_with_gap(6.0, 200, slice(100, 110))
+    short = np.zeros_like(lines, dtype=bool)
+    short[0, 99] = True
+    found = infer_stockouts(lines, short)
+    assert found.out[0, 100]
+    assert found.evidence[0, 100] == SHORT
+
+
+def test_snapshot_matrix_places_each_count_on_its_day() -> None:
+    start = pd.Timestamp("2026-01-01")
+    table = pd.DataFrame(
+        {
+            "sku_id": ["B", "A", "Z"],
+            "date": pd.to_datetime(["2026-01-03", "2026-01-01", "2026-01-02"]),
+            "on_hand": [0, 4, 0],
+        }
+    )
+    m = snapshot_matrix(table, np.array(["A", "B"]), start, 4)
+    assert m is not None
+    assert m.tolist() == [[1, -1, -1, -1], [-1, -1, 0, -1]]  # unknown SKU "Z" ignored
+    assert snapshot_matrix(None, np.array(["A"]), start, 4) is None
+
+
+def test_lost_sales_are_the_estimate_less_the_record_on_days_out() -> None:
+    lines = _poisson_with_gap(6.0, 200, slice(100, 130))
+    found = infer_stockouts(lines, np.zeros_like(lines, dtype=bool))
+    recorded = np.zeros((1, 200))
+    estimated = np.full((1, 200), 2.5)
+    table = lost_sales_table(np.array(["A"]), found, recorded, estimated)
+    days = int(found.out.sum())
+    assert table["days_out"].tolist() == [days]
+    assert table["units_lost"].iloc[0] == pytest.approx(2.5 * days)
+    assert table["days_inferred"].iloc[0] == days
+
+
+# -- Acceptance: sales capped by stock, fully unserved lines never written ---------------
+
+H = 28
+
+
+def _censored_case(seed: int) -> tuple[float, float, float]:
+    """On a generated world whose history drops the lines nothing was delivered on, the
+    28-day forecast after a cut-off, summed over SKUs out of stock on >= 20% of the days
+    before it: (true demand, forecast from forecast_dataset, the same models on the
+    recorded sales alone)."""
+    world = generate(
+        params_for("small", seed=seed, record_unserved=False, snapshot_days=1, service_z=0.0)
+    )
+    ds = world.dataset
+    cut = ds.orders["date"].max() - pd.Timedelta(days=H - 1)
+    history = Dataset(
+        ds.suppliers, ds.skus, ds.orders[ds.orders["date"] < cut].reset_index(drop=True),
+        ds.customers,
+    )  # fmt: skip  # no stock_history: every day out is inferred from sales alone
+    assert ds.stock_history is not None
+    before = ds.stock_history[ds.stock_history["date"] < cut]
+    share_out = (before["on_hand"] == 0).groupby(before["sku_id"]).mean()
+    chosen = share_out[share_out >= 0.2].index
+    assert len(chosen) >= 30
+    days = world.params.days
+    truth = pd.Series(world.true_demand[:, days - H :].sum(axis=1), index=ds.skus["sku_id"])
+
+    ours = forecast_dataset(history, ForecastConfig(horizon=H), engine="inline").result
+    sales = replace(history, orders=history.orders.assign(quantity_short=0))
+    panel = build_panel(sales)
+    panel = replace(panel, censored=np.zeros_like(panel.censored))
+    naive = forecast_panel(panel, protection_days(sales), ForecastConfig(horizon=H))
+
+    def total(forecasts: pd.DataFrame) -> float:
+        per_sku = forecasts[forecasts["segment"] == "ALL"].groupby("sku_id")["mean"].sum()
+        return float(per_sku[chosen].sum())
+
+    return float(truth[chosen].sum()), total(ours.forecasts), total(naive.forecasts)
+
+
+@pytest.mark.slow
+def test_unrecorded_lost_sales_are_forecast_within_ten_percent_in_aggregate() -> None:
+    """Seeds 2 and 3 (the rule was shaped on seed 1): the same models on sales alone are
+    over 30% low there; the unconstrained forecast is within 10% of true demand."""
+    cases = [_censored_case(seed) for seed in (2, 3)]
+    truth, ours, sales_only = (sum(c[i] for c in cases) for i in range(3))
+    assert sales_only / truth - 1 < -0.30
+    assert abs(ours / truth - 1) < 0.10
