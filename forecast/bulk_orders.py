@@ -29,19 +29,20 @@ def outsize_lines(orders: pd.DataFrame) -> np.ndarray:
     if orders.empty:
         return np.zeros(0, dtype=bool)
     size = (orders["quantity"] + orders["quantity_short"]).to_numpy(dtype=float)
-    sku = orders["sku_id"].to_numpy()
-    frame = pd.DataFrame({"sku": sku, "size": size})
+    # Integer codes: grouping by them is many times faster than by Arrow strings.
+    code = pd.factorize(orders["sku_id"])[0]
+    frame = pd.DataFrame({"sku": code, "size": size})
     stats = frame.groupby("sku", sort=False)["size"].agg(["median", "count"])
-    deviation = (frame["size"] - frame["sku"].map(stats["median"])).abs()
-    mad = deviation.groupby(frame["sku"], sort=False).median()
+    median = stats["median"].to_numpy()[code]
+    deviation = pd.Series(np.abs(size - median)).groupby(code, sort=False).median()
     own = stats["count"] >= MIN_LINES
     # The catalogue's usual line, from the SKUs with lines enough to have their own.
     medians = stats.loc[own, "median"] if own.any() else stats["median"]
     catalogue = float(np.quantile(medians, 0.9))
     usual = stats["median"].where(own, catalogue).clip(lower=1.0)
-    scale = (mad * MAD_SCALE).where(own, usual)
-    limit = pd.Series(np.maximum(FACTOR * usual, usual + SPREAD * scale), index=usual.index)
-    return np.asarray(size >= frame["sku"].map(limit).to_numpy())
+    scale = (deviation.reindex(usual.index) * MAD_SCALE).where(own, usual)
+    limit = np.maximum(FACTOR * usual, usual + SPREAD * scale)
+    return np.asarray(size >= limit.reindex(np.arange(code.max() + 1)).to_numpy()[code])
 
 
 def bulk_table(orders: pd.DataFrame, outsize: np.ndarray) -> pd.DataFrame:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 #: Evidence codes, per SKU and day.
 NONE, SNAPSHOT, SHORT, INFERRED = 0, 1, 2, 3
@@ -53,37 +53,42 @@ def _posterior(
     counts of in->out and out->in moves per SKU. `boost[:, t]`: the chance of being out
     on day t is raised (a recorded shortage the day before)."""
     n, t = like_in.shape
-    alpha = np.zeros((n, t, 2))
-    go_out = np.where(boost, 0.9, 1.0 - stay_in[:, None])  # per SKU and day
-    prior = np.stack([np.full(n, 0.9), np.full(n, 0.1)], axis=1)
-    a = prior * np.stack([like_in[:, 0], like_out[:, 0]], axis=1)
-    alpha[:, 0] = a / np.maximum(a.sum(axis=1, keepdims=True), 1e-300)
+    # Day-major copies: each step reads one contiguous row instead of a strided column.
+    l_in, l_out = np.ascontiguousarray(like_in.T), np.ascontiguousarray(like_out.T)
+    go_out = np.where(boost.T, 0.9, 1.0 - stay_in[None, :])  # per day and SKU
+    a_in = np.empty((t, n))  # filtered P(in), P(out) per day (normalized)
+    a_out = np.empty((t, n))
+    back_in = 1.0 - stay_out
+    x, y = 0.9 * l_in[0], 0.1 * l_out[0]
+    norm = np.maximum(x + y, 1e-300)
+    a_in[0], a_out[0] = x / norm, y / norm
     for d in range(1, t):
-        p_in = alpha[:, d - 1, 0] * (1 - go_out[:, d]) + alpha[:, d - 1, 1] * (1 - stay_out)
-        p_out = alpha[:, d - 1, 0] * go_out[:, d] + alpha[:, d - 1, 1] * stay_out
-        a = np.stack([p_in * like_in[:, d], p_out * like_out[:, d]], axis=1)
-        alpha[:, d] = a / np.maximum(a.sum(axis=1, keepdims=True), 1e-300)
-    beta = np.ones((n, 2))
-    gamma = np.zeros((n, t, 2))
-    gamma[:, -1] = alpha[:, -1]
+        g = go_out[d]
+        x = (a_in[d - 1] * (1 - g) + a_out[d - 1] * back_in) * l_in[d]
+        y = (a_in[d - 1] * g + a_out[d - 1] * stay_out) * l_out[d]
+        norm = np.maximum(x + y, 1e-300)
+        a_in[d], a_out[d] = x / norm, y / norm
+    b_in, b_out = np.ones(n), np.ones(n)
+    p_out = np.empty((t, n))
+    p_out[-1] = a_out[-1]
     moves_io = np.zeros(n)
     moves_oi = np.zeros(n)
     for d in range(t - 1, 0, -1):
-        e_in, e_out = like_in[:, d] * beta[:, 0], like_out[:, d] * beta[:, 1]
-        g = go_out[:, d]
+        e_in, e_out = l_in[d] * b_in, l_out[d] * b_out
+        g = go_out[d]
         # Joint of (day d-1 state, day d state), unnormalized.
-        ii = alpha[:, d - 1, 0] * (1 - g) * e_in
-        io = alpha[:, d - 1, 0] * g * e_out
-        oi = alpha[:, d - 1, 1] * (1 - stay_out) * e_in
-        oo = alpha[:, d - 1, 1] * stay_out * e_out
+        ii = a_in[d - 1] * (1 - g) * e_in
+        io = a_in[d - 1] * g * e_out
+        oi = a_out[d - 1] * back_in * e_in
+        oo = a_out[d - 1] * stay_out * e_out
         total = np.maximum(ii + io + oi + oo, 1e-300)
         moves_io += io / total
         moves_oi += oi / total
-        gamma[:, d - 1, 0] = (ii + io) / total
-        gamma[:, d - 1, 1] = (oi + oo) / total
-        b = np.stack([(1 - g) * e_in + g * e_out, (1 - stay_out) * e_in + stay_out * e_out], 1)
-        beta = b / np.maximum(b.sum(axis=1, keepdims=True), 1e-300)
-    return gamma[:, :, 1], moves_io, moves_oi
+        p_out[d - 1] = (oi + oo) / total
+        x, y = (1 - g) * e_in + g * e_out, back_in * e_in + stay_out * e_out
+        norm = np.maximum(x + y, 1e-300)
+        b_in, b_out = x / norm, y / norm
+    return np.ascontiguousarray(p_out.T), moves_io, moves_oi
 
 
 def infer_stockouts(
@@ -105,8 +110,10 @@ def infer_stockouts(
     rate = np.maximum(lines.sum(axis=1) / t, 1e-3)
     stay_in, stay_out = np.full(n, 0.98), np.full(n, 0.8)
     p_out = np.zeros((n, t))
+    log_factorial = special.gammaln(lines + 1.0)
     for _ in range(ITERATIONS):
-        like_in = np.where(known_out, 0.0, stats.poisson.pmf(lines, rate[:, None]))
+        poisson = np.exp(lines * np.log(rate)[:, None] - rate[:, None] - log_factorial)
+        like_in = np.where(known_out, 0.0, poisson)
         like_out = np.where(known_in, 0.0, 1.0)
         p_out, io, oi = _posterior(like_in, like_out, stay_in, stay_out, boost)
         time_in = np.maximum((1 - p_out).sum(axis=1), 1.0)

@@ -33,6 +33,7 @@ negative binomial with the summed mean and variance (moment matched).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import signal, stats
@@ -59,9 +60,19 @@ class SkuCurve:
     holding: float  # currency per unit left over at the end of the interval
     carry_per_unit: float = 0.0  # h_d / d: currency per unit of E[(S + 1 - D)^+]
 
+    @cached_property
+    def _weights(self) -> np.ndarray:
+        """c_j - c_{j+1}: what serving one more unit of C_j is worth (currency)."""
+        return np.append(self.costs[:-1] - self.costs[1:], self.costs[-1])
+
+    @cached_property
+    def _cdf_sum(self) -> np.ndarray:
+        """sum_{k' <= k} P(D <= k') over the support."""
+        return np.cumsum(1.0 - self.sf[-1])
+
     def carry(self, levels: np.ndarray) -> np.ndarray:
         """E[(S + 1 - D)^+] at each stock level S: sum over k <= S of P(D <= k)."""
-        cdf_sum = np.cumsum(1.0 - self.sf[-1])
+        cdf_sum = self._cdf_sum
         s = np.asarray(levels, dtype=np.int64)
         inside = np.clip(s, 0, cdf_sum.size - 1)
         beyond = np.maximum(s - (cdf_sum.size - 1), 0)  # P(D <= k) = 1 past the support
@@ -74,15 +85,37 @@ class SkuCurve:
         out = np.where(s < 0, 1.0, np.where(s >= self.sf.shape[1], 0.0, self.sf[:, inside]))
         return np.asarray(out)
 
+    def _tails(self, start: int, count: int) -> np.ndarray:
+        """tail() at start, start + 1, ..., start + count - 1, by slicing (the hot path
+        of every solve: no index arrays)."""
+        length = self.sf.shape[1]
+        out = np.zeros((self.sf.shape[0], count))
+        if start < 0:
+            out[:, : min(-start, count)] = 1.0
+        lo, hi = max(start, 0), min(start + count, length)
+        if hi > lo:
+            out[:, lo - start : hi - start] = self.sf[:, lo:hi]
+        return out
+
     def unit_values(self, start: int, count: int) -> np.ndarray:
         """dV of the units that take stock from `start` to `start + count`."""
-        levels = np.arange(start, start + count)
-        tails = self.tail(levels)
-        weights = self.costs - np.append(self.costs[1:], 0.0)
-        value = weights @ tails - self.holding * (1.0 - tails[-1])
+        tails = self._tails(start, count)
+        value = self._weights @ tails - self.holding * (1.0 - tails[-1])
         if self.carry_per_unit > 0:
-            value = value - self.carry_per_unit * self.carry(levels)
+            cdf_sum, top = self._cdf_sum, self._cdf_sum.size - 1
+            levels = np.arange(start, start + count)
+            carried = np.zeros(count)
+            lo, hi = max(start, 0), min(start + count, top + 1)
+            if hi > lo:
+                carried[lo - start : hi - start] = cdf_sum[lo:hi]
+            past = levels > top  # P(D <= k) = 1 past the support
+            carried[past] = cdf_sum[top] + (levels[past] - top)
+            value = value - self.carry_per_unit * carried
         return np.asarray(value)
+
+    def unit_value(self, level: int) -> float:
+        """dV of the one unit that takes stock from `level` to `level + 1` (scalar)."""
+        return float(self.unit_values(level, 1)[0])
 
     def expected_min(self, stock: float) -> np.ndarray:
         """E[min(C_j, S)] for each j (units)."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
@@ -39,39 +40,91 @@ def run_chunks(
 
     engine: "inline" (this process), "local" (a Dask LocalCluster with one process per
     core), "dask" (the scheduler at `address` or REPLENISH_DASK_ADDRESS), or "auto"
-    (a configured address if there is one, else local for many chunks, else inline).
-    `shared` values (a large world, say) go to every worker once, not with each chunk.
+    (a configured address if there is one, else local for many chunks on a machine
+    with more than one core, else inline). `shared` values (a large world, say) go to
+    every worker once, not with each chunk.
     """
-    shared = shared or {}
+    with pool(engine, address, len(chunks)) as runner:
+        return runner.map(fn, chunks, progress, shared)
+
+
+class Runner:
+    """Maps functions over chunks on one engine; several maps share one cluster."""
+
+    def __init__(self, client: Any = None) -> None:
+        self.client = client
+
+    def map(
+        self,
+        fn: Callable[..., R],
+        chunks: Sequence[T],
+        progress: Callable[[int, int], None] | None = None,
+        shared: dict[str, Any] | None = None,
+    ) -> list[R]:
+        """`fn(chunk, **shared)` for every chunk, in chunk order."""
+        shared = shared or {}
+        if self.client is None:
+            results = []
+            for i, chunk in enumerate(chunks):
+                results.append(fn(chunk, **shared))
+                if progress:
+                    progress(i + 1, len(chunks))
+            return results
+        return _gather(self.client, fn, chunks, progress, shared)
+
+
+def choose_engine(engine: str, address: str | None, chunks: int) -> str:
+    """The engine "auto" stands for with `chunks` chunks of work: the configured
+    cluster, else a local one when there is enough work for several cores, else inline
+    (a local cluster's start-up costs seconds a small catalogue does not repay)."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}: inline, local, dask or auto")
+    if engine != "auto":
+        return engine
+    if address:
+        return "dask"
+    return "local" if chunks >= 8 and (os.cpu_count() or 1) > 1 else "inline"
+
+
+@contextmanager
+def pool(engine: str = "auto", address: str | None = None, chunks: int = 0) -> Iterator[Runner]:
+    """A Runner on `engine` (see `run_chunks`; "auto" decides by the `chunks` expected
+    over the pool's life), its cluster closed on exit."""
     address = address or dask_address()
-    if engine == "auto":
-        engine = "dask" if address else ("local" if len(chunks) >= 8 else "inline")
+    engine = choose_engine(engine, address, chunks)
     if engine == "inline":
-        results = []
-        for i, chunk in enumerate(chunks):
-            results.append(fn(chunk, **shared))
-            if progress:
-                progress(i + 1, len(chunks))
-        return results
+        yield Runner()
+        return
     from distributed import Client, LocalCluster
 
+    _quiet_distributed()
     if engine == "dask":
         if not address:
             raise ValueError(f"engine 'dask' needs an address (or {ADDRESS_ENV})")
-        log.info("running %d chunks on the Dask cluster at %s", len(chunks), address)
+        log.info("running %d chunks on the Dask cluster at %s", chunks, address)
         with Client(address) as client:
-            return _gather(client, fn, chunks, progress, shared)
-    if engine == "local":
-        workers = max(1, min(os.cpu_count() or 1, len(chunks)))
-        log.info("running %d chunks on a local Dask cluster of %d workers", len(chunks), workers)
-        with (
-            LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
-            ) as cluster,
-            Client(cluster) as client,
-        ):
-            return _gather(client, fn, chunks, progress, shared)
-    raise ValueError(f"unknown engine {engine!r}: inline, local, dask or auto")
+            yield Runner(client)
+        return
+    workers = max(1, min(os.cpu_count() or 1, max(chunks, 1)))
+    log.info("running %d chunks on a local Dask cluster of %d workers", chunks, workers)
+    with (
+        LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield Runner(client)
+
+
+def _quiet_distributed() -> None:
+    """Importing distributed sets its loggers to INFO with a handler of its own, so a
+    user would see every worker start and stop ("Worker process ... killed by signal
+    9" as a cluster closes). They follow the application's level instead: INFO when it
+    logs INFO (a `-v` run), WARNING otherwise."""
+    level = max(logging.getLogger().getEffectiveLevel(), logging.INFO)
+    for name in ("distributed", "distributed.nanny", "distributed.scheduler",
+                 "distributed.worker", "distributed.core", "distributed.http.proxy"):  # fmt: skip
+        logging.getLogger(name).setLevel(level)
 
 
 def _gather(

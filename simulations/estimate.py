@@ -60,7 +60,7 @@ def _skus(dataset: Dataset) -> dict[str, np.ndarray]:
     inv = (
         dataset.inventory.set_index("sku_id")
         if dataset.inventory is not None
-        else pd.DataFrame(columns=["on_hand", "on_order"])
+        else pd.DataFrame({"on_hand": [], "on_order": []}, dtype=np.int64)
     )
     category = pd.factorize(skus["category"].astype("string").fillna(""), sort=True)[0]
     return {

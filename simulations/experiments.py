@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from runtime.parallel import run_chunks
+from runtime.parallel import pool
 from simulations.calibration import per_event_churn_exposure
 from simulations.engine import Conditions, RunResult, planning_view, run_policy
 from simulations.metrics import care_list, paired, run_metrics, summarize
@@ -55,6 +55,17 @@ class ExperimentResult:
     active: pd.DataFrame
     care: dict[tuple[str, str], pd.DataFrame]
     matched: pd.DataFrame
+
+
+def _match_cell(
+    policy: OptimizerPolicy,
+    world: SimWorld,
+    behaviour: Behaviour,
+    target: float,
+    conditions: Conditions,
+    seed: int,
+) -> tuple[OptimizerPolicy, float]:
+    return match_investment(world, behaviour, policy, target, conditions, seed)
 
 
 def _run_cell(
@@ -170,51 +181,56 @@ def run_experiment(
     policies = experiment.policies
     names = tuple(p.name for p in policies)
     conditions = tuple(c for _, c in experiment.scenarios)
-    matched_rows = []
-    if experiment.match_inventory is not None:
-        ref = policies[names.index(experiment.match_inventory)]
-        base = conditions[0]
-        target = run_policy(world, behaviour, ref, base, experiment.seed, 0).totals[
-            "inventory_value"
-        ]
-        tuned: list[Policy] = []
-        for policy in policies:
-            if isinstance(policy, OptimizerPolicy) and policy.investment is None:
-                fit, value = match_investment(
-                    world, behaviour, policy, target, base, experiment.seed
-                )
-                matched_rows.append(
-                    {"policy": fit.name, "investment": fit.investment,
-                     "holding_factor": fit.holding_factor, "pilot_inventory": value,
-                     "target_inventory": target}
-                )  # fmt: skip
-                log.info("%s: investment %s for inventory %.0f", fit.name, fit.investment, value)
-                policy = fit
-            tuned.append(policy)
-        policies = tuple(tuned)
-
     cells = [
         (s, p, r)
         for s in range(len(conditions))
         for p in range(len(policies))
         for r in range(experiment.replications)
     ]
-    log.info("running %d cells (%d scenarios x %d policies x %d replications)",
-             len(cells), len(conditions), len(policies), experiment.replications)  # fmt: skip
-    runs = run_chunks(
-        _run_cell,
-        cells,
-        engine=engine,
-        address=address,
-        progress=progress,
-        shared={
-            "world": world,
-            "behaviour": behaviour,
-            "policies": policies,
-            "conditions": conditions,
-            "seed": experiment.seed,
-        },
-    )
+    to_match = [
+        i for i, p in enumerate(policies)
+        if experiment.match_inventory is not None
+        and isinstance(p, OptimizerPolicy) and p.investment is None
+    ]  # fmt: skip
+    matched_rows = []
+    # One pool for the pilots and the cells: a local cluster starts once.
+    with pool(engine, address, len(cells) + len(to_match)) as runner:
+        if to_match:
+            ref = policies[names.index(str(experiment.match_inventory))]
+            base = conditions[0]
+            target = run_policy(world, behaviour, ref, base, experiment.seed, 0).totals[
+                "inventory_value"
+            ]
+            fits = runner.map(
+                _match_cell,
+                [policies[i] for i in to_match],
+                shared={"world": world, "behaviour": behaviour, "target": target,
+                        "conditions": base, "seed": experiment.seed},
+            )  # fmt: skip
+            tuned = list(policies)
+            for i, (fit, value) in zip(to_match, fits, strict=True):
+                matched_rows.append(
+                    {"policy": fit.name, "investment": fit.investment,
+                     "holding_factor": fit.holding_factor, "pilot_inventory": value,
+                     "target_inventory": target}
+                )  # fmt: skip
+                log.info("%s: investment %s for inventory %.0f", fit.name, fit.investment, value)
+                tuned[i] = fit
+            policies = tuple(tuned)
+        log.info("running %d cells (%d scenarios x %d policies x %d replications)",
+                 len(cells), len(conditions), len(policies), experiment.replications)  # fmt: skip
+        runs = runner.map(
+            _run_cell,
+            cells,
+            progress=progress,
+            shared={
+                "world": world,
+                "behaviour": behaviour,
+                "policies": policies,
+                "conditions": conditions,
+                "seed": experiment.seed,
+            },
+        )
     scenario_names = tuple(name for name, _ in experiment.scenarios)
     frames = []
     for (si, pi, r), run in zip(cells, runs, strict=True):
