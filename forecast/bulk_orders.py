@@ -41,7 +41,7 @@ def outsize_lines(orders: pd.DataFrame) -> np.ndarray:
     catalogue = float(np.quantile(medians, 0.9))
     usual = stats["median"].where(own, catalogue).clip(lower=1.0)
     scale = (deviation.reindex(usual.index) * MAD_SCALE).where(own, usual)
-    limit = np.maximum(FACTOR * usual, usual + SPREAD * scale)
+    limit = pd.Series(np.maximum(FACTOR * usual, usual + SPREAD * scale), index=usual.index)
     return np.asarray(size >= limit.reindex(np.arange(code.max() + 1)).to_numpy()[code])
 
 
