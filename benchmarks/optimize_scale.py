@@ -60,10 +60,12 @@ def old_greedy(problem: ReorderProblem) -> tuple[float, float]:
 def _row(table: Table, label: str, n: int, method: str, seconds: float, value: float,
          best: float, status: str) -> None:  # fmt: skip
     gap = (best - value) / max(abs(best), 1.0) if np.isfinite(value) else float("nan")
-    table.add_row(
+    cells = (
         label, f"{n:,}", method, f"{seconds:.2f}", f"{value:,.1f}", f"{best:,.1f}",
         f"{100 * gap:.4f}", status,
     )  # fmt: skip
+    table.add_row(*cells)
+    print(" | ".join(cells), flush=True)  # as it goes: a long run that dies keeps its rows
 
 
 def compare(table: Table, label: str, problem: ReorderProblem, mip_seconds: float | None) -> None:

@@ -21,7 +21,7 @@ from ortools.linear_solver import pywraplp
 from forecast.distribution import pmf
 from optimize.problem import ReorderProblem
 from optimize.solve import solve
-from optimize.value_curve import pack_items, sku_curve
+from optimize.value_curve import pack_items, sku_curves
 
 
 def random_problem(n: int, seed: int = 0, suppliers: int = 50) -> ReorderProblem:
@@ -88,7 +88,7 @@ class Reference:
 def monolithic_optimum(problem: ReorderProblem, seconds: float = 60.0) -> Reference:
     """Solve the whole problem as one MIP with SCIP (the peer and the reference)."""
     started = time.perf_counter()
-    curves = [sku_curve(problem, i) for i in range(problem.n_skus)]
+    curves = sku_curves(problem)
     items = pack_items(problem, curves, "up", problem.supplier_min_value[problem.supplier])
     solver = pywraplp.Solver.CreateSolver("SCIP")
     x = [solver.BoolVar(f"x{j}") for j in range(items.sku.size)]  # pack item j ordered

@@ -134,18 +134,28 @@ class ReorderProblem:
             raise ValueError(f"the capacity must be a non-negative volume, got {self.capacity}")
         if len(self.pmfs) != n or any(len(row) != k for row in self.pmfs):
             raise ValueError(f"pmfs needs {k} pmf(s) for each of the {n} SKUs")
-        for i, row in enumerate(self.pmfs):
-            for s, pmf in enumerate(row):
-                if pmf.ndim != 1 or pmf.size == 0 or (pmf < 0).any() or not np.isfinite(pmf).all():
-                    raise ValueError(
-                        f"pmf of {self.sku_ids[i]}, segment {self.segments[s]}: "
-                        "not a probability vector"
-                    )
-                if abs(float(pmf.sum()) - 1.0) > PMF_TOLERANCE:
-                    raise ValueError(
-                        f"pmf of {self.sku_ids[i]}, segment {self.segments[s]} "
-                        f"sums to {pmf.sum():.6f}, not 1"
-                    )
+        # All pmfs checked as one flat array: a catalogue has thousands of them.
+        flat = [np.asarray(pmf) for row in self.pmfs for pmf in row]
+        sizes = np.array([p.size if p.ndim == 1 else 0 for p in flat], dtype=np.int64)
+        values = np.concatenate(flat) if (sizes > 0).all() else np.zeros(0)
+        bad = np.zeros(len(flat), dtype=bool)
+        bad[sizes == 0] = True
+        if values.size:
+            starts = np.cumsum(sizes) - sizes
+            broken = (values < 0) | ~np.isfinite(values)
+            bad |= np.add.reduceat(broken, starts) > 0
+            off = np.abs(np.add.reduceat(np.where(broken, 0.0, values), starts) - 1.0)
+            off = np.where(bad, 0.0, off)
+        else:
+            off = np.zeros(len(flat))
+        for which, reason in ((bad, None), (off > PMF_TOLERANCE, "sum")):
+            if which.any():
+                first = int(np.flatnonzero(which)[0])
+                i, seg = divmod(first, k)
+                name = f"pmf of {self.sku_ids[i]}, segment {self.segments[seg]}"
+                if reason is None:
+                    raise ValueError(f"{name}: not a probability vector")
+                raise ValueError(f"{name} sums to {float(flat[first].sum()):.6f}, not 1")
         if self.supplier.size and (
             self.supplier.min() < 0 or self.supplier.max() >= len(self.supplier_ids)
         ):

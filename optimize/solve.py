@@ -35,7 +35,7 @@ from ortools.linear_solver import pywraplp
 from optimize.mip import ExactSettings, neighbourhood_domains, solve_domains, solve_exact
 from optimize.problem import ReorderProblem
 from optimize.terms import has_terms, priced_plan, relaxation, terms_prices
-from optimize.value_curve import PackItems, SkuCurve, pack_items, sku_curve
+from optimize.value_curve import PackItems, SkuCurve, pack_items, sku_curves
 
 log = logging.getLogger(__name__)
 
@@ -432,7 +432,7 @@ def solve(
     exact = exact or ExactSettings()
     n = problem.n_skus
     if curves is None or len(curves) != n:
-        curves = [sku_curve(problem, i) for i in range(n)]
+        curves = sku_curves(problem)
     items = pack_items(problem, curves, rounding, problem.supplier_min_value[problem.supplier])
     blocks = _blocks(items)
     budget = np.inf if problem.budget is None else float(problem.budget)

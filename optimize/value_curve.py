@@ -32,8 +32,7 @@ negative binomial with the summed mean and variance (moment matched).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import signal, stats
@@ -59,20 +58,21 @@ class SkuCurve:
     sf: np.ndarray  # (n_segments, L): sf[j, k] = P(C_j > k), C_j in priority order
     holding: float  # currency per unit left over at the end of the interval
     carry_per_unit: float = 0.0  # h_d / d: currency per unit of E[(S + 1 - D)^+]
+    #: c_j - c_{j+1}: what serving one more unit of C_j is worth (currency); derived.
+    weights: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False, compare=False)
+    #: sum_{k' <= k} P(D <= k') over the support; derived (given by batch builders).
+    cdf_sum: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False, compare=False)
 
-    @cached_property
-    def _weights(self) -> np.ndarray:
-        """c_j - c_{j+1}: what serving one more unit of C_j is worth (currency)."""
-        return np.append(self.costs[:-1] - self.costs[1:], self.costs[-1])
-
-    @cached_property
-    def _cdf_sum(self) -> np.ndarray:
-        """sum_{k' <= k} P(D <= k') over the support."""
-        return np.cumsum(1.0 - self.sf[-1])
+    def __post_init__(self) -> None:
+        if self.weights.size != self.costs.size:
+            weights = np.append(self.costs[:-1] - self.costs[1:], self.costs[-1])
+            object.__setattr__(self, "weights", weights)
+        if self.cdf_sum.size != self.sf.shape[1]:
+            object.__setattr__(self, "cdf_sum", np.cumsum(1.0 - self.sf[-1]))
 
     def carry(self, levels: np.ndarray) -> np.ndarray:
         """E[(S + 1 - D)^+] at each stock level S: sum over k <= S of P(D <= k)."""
-        cdf_sum = self._cdf_sum
+        cdf_sum = self.cdf_sum
         s = np.asarray(levels, dtype=np.int64)
         inside = np.clip(s, 0, cdf_sum.size - 1)
         beyond = np.maximum(s - (cdf_sum.size - 1), 0)  # P(D <= k) = 1 past the support
@@ -100,9 +100,9 @@ class SkuCurve:
     def unit_values(self, start: int, count: int) -> np.ndarray:
         """dV of the units that take stock from `start` to `start + count`."""
         tails = self._tails(start, count)
-        value = self._weights @ tails - self.holding * (1.0 - tails[-1])
+        value = self.weights @ tails - self.holding * (1.0 - tails[-1])
         if self.carry_per_unit > 0:
-            cdf_sum, top = self._cdf_sum, self._cdf_sum.size - 1
+            cdf_sum, top = self.cdf_sum, self.cdf_sum.size - 1
             levels = np.arange(start, start + count)
             carried = np.zeros(count)
             lo, hi = max(start, 0), min(start + count, top + 1)
@@ -170,6 +170,58 @@ def sku_curve(problem: ReorderProblem, i: int) -> SkuCurve:
         daily = max(float(problem.demand_means[i].sum()) / days, MIN_DAILY_DEMAND)
         carry = holding / days / daily  # h_d / d
     return SkuCurve(order, costs[order], sf, holding, carry)
+
+
+#: SKUs whose cumulative support is at most this many units get their curves in batches.
+BATCH_SUPPORT = 1_024
+
+
+def sku_curves(problem: ReorderProblem) -> list[SkuCurve]:
+    """Every SKU's curve, as `sku_curve` gives it. SKUs with short supports (most of a
+    catalogue) are done together: their segment pmfs, padded to a power of two, are
+    convolved in priority order by one batched FFT (the product of their transforms),
+    so a catalogue of thousands costs a few array operations instead of a loop."""
+    n, k = problem.n_skus, len(problem.segments)
+    curves: list[SkuCurve | None] = [None] * n
+    sizes = np.array([[p.size for p in problem.pmfs[i]] for i in range(n)], dtype=np.int64)
+    support = sizes.sum(axis=1) - (k - 1) if n else np.zeros(0, dtype=np.int64)
+    batched = support <= BATCH_SUPPORT
+    length = 2 ** np.ceil(np.log2(np.maximum(support, 1))).astype(np.int64)
+    orders = np.argsort(-problem.stockout_cost, axis=1, kind="stable")
+    carry = _carry_per_unit(problem)
+    for size in np.unique(length[batched]):
+        rows = np.flatnonzero(batched & (length == size))
+        padded = np.zeros((rows.size, k, size))
+        for r, i in enumerate(rows):
+            for j, s in enumerate(orders[i]):
+                pmf = problem.pmfs[i][s]
+                padded[r, j, : pmf.size] = pmf
+        # C_j = D_1 + ... + D_j: its pmf is the product of the first j transforms.
+        cumulative = np.fft.irfft(np.cumprod(np.fft.rfft(padded, axis=2), axis=1), size, axis=2)
+        cumulative = np.clip(cumulative, 0.0, None)
+        cumulative /= cumulative.sum(axis=2, keepdims=True)
+        tails = np.clip(1.0 - np.cumsum(cumulative, axis=2), 0.0, 1.0)
+        cdf_sums = np.cumsum(1.0 - tails[:, -1, :], axis=1)
+        costs = np.take_along_axis(problem.stockout_cost[rows], orders[rows], axis=1)
+        weights = np.concatenate([costs[:, :-1] - costs[:, 1:], costs[:, -1:]], axis=1)
+        for r, i in enumerate(rows):
+            top = support[i]
+            curves[i] = SkuCurve(
+                orders[i], costs[r], tails[r, :, :top], float(problem.holding_cost[i]),
+                float(carry[i]), weights[r], cdf_sums[r, :top],
+            )  # fmt: skip
+    for i in np.flatnonzero(~batched):
+        curves[i] = sku_curve(problem, int(i))
+    return [c for c in curves if c is not None]
+
+
+def _carry_per_unit(problem: ReorderProblem) -> np.ndarray:
+    """h_d / d per SKU (see the module docstring); 0 when protection days are unknown."""
+    if problem.protection_days is None:
+        return np.zeros(problem.n_skus)
+    days = np.maximum(np.asarray(problem.protection_days, dtype=float), 1e-9)
+    daily = np.maximum(problem.demand_means.sum(axis=1) / days, MIN_DAILY_DEMAND)
+    return np.asarray(np.asarray(problem.holding_cost, dtype=float) / days / daily)
 
 
 #: Mean daily demand below this (units) counts as this much when pricing how long a

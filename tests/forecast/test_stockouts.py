@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from contract import Dataset
 from forecast.engine import ForecastConfig, forecast_dataset, forecast_panel, protection_days
 from forecast.panel import build_panel
 from forecast.stockouts import (
@@ -19,7 +18,7 @@ from forecast.stockouts import (
     lost_sales_table,
     snapshot_matrix,
 )
-from simulations.world import generate, params_for
+from simulations.holdout import censored_holdout
 
 
 def _poisson_with_gap(rate: float, days: int, gap: slice, seed: int = 0) -> np.ndarray:
@@ -110,22 +109,10 @@ def _censored_case(seed: int) -> tuple[float, float, float]:
     28-day forecast after a cut-off, summed over SKUs out of stock on >= 20% of the days
     before it: (true demand, forecast from forecast_dataset, the same models on the
     recorded sales alone)."""
-    world = generate(
-        params_for("small", seed=seed, record_unserved=False, snapshot_days=1, service_z=0.0)
-    )
-    ds = world.dataset
-    cut = ds.orders["date"].max() - pd.Timedelta(days=H - 1)
-    history = Dataset(
-        ds.suppliers, ds.skus, ds.orders[ds.orders["date"] < cut].reset_index(drop=True),
-        ds.customers,
-    )  # fmt: skip  # no stock_history: every day out is inferred from sales alone
-    assert ds.stock_history is not None
-    before = ds.stock_history[ds.stock_history["date"] < cut]
-    share_out = (before["on_hand"] == 0).groupby(before["sku_id"]).mean()
-    chosen = share_out[share_out >= 0.2].index
-    assert len(chosen) >= 30
-    days = world.params.days
-    truth = pd.Series(world.true_demand[:, days - H :].sum(axis=1), index=ds.skus["sku_id"])
+    case = censored_holdout(seed, horizon=H)  # no stock_history: days out are inferred
+    history = case.history
+    assert len(case.rows) >= 30
+    chosen = history.skus["sku_id"].iloc[case.rows]
 
     ours = forecast_dataset(history, ForecastConfig(horizon=H), engine="inline").result
     sales = replace(history, orders=history.orders.assign(quantity_short=0))
@@ -137,7 +124,7 @@ def _censored_case(seed: int) -> tuple[float, float, float]:
         per_sku = forecasts[forecasts["segment"] == "ALL"].groupby("sku_id")["mean"].sum()
         return float(per_sku[chosen].sum())
 
-    return float(truth[chosen].sum()), total(ours.forecasts), total(naive.forecasts)
+    return float(case.truth.sum()), total(ours.forecasts), total(naive.forecasts)
 
 
 @pytest.mark.slow

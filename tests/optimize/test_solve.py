@@ -190,6 +190,9 @@ def test_bad_input_is_refused_clearly() -> None:
         solve(replace(good, budget=-1.0))
     with pytest.raises(ValueError, match="sums to"):
         solve(replace(good, pmfs=((np.array([0.5, 0.3]),),)))
+    for broken in (np.array([1.2, -0.2]), np.array([np.nan, 1.0]), np.zeros(0), np.eye(2)):
+        with pytest.raises(ValueError, match="not a probability vector"):
+            solve(replace(good, pmfs=((broken,),)))
     with pytest.raises(ValueError, match="pack sizes"):
         solve(replace(good, pack_size=np.array([0])))
     with pytest.raises(ValueError, match="one value per SKU"):

@@ -80,3 +80,14 @@ def test_a_wrong_mapping_file_says_what_is_wrong(tmp_path: Path, text: str, mess
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ExportError, match=message):
         read_mapping(path)
+
+
+def test_the_readme_mapping_example_is_a_valid_mapping(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### From a raw export", 1)[1]
+    block = section.split("```toml", 1)[1].split("```", 1)[0]
+    path = tmp_path / "mapping.toml"
+    path.write_text("\n".join(line.strip() for line in block.splitlines()), encoding="utf-8")
+    mapping = read_mapping(path)
+    assert mapping.columns["quantity"] == "Menge" and mapping.format.decimal == ","
+    assert mapping.rules.code_pattern().fullmatch("GIFT12")
