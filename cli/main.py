@@ -474,7 +474,11 @@ def _print_plan(run: PlanRun) -> None:
     )
     a = r["assumptions"]
     if a:
-        rates = ", ".join(f"{k} {100 * v:.1f}%" for k, v in a["churn_per_stockout"].items())
+        rates = ", ".join(
+            f"{k} {100 * v['mean']:.1f}% "
+            f"[{100 * v['low']:.1f}-{100 * v['high']:.1f}%, {v['source']}]"
+            for k, v in a["churn_per_stockout"].items()
+        )
         console.print(f"churn per stockout: {rates} ({escape(a['churn_source'])})")
     for note in r["notes"]:
         console.print(f"[yellow]note[/]: {escape(note)}")
@@ -503,10 +507,11 @@ def plan_cmd(
     churn: Annotated[
         str,
         typer.Option(
-            help="Churn per stockout: 'fitted' on this history (a logit), or 'preset' "
-            "(A 10%, B 7%, C 4%; 'default' is the old spelling)."
+            help="Churn per stockout: 'fitted' on this history (shrunk toward the sector's "
+            "preset), or 'preset' (A 10%, B 7%, C 4%; 'default' is the old spelling)."
         ),
     ] = "fitted",
+    sector: SectorOption = "retail",
 ) -> None:
     """Forecast, then plan what to order within the budget; write plan.csv and plan.json."""
     if budget < 0:
@@ -516,8 +521,9 @@ def plan_cmd(
     _check_choice(rounding, ["up", "cap"], "--rounding")
     churn = _churn_option(churn)
     _check_choice(engine, ENGINES, "--engine")
+    _check_choice(sector, list(PRESETS), "--sector")
     dataset = load_or_exit(folder)
-    request = PlanRequest(budget, capacity, churn, rounding)  # type: ignore[arg-type]
+    request = PlanRequest(budget, capacity, churn, rounding, sector=sector)  # type: ignore[arg-type]
     planned = _plan_with_progress(dataset, request, engine)
     write_plan(planned.run.plan, out)
     _print_plan(planned.run)
@@ -547,7 +553,7 @@ def _plan_with_progress(dataset: Dataset, request: PlanRequest, engine: str) -> 
 def _draw_frontier(plan_run: PlanRun, run: DatasetForecast, out: Path) -> None:
     problem = plan_run.problem
     assumed = plan_run.plan.record["assumptions"].get("churn_per_stockout", {})
-    churn = np.array([float(assumed.get(s, 0.0)) for s in problem.segments])
+    churn = np.array([float(assumed.get(s, {}).get("mean", 0.0)) for s in problem.segments])
     units = np.ones(len(problem.segments))
     customers = 0.0
     if run.segments is not None:

@@ -519,6 +519,14 @@ def forecast_dataset(
     return DatasetForecast(segments, panel, result, stockouts, lost, bulk)
 
 
+def dataset_stockouts(dataset: Dataset) -> tuple[Stockouts, pd.Timestamp]:
+    """The days each SKU of `dataset` was out of stock, counted from the returned first
+    day (what `forecast_dataset` censors, without forecasting)."""
+    outsize = outsize_lines(dataset.orders)
+    panel = build_panel(dataset, leave_out=outsize)
+    return _stockouts(dataset, panel, outsize), panel.start
+
+
 def _stockouts(dataset: Dataset, panel: Panel, outsize: np.ndarray) -> Stockouts:
     """Days each SKU was out of stock (`forecast.stockouts`), on the panel's days."""
     orders = dataset.orders

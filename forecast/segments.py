@@ -1,4 +1,4 @@
-"""Customer value scores, tiers A/B/C, "new" and "at risk" flags, and CLV per tier.
+"""Customer value scores, tiers A/B/C, "new" and "at risk" flags, and CLV.
 
 Deterministic and explainable: every customer's score is a weighted mean of parts in
 [0, 1] that are kept in the output, so a buyer can see why a customer is tier A.
@@ -9,6 +9,13 @@ Parts (default weights 25/25/20/15/15, renormalized over the parts a customer ha
 - margin: gross margin over the same window, percentile rank;
 - growth: spend of the last half-year against the half-year before, percentile rank;
 - strategic, reputation: the optional scores of the customers table, as given.
+
+Value per customer (P(alive), purchases expected next year, CLV) comes from a
+buy-till-you-die model (`forecast.customer_value`, BG/NBD + Gamma-Gamma); "at risk" is
+a customer who was active (ordered on `at_risk_min_orders` days or more) and is now
+unlikely to be alive. When too few customers came back to fit the model on, CLV is the
+tier's (measured retention x yearly margin) and "at risk" the hand rule (silent for
+`at_risk_factor` of the customer's own intervals); `Segments.clv_source` says which.
 """
 
 from __future__ import annotations
@@ -43,6 +50,8 @@ class SegmentConfig:
     new_days: int = 90  # first purchase within this many days -> "new"
     at_risk_factor: float = 3.0  # silent for this many of the customer's own intervals
     at_risk_min_orders: int = 3
+    at_risk_p_alive: float = 0.5  # "at risk" below this P(alive) (BG/NBD)
+    clv_model: str = "bgnbd"  # "bgnbd" (per customer) or "tier" (per tier)
     clv_horizon_years: int = 3
     discount_rate: float = 0.10  # per year
 
@@ -54,6 +63,8 @@ class SegmentConfig:
             raise ValueError("weights must be non-negative with a positive sum")
         if abs(sum(self.tier_shares) - 1) > 1e-9 or min(self.tier_shares) < 0:
             raise ValueError("tier_shares must be non-negative and sum to 1")
+        if self.clv_model not in ("bgnbd", "tier"):
+            raise ValueError(f"clv_model is 'bgnbd' or 'tier', not {self.clv_model!r}")
 
 
 @dataclass(frozen=True)
@@ -62,14 +73,16 @@ class Segments:
 
     `customers` columns: customer_id, score, tier, one column per part (NaN where the
     customer has none), spend_12m, margin_12m, orders_12m, recency_days,
-    mean_interval_days, new, at_risk.
+    mean_interval_days, new, at_risk, p_alive, purchases_next_year, clv (currency).
     `tiers` index: tier; columns: customers, active, margin_per_year (per active
-    customer), retention (annual), clv, units_per_line.
+    customer), retention (annual), clv (the tier's mean), units_per_line.
+    `clv_source`: "bgnbd" (per customer) or why the tier's CLV is used instead.
     """
 
     as_of: date
     customers: pd.DataFrame
     tiers: pd.DataFrame
+    clv_source: str = "tier"
 
 
 def _rank(values: pd.Series) -> pd.Series:
@@ -155,6 +168,14 @@ def segment_customers(
         & (recency > cfg.at_risk_factor * np.nan_to_num(interval, nan=np.inf))
         & ~new
     )
+    value, clv_source = _customer_value(dataset, orders, end, cfg)
+    if value is not None:
+        value = value.reindex(ids.astype(str))
+        at_risk = (
+            (n_days >= cfg.at_risk_min_orders)
+            & (value["p_alive"].fillna(1.0).to_numpy() < cfg.at_risk_p_alive)
+            & ~new
+        )
 
     customers = pd.DataFrame(
         {
@@ -172,7 +193,40 @@ def segment_customers(
         }
     )
     tiers = _tier_values(orders, code, age, margin, customers, cfg)
-    return Segments(as_of=end.date(), customers=customers, tiers=tiers)
+    if value is None:
+        customers["p_alive"] = np.nan
+        customers["purchases_next_year"] = np.nan
+        customers["clv"] = _tier_clv(customers, tiers, cfg)
+    else:
+        customers["p_alive"] = value["p_alive"].fillna(0.0).to_numpy()
+        customers["purchases_next_year"] = value["purchases_next_year"].fillna(0.0).to_numpy()
+        customers["clv"] = value["clv"].fillna(0.0).to_numpy()
+        tiers["clv"] = customers.groupby("tier", observed=False)["clv"].mean().reindex(tiers.index)
+    return Segments(as_of=end.date(), customers=customers, tiers=tiers, clv_source=clv_source)
+
+
+def _customer_value(
+    dataset: Dataset, orders: pd.DataFrame, end: pd.Timestamp, cfg: SegmentConfig
+) -> tuple[pd.DataFrame | None, str]:
+    """The BG/NBD + Gamma-Gamma values per customer, or None and why not."""
+    if cfg.clv_model == "tier":
+        return None, "tier (asked for)"
+    from forecast.customer_value import fit_customer_value, rfm
+
+    cost = pd.Series(dataset.skus["unit_cost"].to_numpy(), index=dataset.skus["sku_id"])
+    try:
+        value = fit_customer_value(rfm(orders, cost, end), cfg.clv_horizon_years, cfg.discount_rate)
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
+        return None, f"tier (could not fit BG/NBD: {exc})"
+    return value.customers, "bgnbd"
+
+
+def _tier_clv(customers: pd.DataFrame, tiers: pd.DataFrame, cfg: SegmentConfig) -> np.ndarray:
+    """Each customer's last year's margin x their tier's CLV factor (the fallback)."""
+    tier = customers["tier"].astype(str).to_numpy()
+    retention = tiers["retention"].reindex(tier).fillna(0.0).to_numpy(dtype=float)
+    margin = customers["margin_12m"].to_numpy(dtype=float)
+    return np.asarray(np.maximum(margin, 0.0) * clv_factor(retention, cfg))
 
 
 def clv_factor(retention: np.ndarray | float, config: SegmentConfig | None = None) -> np.ndarray:
@@ -184,15 +238,10 @@ def clv_factor(retention: np.ndarray | float, config: SegmentConfig | None = Non
     return np.asarray((r ** (years - 1) / (1 + cfg.discount_rate) ** years).sum(axis=-1))
 
 
-def customer_clv(
-    segments: Segments, customer_ids: pd.Index, config: SegmentConfig | None = None
-) -> np.ndarray:
-    """Each customer's CLV: their last year's margin x their tier's CLV factor (0 if unknown)."""
+def customer_clv(segments: Segments, customer_ids: pd.Index) -> np.ndarray:
+    """Each customer's CLV (currency; 0 for customers the segments do not know)."""
     people = segments.customers.set_index("customer_id")
-    tier = people["tier"].astype(str).reindex(customer_ids).to_numpy()
-    retention = segments.tiers["retention"].reindex(tier).fillna(0.0).to_numpy(dtype=float)
-    margin = people["margin_12m"].reindex(customer_ids).fillna(0.0).to_numpy(dtype=float)
-    return np.asarray(np.maximum(margin, 0.0) * clv_factor(retention, config))
+    return np.asarray(people["clv"].reindex(customer_ids).fillna(0.0).to_numpy(dtype=float))
 
 
 def _tier_values(

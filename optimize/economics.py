@@ -20,11 +20,13 @@ def stockout_cost(
     margin: np.ndarray, churn: np.ndarray, clv: np.ndarray, units_per_purchase: np.ndarray
 ) -> np.ndarray:
     """(n SKUs, k segments), currency per unit short. `margin` per SKU (currency per
-    unit); `churn` (probability), `clv` (currency) and `units_per_purchase` per segment."""
+    unit); `churn` (probability) per segment; `clv` (currency) and
+    `units_per_purchase` per segment (k,) or per SKU and segment (n, k): the CLV of the
+    customers who buy that SKU."""
     # A customer worth less than nothing (orders sold below cost) costs nothing to lose.
     per_customer = np.asarray(churn, dtype=float) * np.maximum(np.asarray(clv, dtype=float), 0.0)
     extra = per_customer / np.maximum(np.asarray(units_per_purchase, dtype=float), 1e-9)
-    costs: np.ndarray = np.maximum(np.asarray(margin, dtype=float), 0.0)[:, None] + extra[None, :]
+    costs: np.ndarray = np.maximum(np.asarray(margin, dtype=float), 0.0)[:, None] + extra
     return costs
 
 

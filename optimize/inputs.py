@@ -3,9 +3,10 @@
 Stock position = on hand + on order (inventory table; 0 when it is missing). Demand
 pmfs come from the forecast's protection-interval negative binomials. Stockout cost
 per (SKU, segment) follows DESIGN.md (`optimize.economics`) with P(churn | stockout)
-per tier from `ChurnAssumptions` (fitted on the history, or the preset) and CLV and
-units per purchase from the segments. Holding a unit left over costs
-`holding_rate` x unit cost x protection days / 365.
+per tier from `ChurnAssumptions` (estimated on the history, or the preset) and, when
+the segments value customers one by one (BG/NBD), the CLV per unit of the customers
+who buy each SKU (`buyer_clv_per_unit`); else the tier's CLV and units per purchase.
+Holding a unit left over costs `holding_rate` x unit cost x protection days / 365.
 """
 
 from __future__ import annotations
@@ -30,9 +31,13 @@ MAX_SUPPORT = 2_000_000.0
 
 @dataclass(frozen=True)
 class ChurnAssumptions:
-    """P(a customer churns | they meet a stockout), per tier; 0 for unknown segments."""
+    """P(a customer churns | they meet a stockout), per tier; 0 for unknown segments.
+
+    `detail`: per tier, what a plan's record says of the figure (mean, 90% interval
+    low and high, source, stockout events it rests on); without it, the figure alone."""
 
     per_tier: dict[str, float] = field(default_factory=lambda: {"A": 0.10, "B": 0.07, "C": 0.04})
+    detail: dict[str, dict[str, float | str | None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if any(not 0.0 <= p <= 1.0 for p in self.per_tier.values()):
@@ -40,6 +45,14 @@ class ChurnAssumptions:
 
     def of(self, segment: str) -> float:
         return float(self.per_tier.get(segment, 0.0))
+
+    def record(self, source: str = "preset") -> dict[str, dict[str, float | str | None]]:
+        """Per tier {mean, low, high, source, events} for a plan's record."""
+        return {
+            tier: self.detail.get(tier)
+            or {"mean": q, "low": q, "high": q, "source": source, "events": 0.0}
+            for tier, q in self.per_tier.items()
+        }
 
 
 @dataclass(frozen=True)
@@ -63,16 +76,71 @@ def stockout_costs(
     segments: tuple[str, ...],
     tiers: pd.DataFrame | None,
     churn: ChurnAssumptions,
+    clv_per_unit: np.ndarray | None = None,
 ) -> np.ndarray:
     """(n_skus, n_segments) currency per unit short (`optimize.economics.stockout_cost`),
-    with each tier's CLV and units per line from `tiers` (segments without: margin only)."""
+    with each tier's CLV and units per line from `tiers` (segments without: margin only),
+    or, when given, `clv_per_unit[i, s]`: the CLV per unit of the customers of segment s
+    who buy SKU i (`buyer_clv_per_unit`)."""
     rate, clv, units = np.zeros(len(segments)), np.zeros(len(segments)), np.ones(len(segments))
     for j, seg in enumerate(segments):
         if tiers is not None and seg in tiers.index:
             rate[j] = churn.of(seg)
             clv[j] = float(tiers["clv"].to_dict()[seg])
             units[j] = float(tiers["units_per_line"].to_dict()[seg])
+    if clv_per_unit is not None:
+        return stockout_cost(margin, rate, clv_per_unit, np.ones_like(clv_per_unit))
     return stockout_cost(margin, rate, clv, units)
+
+
+def buyer_clv_per_unit(
+    dataset: Dataset,
+    segments: Segments,
+    sku_ids: np.ndarray,
+    labels: tuple[str, ...],
+    window_days: int = 365,
+) -> np.ndarray:
+    """(n_skus, n_segments), currency per unit: the CLV of the customers of each segment
+    who bought each SKU in the last `window_days`, each over their own units per line,
+    weighted by their share of the segment's units of it. A SKU a segment did not buy
+    takes the segment's CLV over its units per line. A stockout of an item a VIP buys
+    costs that VIP's value, not the average of the tier."""
+    tiers = segments.tiers
+    k = len(labels)
+    fallback = np.array(
+        [
+            float(tiers["clv"].get(s, 0.0)) / max(float(tiers["units_per_line"].get(s, 1.0)), 1e-9)
+            if s in tiers.index
+            else 0.0
+            for s in labels
+        ]
+    )
+    out = np.tile(fallback, (len(sku_ids), 1))
+    orders = dataset.orders[dataset.orders["customer_id"].notna()]
+    orders = orders[orders["date"] > orders["date"].max() - pd.Timedelta(days=window_days)]
+    if orders.empty:
+        return out
+    people = segments.customers.set_index("customer_id")
+    who = pd.Index(people.index.astype(str)).get_indexer(
+        pd.Index(orders["customer_id"].astype(str))
+    )
+    i = pd.Index(sku_ids.astype(str)).get_indexer(pd.Index(orders["sku_id"].astype(str)))
+    j = pd.Index(labels).get_indexer(pd.Index(people["tier"].astype(str).to_numpy()[who]))
+    known = (who >= 0) & (i >= 0) & (j >= 0)
+    who, i, j = who[known], i[known], j[known]
+    units = (orders["quantity"] + orders["quantity_short"]).to_numpy(dtype=float)[known]
+    n_people = len(people)
+    per_line = np.bincount(who, weights=units, minlength=n_people) / np.maximum(
+        np.bincount(who, minlength=n_people), 1
+    )
+    value = np.maximum(people["clv"].to_numpy(dtype=float), 0.0) / np.maximum(per_line, 1.0)
+    cell = i * k + j
+    bought = np.bincount(cell, weights=units, minlength=len(sku_ids) * k)
+    worth = np.bincount(cell, weights=units * value[who], minlength=len(sku_ids) * k)
+    seen = bought > 0
+    flat = out.reshape(-1)
+    flat[seen] = worth[seen] / bought[seen]
+    return flat.reshape(len(sku_ids), k)
 
 
 def build_problem(
@@ -119,7 +187,14 @@ def build_problem(
     )
     cost = skus["unit_cost"].to_numpy(dtype=float)
     margin = skus["unit_price"].to_numpy(dtype=float) - cost
-    costs = stockout_costs(margin, labels, segments.tiers if segments else None, settings.churn)
+    per_unit = (
+        buyer_clv_per_unit(dataset, segments, sku_ids, labels)
+        if segments is not None and segments.clv_source == "bgnbd"
+        else None
+    )
+    costs = stockout_costs(
+        margin, labels, segments.tiers if segments else None, settings.churn, per_unit
+    )
     sup = dataset.suppliers
     supplier_index = pd.Index(sup["supplier_id"]).get_indexer(skus["supplier_id"])
     return ReorderProblem(

@@ -16,7 +16,7 @@ import pandas as pd
 
 from contract.dataset import Dataset
 from forecast.segments import Segments
-from optimize.inputs import ChurnAssumptions, stockout_costs
+from optimize.inputs import ChurnAssumptions, buyer_clv_per_unit, stockout_costs
 from replenish.planning import exposed_customers
 
 WINDOW_DAYS = 90
@@ -59,7 +59,12 @@ def stock_alerts(
     alert = (total > 0) & ((position < reorder_point) | (cover < lead))
     short = np.maximum(reorder_point - position, 0.0)
     margin = skus["unit_price"].to_numpy(dtype=float) - skus["unit_cost"].to_numpy(dtype=float)
-    cost = stockout_costs(margin, labels, segments.tiers if segments else None, churn)
+    per_unit = (
+        buyer_clv_per_unit(dataset, segments, ids.to_numpy(), tuple(labels))
+        if segments is not None and segments.clv_source == "bgnbd"
+        else None
+    )
+    cost = stockout_costs(margin, labels, segments.tiers if segments else None, churn, per_unit)
     share = rate / np.maximum(total, 1e-12)[:, None]
     value = short * (share * cost).sum(axis=1)
     exposed = exposed_customers(dataset, segments)

@@ -115,7 +115,7 @@ def run(
         )
     planned = plan_dataset(
         dataset,
-        PlanRequest(budget=cfg.budget, budget_share=DEFAULT_BUDGET_SHARE),
+        PlanRequest(budget=cfg.budget, budget_share=DEFAULT_BUDGET_SHARE, sector=cfg.sector),
         engine=cfg.engine,
         stage=lambda name: _timed(seconds, name, stage),
         forecast_progress=forecast_progress,
@@ -158,7 +158,8 @@ def run(
     )
     if dataset.customers is not None:
         with _timed(seconds, "simulation", stage):
-            world, behaviour, _ = from_dataset(dataset, forecast.segments, cfg.sector, "fitted")
+            # The plan's churn per stockout replaces the world's (one estimate per run).
+            world, behaviour, _ = from_dataset(dataset, forecast.segments, cfg.sector, "preset")
             behaviour = replace(
                 behaviour, churn_per_stockout=np.array([churn.of(s) for s in world.segments])
             )

@@ -20,8 +20,9 @@ import pandas as pd
 
 from contract.atomic import replace_files
 from contract.dataset import Dataset
-from forecast.engine import DatasetForecast, ForecastConfig, forecast_dataset
+from forecast.engine import DatasetForecast, ForecastConfig, dataset_stockouts, forecast_dataset
 from forecast.segments import Segments
+from forecast.stockouts import Stockouts
 from optimize.inputs import ChurnAssumptions, PlanSettings, build_problem
 from optimize.plan import ReorderPlan, build_plan
 from optimize.problem import ReorderProblem
@@ -29,7 +30,8 @@ from optimize.reasons import explain
 from optimize.reservation import reservation_levels
 from optimize.solve import Solution, solve
 from optimize.value_curve import SkuCurve
-from simulations.calibration import fit_churn
+from simulations.churn import churn_from_history
+from simulations.world import PRESETS
 
 EXPOSED_DAYS = 90
 EXPOSED_PER_LINE = 3
@@ -57,6 +59,7 @@ class PlanRequest:
     rounding: str = "up"
     horizon_days: int = 28
     budget_share: float = DEFAULT_BUDGET_SHARE
+    sector: str = "retail"  # the churn prior (DESIGN.md's sector presets)
 
     def __post_init__(self) -> None:
         if self.budget is not None and not (np.isfinite(self.budget) and self.budget >= 0):
@@ -67,6 +70,8 @@ class PlanRequest:
             raise ValueError(f"churn comes from 'fitted' or 'preset', not {self.churn!r}")
         if self.rounding not in ("up", "cap"):
             raise ValueError(f"rounding is 'up' or 'cap', not {self.rounding!r}")
+        if self.sector not in PRESETS:
+            raise ValueError(f"unknown sector {self.sector!r}; choose one of {sorted(PRESETS)}")
         if not 0 < self.budget_share <= 1 or self.horizon_days < 1:
             raise ValueError("budget_share must lie in (0, 1] and horizon_days be at least 1")
 
@@ -108,7 +113,9 @@ def plan_dataset(
             dataset, config, engine=engine, address=address, progress=forecast_progress
         )
     with stage("plan"):
-        churn, source = churn_assumptions(dataset, run.segments, request.churn)
+        churn, source = churn_assumptions(
+            dataset, run.segments, request.churn, (run.stockouts, run.panel.start), request.sector
+        )
         settings = PlanSettings(budget=request.budget, capacity=request.capacity, churn=churn)
         problem = build_problem(dataset, run.result, run.segments, settings)
         curves = None
@@ -122,13 +129,18 @@ def plan_dataset(
 
 
 def churn_assumptions(
-    dataset: Dataset, segments: Segments | None, source: ChurnSource = "fitted"
+    dataset: Dataset,
+    segments: Segments | None,
+    source: ChurnSource = "fitted",
+    stockouts: tuple[Stockouts | None, pd.Timestamp] | None = None,
+    sector: str = "retail",
 ) -> tuple[ChurnAssumptions, str]:
-    """Churn per stockout per tier and where it came from: fitted on the history (falling
-    back to the preset when it cannot be fitted), or the preset when asked for."""
+    """Churn per stockout per tier and where it came from: estimated on the history
+    (shrunk toward the sector's preset, `simulations.churn`), or the preset figures when
+    asked for."""
     if source == "preset":
         return ChurnAssumptions(), "preset (asked for)"
-    return fitted_churn(dataset, segments)
+    return fitted_churn(dataset, segments, stockouts, sector)
 
 
 def exposed_customers(
@@ -154,18 +166,33 @@ def exposed_customers(
     return out
 
 
-def fitted_churn(dataset: Dataset, segments: Segments | None) -> tuple[ChurnAssumptions, str]:
-    """Churn per stockout fitted on the dataset's history, or the defaults and why."""
+def fitted_churn(
+    dataset: Dataset,
+    segments: Segments | None,
+    stockouts: tuple[Stockouts | None, pd.Timestamp] | None = None,
+    sector: str = "retail",
+) -> tuple[ChurnAssumptions, str]:
+    """Churn per stockout estimated on the dataset's history with its 90% interval
+    (`simulations.churn`), or the defaults and why. `stockouts`: the days out of stock
+    and their first day, when already inferred (a forecast's); else inferred here."""
     defaults = ChurnAssumptions()
     if segments is None:
         return defaults, "preset (no customers table)"
     tiers = segments.customers.set_index("customer_id")["tier"]
+    out, start = stockouts if stockouts is not None else (None, None)
+    if out is None or start is None:
+        out, start = dataset_stockouts(dataset)
     try:
-        fit = fit_churn(dataset, tiers)
+        estimate = churn_from_history(dataset, tiers, out.out, start, sector)
     except (ValueError, np.linalg.LinAlgError) as exc:
-        return defaults, f"preset (could not fit: {exc})"
-    per_tier = {t: fit.per_event.get(t, defaults.of(t)) for t in defaults.per_tier}
-    return ChurnAssumptions(per_tier), f"fitted: logit on {fit.observations:,} customer-months"
+        return defaults, f"preset (could not estimate: {exc})"
+    detail = {t: c.to_json() for t, c in estimate.per_tier.items()}
+    sources = sorted({c.source for c in estimate.per_tier.values()})
+    note = (
+        f"{'/'.join(sources)}: {estimate.note}, {estimate.recorded:,.0f} stockouts recorded "
+        f"and {estimate.inferred:,.0f} inferred, shrunk toward the {sector} preset"
+    )
+    return ChurnAssumptions(estimate.means(), detail), note
 
 
 def make_plan(
@@ -198,7 +225,7 @@ def plan_problem(
     reserve = reservation_levels(problem, problem.position + solution.quantity)
     reasons = explain(problem, solution, rows, exposed_customers(dataset, run.segments), reserve)
     assumptions = {
-        "churn_per_stockout": dict(settings.churn.per_tier),
+        "churn_per_stockout": settings.churn.record(),
         "churn_source": churn_source,
         "holding_rate_per_year": settings.holding_rate,
         "rounding": rounding,

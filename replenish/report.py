@@ -202,7 +202,11 @@ def write_report(outcome: Outcome, folder: Path) -> Path:
 
     # Assumptions.
     a = record["assumptions"]
-    churn = ", ".join(f"tier {k}: {100 * v:.1f}%" for k, v in a["churn_per_stockout"].items())
+    churn = ", ".join(
+        f"tier {k}: {100 * v['mean']:.1f}% (90% interval {100 * v['low']:.1f}-"
+        f"{100 * v['high']:.1f}%, {v['source']}, {float(v['events'] or 0):,.0f} stockouts met)"
+        for k, v in a["churn_per_stockout"].items()
+    )
     notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in outcome.notes)
     body["assumptions"] = notes + (
         "<ul>"

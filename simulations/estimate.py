@@ -4,7 +4,7 @@ From a dataset, every customer's purchase rate, basket size and category prefere
 are estimated from their own order history (the last `window_days`), stock comes from
 the inventory table, lead times and review periods from the suppliers table, so a
 planner simulates their own business. Churn per stockout is fitted on the history
-(statsmodels logit, `simulations.calibration.fit_churn`) when it can be, else the
+(a hazard model shrunk toward the sector preset, `simulations.churn`) when it can be, else the
 sector preset's annual loss is turned into a per-event probability given each
 customer's observed stockout exposure.
 
@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from contract.dataset import Dataset
+from forecast.engine import dataset_stockouts
 from forecast.segments import (
     SegmentConfig,
     Segments,
@@ -26,7 +27,8 @@ from forecast.segments import (
     customer_clv,
     segment_customers,
 )
-from simulations.calibration import fit_churn, per_event_churn_exposure
+from simulations.calibration import per_event_churn_exposure
+from simulations.churn import churn_from_history
 from simulations.model import Behaviour, SimWorld
 from simulations.world import PRESETS, TIERS, GeneratedWorld
 
@@ -234,9 +236,11 @@ def from_dataset(
     per_event, source = None, ""
     if churn == "fitted":
         try:
-            fit = fit_churn(dataset, tier.dropna())
-            per_event = np.array([fit.per_event.get(t, 0.0) for t in TIERS])
-            source = f"fitted: logit on {fit.observations:,} customer-months"
+            out, start = dataset_stockouts(dataset)
+            fit = churn_from_history(dataset, tier.dropna(), out.out, start, sector)
+            per_event = np.array([fit.means().get(t, 0.0) for t in TIERS])
+            sources = "/".join(sorted({c.source for c in fit.per_tier.values()}))
+            source = f"{sources}: {fit.note}, shrunk toward the {sector} preset"
         except (ValueError, np.linalg.LinAlgError) as exc:
             source = f"could not fit ({exc}); "
     if per_event is None:

@@ -95,6 +95,9 @@ class WorldParams:
     service_z: float = 1.0
     service_z_sd: float = 0.7
     stockout_churn_annual: float | None = None
+    # Per-event churn per tier (A, B, C), fixed: overrides the calibration to the annual
+    # loss (a known truth for estimators to recover).
+    churn_per_stockout: tuple[float, float, float] | None = None
     return_probability: float | None = None
     mean_days_to_return: float = 90.0
     # How the history is recorded. `record_unserved`: a line that could not be served at
@@ -354,6 +357,9 @@ def _churn_per_stockout(
     A tier-average customer meets `e = orders/year * lines/order * short rate` stockouts a
     year; solving 1 - (1 - q)^e = annual share for q.
     """
+    if p.churn_per_stockout is not None:
+        fixed: np.ndarray = np.clip(np.asarray(p.churn_per_stockout, dtype=float), 0.0, 1.0)
+        return fixed
     annual = p.stockout_churn_annual
     if annual is None:
         annual = p.preset.stockout_churn_annual

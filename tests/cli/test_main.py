@@ -189,8 +189,11 @@ def test_plan_writes_csv_and_json_within_budget(tmp_path: Path, generated: Path)
         assert key in doc["record"]
     assert doc["record"]["bound"] >= doc["record"]["objective"] - 1e-6
     assumptions = doc["record"]["assumptions"]
-    assert assumptions["churn_source"].startswith("fitted")
+    assert "shrunk toward the retail preset" in assumptions["churn_source"]
     assert set(assumptions["churn_per_stockout"]) == {"A", "B", "C"}
+    for figure in assumptions["churn_per_stockout"].values():
+        assert figure["low"] <= figure["mean"] <= figure["high"]
+        assert figure["source"] in ("fitted", "prior", "mixed")
     assert len(doc["lines"]) == len(lines) and "steps" in doc["lines"][0]["reasons"]
     assert sum(d["cost"] for d in doc["suppliers"]) == pytest.approx(lines["line_cost"].sum())
     assert (out / "frontier.png").read_bytes()[:4] == b"\x89PNG"
@@ -202,6 +205,8 @@ def test_plan_refuses_a_negative_budget(write_dataset: WriteDataset) -> None:
     assert result.exit_code == 2 and "non-negative" in result.output
     result = runner.invoke(app, ["plan", str(write_dataset()), "--budget", "5", "--churn", "guess"])
     assert result.exit_code == 2 and "fitted" in result.output
+    result = runner.invoke(app, ["plan", str(write_dataset()), "--budget", "5", "--sector", "mars"])
+    assert result.exit_code == 2 and "retail" in result.output
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,13 @@ import pytest
 from forecast.engine import ForecastConfig, forecast_dataset
 from optimize.baselines import base_stock, min_max
 from optimize.frontier import budget_frontier, outcomes
-from optimize.inputs import ChurnAssumptions, PlanSettings, build_problem, stockout_costs
+from optimize.inputs import (
+    ChurnAssumptions,
+    PlanSettings,
+    build_problem,
+    buyer_clv_per_unit,
+    stockout_costs,
+)
 from optimize.reasons import explain
 from optimize.reservation import reservation_levels
 from optimize.solve import solve
@@ -86,6 +92,41 @@ def test_stockout_cost_follows_the_design_formula(tiny_world: GeneratedWorld) ->
     assert costs.tolist() == [[3.0 + 0.1 * 1000 / 2, 3.0 + 0.05 * 100, 3.0], [50.0, 5.0, 0.0]]
     with pytest.raises(ValueError):
         ChurnAssumptions({"A": 1.5})
+
+
+def test_a_stockout_of_what_a_vip_buys_costs_that_vips_value() -> None:
+    import pandas as pd
+
+    from contract import Dataset
+    from forecast.segments import Segments
+
+    day = pd.Timestamp("2026-06-01")
+    skus = pd.DataFrame({"sku_id": ["S1", "S2", "S3"]})
+    orders = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2", "o3", "o4"],
+            "date": [day] * 4,
+            "customer_id": ["vip", "small", "small", "vip"],
+            "sku_id": ["S1", "S2", "S2", "S2"],
+            "quantity": [2, 1, 1, 4],
+            "quantity_short": [0, 0, 0, 0],
+        }
+    )
+    customers = pd.DataFrame(
+        {"customer_id": ["vip", "small"], "tier": ["A", "A"], "clv": [3000.0, 100.0]}
+    )
+    tiers = pd.DataFrame({"clv": [1550.0], "units_per_line": [2.0]}, index=["A"])
+    segments = Segments(as_of=day.date(), customers=customers, tiers=tiers, clv_source="bgnbd")
+    dataset = Dataset(pd.DataFrame(), skus, orders, None)
+    per_unit = buyer_clv_per_unit(dataset, segments, skus["sku_id"].to_numpy(), ("A",))
+    # The VIP asks 3 units a line (6 / 2): 1,000 per unit. The other customer 1 a line.
+    # S1: the VIP alone. S2: 2 units of the other, 4 of the VIP. S3: nobody, the tier's.
+    expected = [1000.0, (2 * 100.0 + 4 * 1000.0) / 6, 1550.0 / 2]
+    assert per_unit[:, 0].tolist() == pytest.approx(expected)
+    costs = stockout_costs(
+        np.array([3.0, 3.0, 3.0]), ("A",), tiers, ChurnAssumptions({"A": 0.1}), per_unit
+    )
+    assert costs[:, 0].tolist() == pytest.approx([3.0 + 0.1 * e for e in expected])
 
 
 def test_frontier_buys_more_service_with_more_budget() -> None:

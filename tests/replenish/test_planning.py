@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from contract import Dataset
 from replenish.planning import PlanRequest, json_default, plan_dataset
@@ -59,3 +60,26 @@ def test_the_plan_record_counts_the_days_out_of_stock(tiny_world: GeneratedWorld
     assert told["days_out_of_stock"] == int(lost["days_out"].sum()) > 0
     assert told["lost_sales"][0]["sku_id"] == lost["sku_id"].iloc[0]
     assert told["units_lost"] == round(float(lost["units_lost"].sum()), 1)
+
+
+def test_the_plan_record_gives_churn_per_stockout_with_its_interval(
+    tiny_world: GeneratedWorld,
+) -> None:
+    planned = plan_dataset(tiny_world.dataset, PlanRequest(budget=10_000.0), engine="inline")
+    told = planned.run.plan.record["assumptions"]["churn_per_stockout"]
+    assert set(told) == {"A", "B", "C"}
+    for tier, figure in told.items():
+        assert figure["low"] <= figure["mean"] <= figure["high"]
+        assert figure["source"] in ("fitted", "prior", "mixed")
+        assert figure["events"] >= 0
+        # The plan prices stockouts with the posterior mean it reports.
+        assert planned.churn.of(tier) == pytest.approx(figure["mean"], abs=1e-5)
+    json.dumps(planned.run.plan.to_json(), default=json_default)  # the record serializes
+
+
+def test_preset_churn_is_recorded_as_the_preset(tiny_world: GeneratedWorld) -> None:
+    request = PlanRequest(budget=10_000.0, churn="preset")
+    planned = plan_dataset(tiny_world.dataset, request, engine="inline")
+    told = planned.run.plan.record["assumptions"]["churn_per_stockout"]
+    assert {f["source"] for f in told.values()} == {"preset"}
+    assert all(f["low"] == f["mean"] == f["high"] for f in told.values())
