@@ -137,8 +137,11 @@ def _gather(
     from distributed import as_completed
 
     # Scatter the chunks first: arrays go to the workers once, not inside the task graph.
-    data = client.scatter(list(chunks))
-    common = {k: client.scatter(v, broadcast=True) for k, v in shared.items()}
+    # hash=False: several maps on one pool may scatter equal data; with content keys a
+    # later map's scatter can name data an earlier map is releasing, and its tasks are
+    # cancelled (dask/distributed#4612).
+    data = client.scatter(list(chunks), hash=False)
+    common = {k: client.scatter(v, broadcast=True, hash=False) for k, v in shared.items()}
     futures = client.map(fn, data, pure=False, **common)
     index = {f.key: i for i, f in enumerate(futures)}
     results: list[Any] = [None] * len(futures)

@@ -1,24 +1,30 @@
 """Churn per stockout a customer meets, estimated on the history with its uncertainty.
 
 **Stockouts met.** Most histories never write a line nothing could be delivered on, so
-the recorded shortages (`quantity_short > 0`) undercount the stockouts customers met.
-Each order a customer placed also met, in expectation,
+the recorded shortages (`quantity_short > 0`) undercount the stockouts customers met,
+and a visit whose every line failed leaves no trace at all. A visit (a customer's day
+with an order) carries, besides its recorded shortages, in expectation
 
-    lines per order_c x sum_k p_ck x P(SKU k out of stock that day)
+    (L_c - 1) x chance_c(d)          lines of the visit that failed unseen (its first
+                                     line left the trace)
+    + L_c x mean over the customer's usual gap after d of chance_c(d')^L_c
+                                     a next visit that failed on every line, unseen
 
-unrecorded stockouts, where p_ck is the customer's share of lines on SKU k (their own
-history, shrunk toward the catalogue's mix by `PREFERENCE_PRIOR` lines) and the chance
-of being out is the posterior of `forecast.stockouts` (snapshots, recorded shortages,
-or inferred from the sales alone). Stockouts met in a month = recorded + expected.
+where L_c is the customer's lines per order and chance_c(d) = sum_k p_ck x out[k, d]:
+p_ck is the customer's share of lines on SKU k (their own history, shrunk toward the
+catalogue's mix by `PREFERENCE_PRIOR` lines) and out[k, d] the days `forecast.stockouts`
+judged out of stock (snapshots, recorded shortages, or inferred from the sales alone).
 
-**The model.** A logit (statsmodels) over customer-months: a customer who ordered in
-month m is an observation; the outcome is "no order in the next `follow_months` months";
-the regressors are the stockouts met in month m, one coefficient per tier, with the
-customer's order frequency (log of 1 + orders in months m-2..m), recency (months from
-their last order in m to the month's end) and tier. If a customer who did not churn for
-a stockout goes quiet with probability p0, P(quiet | one stockout) = 1 - (1 - p0)(1 - q),
-so the churn per stockout is q = (p1 - p0) / (1 - p0) at the tier's median customer,
-with its standard error by the delta method.
+**The model.** A discrete-time hazard over visits: the outcome is "no visit in the next
+`FOLLOW_DAYS` days" (quit); the customer who meets s stockouts and would have quit
+anyway with probability p0 stays with probability (1 - p0)(1 - q)^s, so
+
+    P(quit) = 1 - (1 - p0)(1 - q_tier)^s,   p0 = logit^-1(frequency, gap, tier),
+
+fitted by maximum likelihood (statsmodels), with the tier each customer had before the
+visit (`tiers_at_visits`), frequency the log of 1 + visits in the 90 days before, gap
+the log of 1 + days since the previous visit. q_tier's log-odds and their standard
+errors come from the fit.
 
 **Shrinkage.** The prior is the sector preset (DESIGN.md): its annual loss to stockouts
 turned into a per-event probability given the tier's own exposure, normal on the
@@ -97,9 +103,10 @@ class TierChurn:
 
 @dataclass(frozen=True)
 class ChurnEstimate:
-    """Per tier churn per stockout, with what it rests on: `observations`
-    (customer-months), `recorded` and `inferred` stockouts met, the logit's
-    `coefficients` (empty when not fitted) and a one-line `note` for a planner."""
+    """Per tier churn per stockout, with what it rests on: `observations` (visits
+    followed up), `recorded` and `inferred` stockouts met, the hazard model's
+    `coefficients` (log-odds with 90% intervals; empty when not fitted) and a one-line
+    `note` for a planner."""
 
     per_tier: dict[str, TierChurn]
     observations: int

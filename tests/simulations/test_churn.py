@@ -29,27 +29,38 @@ def _orders(rows: list[tuple[str, str, int, str, int, int]]) -> pd.DataFrame:
     return frame
 
 
-def test_a_visit_on_a_day_its_sku_was_out_met_an_unrecorded_stockout() -> None:
-    # One customer who buys S1 only (one line an order); S2 is bought by someone else.
+def test_stockouts_nobody_recorded_are_counted_where_they_would_have_been_met() -> None:
+    # c1 buys S1 alone, one line an order, on days 0, 3 and 5; c3 orders S2 and S3 on
+    # day 2; c2 buys S2 once. S1 is out of stock on day 2 only.
     orders = _orders(
         [
             ("o1", "c1", 0, "S1", 1, 0),
             ("o2", "c1", 3, "S1", 1, 0),
             ("o3", "c2", 3, "S2", 1, 0),
             ("o4", "c1", 5, "S1", 0, 1),
+            ("o5", "c3", 2, "S2", 1, 0),
+            ("o5", "c3", 2, "S3", 1, 0),
         ]
     )
-    p_out = np.zeros((2, 6), dtype=np.float32)
-    p_out[0, 3] = 1.0  # S1 out on day 3 (the visit still recorded another line)
-    met = stockouts_met(orders, np.array(["S1", "S2"]), p_out, START)
-    by_visit = pd.DataFrame(
-        {"customer": met.customers[met.customer], "day": met.day, "inferred": met.inferred}
-    ).set_index(["customer", "day"])
-    # c1's lines: 3 on S1; the catalogue's mix: 3/4 S1. chance = w mix + (1 - w) own.
-    w = PREFERENCE_PRIOR / (3 + PREFERENCE_PRIOR)
-    assert by_visit.loc[("c1", 3), "inferred"] == pytest.approx(w * 0.75 + (1 - w) * 1.0)
-    assert by_visit.loc[("c1", 0), "inferred"] == 0.0
+    p_out = np.zeros((3, 6), dtype=np.float32)
+    p_out[0, 2] = 1.0
+    met = stockouts_met(orders, np.array(["S1", "S2", "S3"]), p_out, START)
+    inferred = pd.Series(
+        met.inferred, index=pd.MultiIndex.from_arrays([met.customers[met.customer], met.day])
+    )
+    mix_s1 = 3 / 6  # the catalogue's lines on S1
+    # c1 visits every 2.5 days (rounded: 2): a visit on day 2, had it come, would have
+    # failed on its only line and left no trace. Day 0 carries it: chance on day 2 = the
+    # catalogue's and c1's own mix, averaged over days 1-2, times one line an order.
+    w1 = PREFERENCE_PRIOR / (3 + PREFERENCE_PRIOR)
+    assert inferred[("c1", 0)] == pytest.approx((w1 * mix_s1 + (1 - w1) * 1.0) / 2)
+    assert inferred[("c1", 3)] == 0.0  # nothing out in the days after
+    # c3's visit on day 2 left a trace (its first line); its second line asked for S1
+    # with the catalogue's chance only (c3 never bought S1).
+    w3 = PREFERENCE_PRIOR / (2 + PREFERENCE_PRIOR)
+    assert inferred[("c3", 2)] == pytest.approx(1 * w3 * mix_s1)
     assert met.recorded.sum() == 1.0  # the short line of day 5
+    assert met.orders.tolist() == [1.0, 1.0, 1.0, 1.0, 1.0]
 
 
 def test_a_customer_silent_after_a_visit_has_churned_there() -> None:
