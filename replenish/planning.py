@@ -180,9 +180,9 @@ def fitted_churn(
         return defaults, "preset (no customers table)"
     tiers = segments.customers.set_index("customer_id")["tier"]
     out, start = stockouts if stockouts is not None else (None, None)
-    if out is None or start is None:
-        out, start = dataset_stockouts(dataset)
     try:
+        if out is None or start is None:
+            out, start = dataset_stockouts(dataset)
         estimate = churn_from_history(dataset, tiers, out.out, start, sector)
     except (ValueError, np.linalg.LinAlgError) as exc:
         return defaults, f"preset (could not estimate: {exc})"
