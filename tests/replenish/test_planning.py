@@ -4,6 +4,7 @@ every line respects packs, MOQs, the cover cap, budget, capacity and supplier mi
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -83,3 +84,28 @@ def test_preset_churn_is_recorded_as_the_preset(tiny_world: GeneratedWorld) -> N
     told = planned.run.plan.record["assumptions"]["churn_per_stockout"]
     assert {f["source"] for f in told.values()} == {"preset"}
     assert all(f["low"] == f["mean"] == f["high"] for f in told.values())
+
+
+def test_a_history_that_never_ran_out_plans_with_the_prior_and_says_so(
+    tiny_world: GeneratedWorld,
+) -> None:
+    """Stock counted every day and never zero, no shortage recorded: no stockout was
+    met, so churn per stockout is the prior in every tier, never a fitted 0%."""
+    ds = tiny_world.dataset
+    orders = ds.orders.assign(quantity=ds.orders["quantity"] + ds.orders["quantity_short"])
+    orders["quantity_short"] = 0
+    days = pd.date_range(orders["date"].min(), orders["date"].max(), freq="D")
+    counted = pd.DataFrame(
+        {
+            "sku_id": np.repeat(ds.skus["sku_id"].to_numpy(), len(days)),
+            "date": np.tile(days.to_numpy(), len(ds.skus)),
+            "on_hand": 5,
+        }
+    )
+    history = replace(ds, orders=orders, stock_history=counted)
+    planned = plan_dataset(history, PlanRequest(budget=10_000.0), engine="inline")
+    told = planned.run.plan.record["assumptions"]["churn_per_stockout"]
+    assert {f["source"] for f in told.values()} == {"prior"}
+    assert all(f["events"] == 0 and f["estimate"] is None for f in told.values())
+    assert all(f["mean"] > 0.01 for f in told.values())
+    assert planned.forecast.lost_sales.empty
