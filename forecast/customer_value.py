@@ -41,39 +41,31 @@ class CustomerValue:
 
 
 def rfm(orders: pd.DataFrame, unit_cost: pd.Series, end: pd.Timestamp) -> pd.DataFrame:
-    """Frequency, recency, T (days) and mean margin of repeat purchases per customer.
+    """Frequency, recency, T (days) and mean margin of repeat purchases per customer
+    (PyMC-Marketing's `rfm_summary` on the lines' margins; index customer_id).
 
     `orders`: lines with customer_id, date, sku_id, quantity, unit_price; `unit_cost`
     per sku_id. The first purchase day counts in T but not in frequency or the mean
-    margin (as the models define them)."""
+    margin (as the models define them): a customer with no repeat has no mean (NaN)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ArviZ announces its refactor on import
+        from pymc_marketing.clv.utils import rfm_summary
+
     lines = orders[orders["customer_id"].notna() & (orders["date"] <= end)]
     qty = lines["quantity"].to_numpy(dtype=float)
     cost = unit_cost.reindex(lines["sku_id"]).to_numpy(dtype=float)
-    margin = qty * (lines["unit_price"].to_numpy(dtype=float) - cost)
-    days = (
-        pd.DataFrame(
-            {"customer_id": lines["customer_id"].to_numpy(), "date": lines["date"], "m": margin}
-        )
-        .groupby(["customer_id", "date"], observed=True, sort=True)["m"]
-        .sum()
-        .reset_index()
-    )
-    first = days.groupby("customer_id", observed=True)["date"].transform("min")
-    repeat = days["date"] > first
-    by = days.groupby("customer_id", observed=True)
-    out = pd.DataFrame(
+    transactions = pd.DataFrame(
         {
-            "frequency": repeat.groupby(days["customer_id"], observed=True).sum(),
-            "recency": (by["date"].max() - by["date"].min()).dt.days,
-            "T": (end - by["date"].min()).dt.days,
-            "monetary_value": days["m"]
-            .where(repeat)
-            .groupby(days["customer_id"], observed=True)
-            .mean(),
+            "customer_id": lines["customer_id"].astype(str).to_numpy(),
+            "date": lines["date"].to_numpy(),
+            "margin": qty * (lines["unit_price"].to_numpy(dtype=float) - cost),
         }
     )
-    out.index = out.index.astype(str)
-    return out.astype({"frequency": float, "recency": float, "T": float})
+    summary = rfm_summary(
+        transactions, "customer_id", "date", "margin", observation_period_end=end
+    ).set_index("customer_id")
+    summary["monetary_value"] = summary["monetary_value"].where(summary["frequency"] > 0)
+    return summary[["frequency", "recency", "T", "monetary_value"]].astype(float)
 
 
 def fit_customer_value(
