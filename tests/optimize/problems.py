@@ -8,6 +8,7 @@ import numpy as np
 from scipy import stats
 
 from optimize.problem import ReorderProblem
+from optimize.value_curve import sku_curve
 
 
 def poisson(mean: float) -> np.ndarray:
@@ -66,3 +67,15 @@ def problem(
         budget=budget,
         capacity=capacity,
     )
+
+
+def plan_value(p: ReorderProblem, quantity: np.ndarray) -> float:
+    """Exact expected value a quantity adds (sum of unit values), minus the order costs
+    of the suppliers used."""
+    total = 0.0
+    for i in range(p.n_skus):
+        q = int(quantity[i])
+        if q:
+            total += float(sku_curve(p, i).unit_values(int(p.position[i]), q).sum())
+    used = np.unique(p.supplier[quantity > 0])
+    return total - float(p.supplier_order_cost[used].sum())

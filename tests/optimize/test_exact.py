@@ -16,20 +16,9 @@ from optimize.mip import ExactSettings
 from optimize.problem import ReorderProblem
 from optimize.solve import solve
 from optimize.value_curve import sku_curve
-from tests.optimize.problems import poisson, problem
+from tests.optimize.problems import plan_value, poisson, problem
 
 EXACT = ExactSettings(relative_gap=1e-9, time_limit=60.0)
-
-
-def plan_value(p: ReorderProblem, quantity: np.ndarray) -> float:
-    """Exact expected value a quantity adds, minus the fixed costs of the suppliers used."""
-    total = 0.0
-    for i in range(p.n_skus):
-        q = int(quantity[i])
-        if q:
-            total += float(sku_curve(p, i).unit_values(int(p.position[i]), q).sum())
-    used = np.unique(p.supplier[quantity > 0])
-    return total - float(p.supplier_order_cost[used].sum())
 
 
 def feasible(p: ReorderProblem, q: np.ndarray) -> bool:

@@ -12,21 +12,8 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from optimize.baselines import segment_blind
-from optimize.problem import ReorderProblem
 from optimize.solve import Blocks, _greedy, solve
-from optimize.value_curve import sku_curve
-from tests.optimize.problems import poisson, problem
-
-
-def plan_value(p: ReorderProblem, quantity: np.ndarray) -> float:
-    """Exact expected value a quantity adds (sum of unit values), minus order costs."""
-    total = 0.0
-    for i in range(p.n_skus):
-        q = int(quantity[i])
-        if q:
-            total += float(sku_curve(p, i).unit_values(int(p.position[i]), q).sum())
-    used = np.unique(p.supplier[quantity > 0])
-    return total - float(p.supplier_order_cost[used].sum())
+from tests.optimize.problems import plan_value, poisson, problem
 
 
 @pytest.mark.parametrize(
