@@ -30,30 +30,21 @@ from rich.table import Table
 
 from optimize.instances import monolithic_optimum, random_problem, with_binding_terms
 from optimize.problem import ReorderProblem
-from optimize.solve import _blocks, _greedy, _objective, _suppliers, lagrangian_bound, solve
-from optimize.value_curve import pack_items, sku_curve
+from optimize.solve import _blocks, _objective, priced_greedy, solve
+from optimize.value_curve import pack_items, sku_curves
 
 
 def old_greedy(problem: ReorderProblem) -> tuple[float, float]:
     """(objective, seconds) of the plan before the exact stage: greedy, whole suppliers
     kept or dropped by SCIP, refill."""
     started = time.perf_counter()
-    n = problem.n_skus
-    curves = [sku_curve(problem, i) for i in range(n)]
-    items = pack_items(problem, curves, "up", problem.supplier_min_value[problem.supplier])
+    items = pack_items(
+        problem, sku_curves(problem), "up", problem.supplier_min_value[problem.supplier]
+    )
     blocks = _blocks(items)
     budget = np.inf if problem.budget is None else float(problem.budget)
     capacity = np.inf if problem.capacity is None else float(problem.capacity)
-    _, lb, lv = lagrangian_bound(
-        blocks, n, problem.budget, problem.capacity, problem.supplier, problem.supplier_order_cost
-    )
-    take = _greedy(blocks, n, lb, lv, budget, capacity)
-    take, _, _ = _suppliers(problem, blocks, take, budget, capacity)
-    sup = problem.supplier
-    ordered = np.zeros(len(problem.supplier_ids), dtype=bool)
-    ordered[np.unique(sup[blocks.sku[take]])] = True
-    no_terms = (problem.supplier_min_value <= 0) & (problem.supplier_order_cost <= 0)
-    take = _greedy(blocks, n, lb, lv, budget, capacity, (ordered | no_terms)[sup], take)
+    take, _, _, _ = priced_greedy(problem, blocks, budget, capacity)
     return _objective(problem, blocks, take), time.perf_counter() - started
 
 

@@ -415,6 +415,22 @@ def _fill(
     return _greedy(blocks, problem.n_skus, *prices, budget, capacity, allowed=allowed, taken=take)
 
 
+def priced_greedy(
+    problem: ReorderProblem, blocks: Blocks, budget: float, capacity: float
+) -> tuple[np.ndarray, list[str], float, tuple[float, float]]:
+    """The warm start: the Lagrangian bound's dual prices, the greedy by priced value,
+    suppliers below their minimum dropped (`_suppliers`), then what they freed refilled
+    from suppliers still ordered or without terms. Returns (take, notes, bound, prices).
+    """
+    bound, lb, lv = lagrangian_bound(
+        blocks, problem.n_skus, problem.budget, problem.capacity, problem.supplier,
+        problem.supplier_order_cost,
+    )  # fmt: skip
+    take = _greedy(blocks, problem.n_skus, lb, lv, budget, capacity)
+    take, notes, _ = _suppliers(problem, blocks, take, budget, capacity)
+    return _fill(problem, blocks, (lb, lv), budget, capacity, take), notes, bound, (lb, lv)
+
+
 def solve(
     problem: ReorderProblem,
     rounding: str = "up",
@@ -437,19 +453,7 @@ def solve(
     blocks = _blocks(items)
     budget = np.inf if problem.budget is None else float(problem.budget)
     capacity = np.inf if problem.capacity is None else float(problem.capacity)
-    bound, lb, lv = lagrangian_bound(
-        blocks, n, problem.budget, problem.capacity, problem.supplier, problem.supplier_order_cost
-    )
-    take = _greedy(blocks, n, lb, lv, budget, capacity)
-    take, notes, _ = _suppliers(problem, blocks, take, budget, capacity)
-    # Refill what dropped suppliers freed, from suppliers still ordered or without terms.
-    sup = problem.supplier
-    ordered = np.zeros(len(problem.supplier_ids), dtype=bool)
-    ordered[np.unique(sup[blocks.sku[take]])] = True
-    no_terms = (problem.supplier_min_value <= 0) & (problem.supplier_order_cost <= 0)
-    take = _greedy(
-        blocks, n, lb, lv, budget, capacity, allowed=(ordered | no_terms)[sup], taken=take
-    )
+    take, notes, bound, (lb, lv) = priced_greedy(problem, blocks, budget, capacity)
     objective = _objective(problem, blocks, take)
     if has_terms(problem).any():
         priced = terms_prices(problem, blocks, (lb, lv))
