@@ -87,13 +87,6 @@ class ReorderProblem:
         total = float(mix.sum())
         return mix / total if total > 0 else np.full(mix.size, 1.0 / mix.size)
 
-    def total_pmf(self, i: int) -> np.ndarray:
-        """Pmf of SKU i's demand over all segments (their convolution)."""
-        total: np.ndarray = np.ones(1)
-        for p in self.pmfs[i]:
-            total = np.convolve(total, p)
-        return total
-
     def validate(self) -> None:
         """Raise ValueError naming the first contradiction in the inputs."""
         n, k = self.n_skus, len(self.segments)

@@ -113,10 +113,6 @@ class SkuCurve:
             value = value - self.carry_per_unit * carried
         return np.asarray(value)
 
-    def unit_value(self, level: int) -> float:
-        """dV of the one unit that takes stock from `level` to `level + 1` (scalar)."""
-        return float(self.unit_values(level, 1)[0])
-
     def expected_min(self, stock: float) -> np.ndarray:
         """E[min(C_j, S)] for each j (units)."""
         s = int(max(stock, 0))
