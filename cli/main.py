@@ -21,6 +21,7 @@ import typer
 from rich.logging import RichHandler
 from rich.markup import escape
 
+from cli.backtest import backtest_cmd
 from cli.importing import import_cmd
 from cli.service import db_app, serve, users_app
 from cli.simulate import print_experiment, simulate_cmd
@@ -571,6 +572,7 @@ def _draw_frontier(plan_run: PlanRun, run: DatasetForecast, out: Path) -> None:
 
 
 app.command(name="simulate")(simulate_cmd)
+app.command(name="backtest")(backtest_cmd)
 app.command(name="import")(import_cmd)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")

@@ -5,14 +5,16 @@ rules the simulator's policies apply too, so a simulated baseline orders what th
 says it would:
 
 - min/max: when the position falls to `min` (mean demand over the protection interval
-  x `min_factor`), order up to `max` (x `max_factor`).
+  x `min_factor`), order up to `max` (x `max_factor`); `min_max_safety` adds z sd of
+  safety stock to both, as a well-set ERP does.
 - base-stock: order up to the `service_level` quantile of total demand, segment-blind.
 - (s,S): reorder at mean + z sd of total demand, order up to s + EOQ.
 - segment-blind optimizer: the same optimizer with every segment's stockout cost set to
   the SKU's demand-weighted average (no customer priority).
 
 All in whole packs with the MOQ respected; lines that no longer fit the budget or the
-capacity, taken in SKU order, are cut (no budget awareness beyond that).
+capacity are cut, taken in SKU order; or, given a `priority`, trimmed to fit best first
+(a buyer working down the list of what runs out soonest: `urgency`).
 """
 
 from __future__ import annotations
@@ -22,19 +24,52 @@ from dataclasses import replace
 import numpy as np
 
 from optimize.economics import DAYS_PER_YEAR
-from optimize.levels import Levels, base_stock_levels, min_max_levels, ss_levels
-from optimize.ordering import order_units, within_budget
+from optimize.levels import (
+    Levels,
+    base_stock_levels,
+    min_max_levels,
+    safety_min_max_levels,
+    ss_levels,
+)
+from optimize.ordering import fit_to_budget, order_units, within_budget
 from optimize.problem import ReorderProblem
 from optimize.solve import Solution, solve
 
 
-def packs_for(problem: ReorderProblem, levels: Levels) -> np.ndarray:
+def packs_for(
+    problem: ReorderProblem, levels: Levels, priority: np.ndarray | None = None
+) -> np.ndarray:
     """Packs per SKU that the levels (s, S) order from the problem's position, cut to
-    the budget and the capacity in SKU order."""
+    the budget and the capacity in SKU order (or, given a `priority`, trimmed to them
+    best first: `optimize.ordering.fit_to_budget`)."""
     units = order_units(problem.position, *levels, problem.pack_size, problem.moq)
-    units = within_budget(units, problem.unit_cost, problem.budget)
-    units = within_budget(units, problem.unit_volume, problem.capacity)
+    if priority is None:
+        units = within_budget(units, problem.unit_cost, problem.budget)
+        units = within_budget(units, problem.unit_volume, problem.capacity)
+    else:
+        pack, moq = problem.pack_size, problem.moq
+        units = fit_to_budget(units, problem.unit_cost, problem.budget, priority, pack, moq)
+        units = fit_to_budget(units, problem.unit_volume, problem.capacity, priority, pack, moq)
     return np.asarray(units // problem.pack_size, dtype=np.int64)
+
+
+def urgency(problem: ReorderProblem) -> np.ndarray:
+    """Priority of a line when the money runs out: the fewer protection intervals of
+    mean demand its position covers, the sooner it runs out, the higher it ranks."""
+    mean = problem.demand_means.sum(axis=1)
+    return np.asarray(-problem.position / np.maximum(mean, 1e-9))
+
+
+def min_max_safety(
+    problem: ReorderProblem,
+    z: float = 1.645,
+    max_factor: float = 2.0,
+    priority: np.ndarray | None = None,
+) -> np.ndarray:
+    """Packs per SKU under ERP min/max with z sd of safety stock (1.645: a 95% cycle
+    service target for normal demand)."""
+    mean, var = problem.demand_means.sum(axis=1), problem.demand_vars.sum(axis=1)
+    return packs_for(problem, safety_min_max_levels(mean, var, z, max_factor), priority)
 
 
 def min_max(
@@ -45,13 +80,20 @@ def min_max(
     return packs_for(problem, min_max_levels(mean, min_factor, max_factor))
 
 
-def base_stock(problem: ReorderProblem, service_level: float = 0.95) -> np.ndarray:
+def base_stock(
+    problem: ReorderProblem, service_level: float = 0.95, priority: np.ndarray | None = None
+) -> np.ndarray:
     """Packs per SKU to reach the `service_level` quantile of total demand."""
     mean, var = problem.demand_means.sum(axis=1), problem.demand_vars.sum(axis=1)
-    return packs_for(problem, base_stock_levels(mean, var, service_level))
+    return packs_for(problem, base_stock_levels(mean, var, service_level), priority)
 
 
-def ss(problem: ReorderProblem, z: float = 1.0, holding_rate: float | None = None) -> np.ndarray:
+def ss(
+    problem: ReorderProblem,
+    z: float = 1.0,
+    holding_rate: float | None = None,
+    priority: np.ndarray | None = None,
+) -> np.ndarray:
     """Packs per SKU under (s,S) with an EOQ. Annual demand and the yearly holding cost
     come from the protection interval's (the problem must know its length)."""
     if problem.protection_days is None:
@@ -65,7 +107,7 @@ def ss(problem: ReorderProblem, z: float = 1.0, holding_rate: float | None = Non
         else holding_rate * problem.unit_cost
     )
     order_cost = problem.supplier_order_cost[problem.supplier]
-    return packs_for(problem, ss_levels(mean, var, z, order_cost, annual, per_year))
+    return packs_for(problem, ss_levels(mean, var, z, order_cost, annual, per_year), priority)
 
 
 def segment_blind(problem: ReorderProblem) -> ReorderProblem:

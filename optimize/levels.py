@@ -1,7 +1,9 @@
 """The stock levels of the policies buyers use today, from demand over the protection
 interval (lead time + review period): reorder point s and order-up-to level S, units.
 
-- ERP min/max: s = min_factor x mean, S = max_factor x mean (whole units).
+- ERP min/max: s = min_factor x mean, S = max_factor x mean (whole units); with
+  safety stock (`safety_min_max_levels`), both raised by z sd: the reorder point is
+  demand over lead time + review + z sd, as ERPs set it when they are set well.
 - base-stock: S = the service-level quantile of demand (negative binomial with this
   mean and variance), s = S - 1: order at every review.
 - (s, S): s = mean + z sd (safety stock), S = s + EOQ, the economic order quantity
@@ -39,6 +41,18 @@ def min_max_levels(mean: np.ndarray, min_factor: float = 1.0, max_factor: float 
         raise ValueError("min/max needs 0 <= min_factor <= max_factor and max_factor > 0")
     mean = np.asarray(mean, dtype=float)
     return _floor(min_factor * mean), _ceil(max_factor * mean)
+
+
+def safety_min_max_levels(
+    mean: np.ndarray, var: np.ndarray, z: float, max_factor: float = 2.0
+) -> Levels:
+    """ERP min/max with safety stock: min = mean + z sd, max = max_factor x mean + z sd
+    (units), for demand over the protection interval with this mean and variance."""
+    if not np.isfinite(z) or max_factor < 1.0:
+        raise ValueError("min/max with safety stock needs a finite z and max_factor >= 1")
+    mean = np.asarray(mean, dtype=float)
+    safety = z * np.sqrt(np.asarray(var, dtype=float))
+    return _ceil(mean + safety), _ceil(max_factor * mean + safety)
 
 
 def base_stock_levels(mean: np.ndarray, var: np.ndarray, service_level: float = 0.95) -> Levels:

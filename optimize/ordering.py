@@ -45,3 +45,37 @@ def within_budget(
     keep = np.zeros(units.size, dtype=bool)
     keep[order] = spend <= budget + 1e-9
     return np.where(keep, units, 0)
+
+
+def fit_to_budget(
+    units: np.ndarray,
+    unit_cost: np.ndarray,
+    budget: float | None,
+    priority: np.ndarray,
+    pack_size: np.ndarray,
+    moq: np.ndarray,
+) -> np.ndarray:
+    """The lines of `units`, best `priority` first, each kept whole while it fits the
+    money left, else cut to the whole packs that still fit (none if that falls below
+    the MOQ), and the next line tried: a buyer trimming a list to a budget rather than
+    stopping at the first line too dear. None: no budget.
+
+    A loop over lines in priority order (each line depends on the money the ones before
+    it left); `unit_cost` may be a volume per unit to apply a capacity the same way."""
+    if budget is None:
+        return units
+    out = np.zeros_like(units)
+    left = float(budget) + 1e-9
+    pack_cost = pack_size * unit_cost
+    min_packs = np.ceil(moq / pack_size)
+    for i in np.argsort(-priority, kind="stable"):
+        if units[i] <= 0:
+            continue
+        cost = units[i] * unit_cost[i]
+        if cost <= left:
+            out[i] = units[i]
+        else:
+            packs = np.floor(left / pack_cost[i]) if pack_cost[i] > 0 else 0.0
+            out[i] = packs * pack_size[i] if packs >= max(min_packs[i], 1) else 0
+        left -= out[i] * unit_cost[i]
+    return out

@@ -1,5 +1,6 @@
 """Charts of an experiment (PNG): active customers over time, profit against fill rate,
-customers lost per segment. One panel per scenario, one colour per policy."""
+customers lost per segment. One panel per scenario, one colour per policy. And a
+backtest's net value and fill rate per review period."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from runtime.figures import pyplot, save_figure
 from simulations.experiments import ExperimentResult
@@ -100,3 +102,25 @@ def draw_all(result: ExperimentResult, folder: str | Path) -> list[Path]:
         profit_vs_fill(result, out / "profit_vs_fill_rate.png"),
         customers_lost(result, out / "customers_lost.png"),
     ]
+
+
+def backtest_chart(periods: pd.DataFrame, path: str | Path, highlight: str) -> Path:
+    """Net value and fill rate per review period of a backtest, one line per policy
+    (`highlight`, the product's, drawn thicker). `periods`: policy, review,
+    net_value, served_units, demand_units per row."""
+    fig, axes = pyplot().subplots(1, 2, figsize=(12, 4.2))
+    for policy, group in periods.groupby("policy", sort=False):
+        width = 2.4 if policy == highlight else 1.2
+        x = pd.to_datetime(group["review"])
+        axes[0].plot(x, group["net_value"], marker="o", lw=width, label=policy)
+        fill = group["served_units"] / group["demand_units"].where(group["demand_units"] > 0)
+        axes[1].plot(x, 100 * fill, marker="o", lw=width, label=policy)
+    axes[0].set_title("Net value per review period (currency)")
+    axes[0].axhline(0.0, color="#999", lw=0.8)
+    axes[1].set_title("Fill rate per review period (% of units asked)")
+    axes[1].set_ylim(0, 100)
+    for ax in axes:
+        ax.tick_params(axis="x", rotation=30)
+        ax.grid(alpha=0.3)
+    axes[1].legend(loc="lower left", fontsize=8)
+    return save_figure(fig, path)
