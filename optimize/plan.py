@@ -121,6 +121,7 @@ def build_plan(
         "total_cost": solution.cost,
         "total_volume": solution.volume,
         "order_costs": float(suppliers["order_cost"].sum()) if len(suppliers) else 0.0,
+        "budget_unspent": unspent(problem, solution),
         "budget_price": solution.prices[0],
         "volume_price": solution.prices[1],
         "notes": list(solution.notes),
@@ -128,3 +129,42 @@ def build_plan(
         "assumptions": assumptions or {},
     }
     return ReorderPlan(lines, suppliers, record, tuple(reasons))
+
+
+#: Money left below this share of the budget is rounding, not a decision to explain.
+UNSPENT_SHARE = 0.005
+
+
+def unspent(problem: ReorderProblem, solution: Solution) -> dict[str, Any] | None:
+    """Why the plan leaves part of its budget unspent (None: no budget, or all but
+    rounding spent): the SKUs whose next worthwhile pack (positive value added) was
+    stopped, counted by what stopped it (the money left, volume, supplier terms), or
+    that no further pack adds more expected value than it costs to hold."""
+    if problem.budget is None:
+        return None
+    left = float(problem.budget) - solution.cost
+    if left <= UNSPENT_SHARE * max(float(problem.budget), 1e-9):
+        return None
+    stopped = pd.Series(solution.binding).value_counts()
+    worthwhile = {k: int(stopped.get(k, 0)) for k in ("budget", "volume", "supplier terms")}
+    reasons = []
+    if worthwhile["budget"]:
+        reasons.append(
+            f"the next worthwhile pack (or MOQ block) of {worthwhile['budget']:,} SKUs costs "
+            f"more than the {left:,.2f} left"
+        )
+    if worthwhile["volume"]:
+        reasons.append(
+            f"{worthwhile['volume']:,} SKUs' next worthwhile pack does not fit the volume"
+        )
+    if worthwhile["supplier terms"]:
+        reasons.append(
+            f"{worthwhile['supplier terms']:,} SKUs' next worthwhile pack would need a supplier "
+            "whose order cost or minimum order value it does not repay"
+        )
+    if not reasons:
+        reasons.append(
+            "no further pack of any SKU adds more expected value (margin and customers kept) "
+            "than it costs to hold: more stock would lose money"
+        )
+    return {"amount": round(left, 2), "reasons": reasons, "skus_stopped": worthwhile}

@@ -60,6 +60,14 @@ def _money(value: float) -> str:
     return f"{value:,.0f}"
 
 
+def _unspent(why: dict[str, object] | None) -> str:
+    """A list item saying why part of the budget was left, or nothing."""
+    if not why:
+        return ""
+    reasons = "; ".join(str(r) for r in why["reasons"])  # type: ignore[attr-defined]
+    return f"<li>Left unspent: {_money(float(why['amount']))} ({html.escape(reasons)}).</li>"  # type: ignore[arg-type]
+
+
 def write_report(outcome: Outcome, folder: Path) -> Path:
     """Draw the charts into `folder/charts` and write `folder/report.html`."""
     charts = folder / "charts"
@@ -215,6 +223,7 @@ def write_report(outcome: Outcome, folder: Path) -> Path:
         f"packs rounded {html.escape(a['rounding'])}.</li>"
         f"<li>Budget {_money(outcome.settings.budget or 0.0)}; plan gap to its bound "
         f"{100 * record['gap']:.4f}% ({html.escape(record['status'])}).</li>"
+        f"{_unspent(record.get('budget_unspent'))}"
         f"<li>Simulation: {outcome.settings.days} days x {outcome.settings.replications} "
         f"replications, sector preset {html.escape(outcome.settings.sector)} for returns "
         "and baseline churn.</li>"

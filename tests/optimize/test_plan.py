@@ -187,3 +187,25 @@ def test_build_problem_uses_stock_and_suppliers(tiny_world: GeneratedWorld) -> N
         tiny_world.dataset, run.result, run.segments, PlanSettings(max_cover_days=10)
     )
     assert np.isfinite(capped.max_units).all()
+
+
+def test_money_left_unspent_is_explained() -> None:
+    from optimize.plan import unspent
+
+    pmfs = [[poisson(10.0)], [poisson(5.0)]]
+    # Ample budget: the plan stops where a further pack adds less than it costs to hold.
+    ample = problem(pmfs, [[4.0], [4.0]], budget=10_000.0)
+    s = solve(ample)
+    why = unspent(ample, s)
+    assert why is not None and why["amount"] == pytest.approx(10_000.0 - s.cost, abs=0.01)
+    assert "more stock would lose money" in why["reasons"][0]
+    # A budget below a MOQ block of 24: nothing fits, and the plan says the money is short.
+    tight = problem(pmfs, [[40.0], [40.0]], moq=[24, 24], unit_cost=[2.0, 2.0], budget=40.0)
+    t = solve(tight)
+    why = unspent(tight, t)
+    assert why is not None and why["skus_stopped"]["budget"] == 2
+    assert "costs more than the" in why["reasons"][0]
+    # No budget, or all of it spent: nothing to explain.
+    assert unspent(replace(ample, budget=None), s) is None
+    spent = problem(pmfs, [[40.0], [40.0]], budget=5.0)
+    assert unspent(spent, solve(spent)) is None
