@@ -35,6 +35,11 @@ from optimize.ordering import fit_to_budget, order_units, within_budget
 from optimize.problem import ReorderProblem
 from optimize.solve import Solution, solve
 
+#: The service target every baseline is set for when compared with the plan, and the
+#: normal safety factor z that gives it (a 95% cycle service level).
+SERVICE_LEVEL = 0.95
+SERVICE_Z = 1.645
+
 
 def packs_for(
     problem: ReorderProblem, levels: Levels, priority: np.ndarray | None = None
@@ -65,11 +70,13 @@ def min_max_safety(
     z: float = 1.645,
     max_factor: float = 2.0,
     priority: np.ndarray | None = None,
+    min_factor: float = 1.0,
 ) -> np.ndarray:
     """Packs per SKU under ERP min/max with z sd of safety stock (1.645: a 95% cycle
     service target for normal demand)."""
     mean, var = problem.demand_means.sum(axis=1), problem.demand_vars.sum(axis=1)
-    return packs_for(problem, safety_min_max_levels(mean, var, z, max_factor), priority)
+    levels = safety_min_max_levels(mean, var, z, max_factor, min_factor)
+    return packs_for(problem, levels, priority)
 
 
 def min_max(

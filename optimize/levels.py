@@ -44,15 +44,22 @@ def min_max_levels(mean: np.ndarray, min_factor: float = 1.0, max_factor: float 
 
 
 def safety_min_max_levels(
-    mean: np.ndarray, var: np.ndarray, z: float, max_factor: float = 2.0
+    mean: np.ndarray,
+    var: np.ndarray,
+    z: float,
+    max_factor: float = 2.0,
+    min_factor: float = 1.0,
 ) -> Levels:
-    """ERP min/max with safety stock: min = mean + z sd, max = max_factor x mean + z sd
-    (units), for demand over the protection interval with this mean and variance."""
-    if not np.isfinite(z) or max_factor < 1.0:
-        raise ValueError("min/max with safety stock needs a finite z and max_factor >= 1")
+    """ERP min/max with safety stock: min = min_factor x mean + z sd, max = max_factor x
+    mean + z sd (units), for demand over the protection interval with this mean and
+    variance."""
+    if not np.isfinite(z) or not 0.0 <= min_factor <= max_factor or max_factor <= 0:
+        raise ValueError(
+            "min/max with safety stock needs a finite z and 0 <= min_factor <= max_factor"
+        )
     mean = np.asarray(mean, dtype=float)
     safety = z * np.sqrt(np.asarray(var, dtype=float))
-    return _ceil(mean + safety), _ceil(max_factor * mean + safety)
+    return _ceil(min_factor * mean + safety), _ceil(max_factor * mean + safety)
 
 
 def base_stock_levels(mean: np.ndarray, var: np.ndarray, service_level: float = 0.95) -> Levels:

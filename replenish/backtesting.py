@@ -41,7 +41,15 @@ import pandas as pd
 from contract.dataset import Dataset
 from forecast.engine import DatasetForecast, ForecastConfig, forecast_dataset
 from forecast.panel import TOTAL
-from optimize.baselines import base_stock, min_max_safety, segment_blind, ss, urgency
+from optimize.baselines import (
+    SERVICE_LEVEL,
+    SERVICE_Z,
+    base_stock,
+    min_max_safety,
+    segment_blind,
+    ss,
+    urgency,
+)
 from optimize.economics import DAYS_PER_YEAR
 from optimize.inputs import ChurnAssumptions, PlanSettings, build_problem
 from optimize.problem import ReorderProblem
@@ -62,9 +70,6 @@ POLICIES = (
     "base-stock",
     "(s,S)",
 )
-#: The service target every baseline is set for, and its normal z.
-SERVICE_LEVEL = 0.95
-SERVICE_Z = 1.645
 #: History a first review needs behind it, days.
 MIN_HISTORY_DAYS = 56
 BOOTSTRAP = 2_000

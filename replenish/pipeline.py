@@ -20,7 +20,14 @@ import pandas as pd
 from contract.atomic import replace_folder
 from contract.dataset import Dataset
 from forecast.engine import DatasetForecast, protection_days
-from optimize.baselines import min_max, solve_segment_blind
+from optimize.baselines import (
+    SERVICE_LEVEL,
+    SERVICE_Z,
+    base_stock,
+    min_max_safety,
+    solve_segment_blind,
+    urgency,
+)
 from optimize.frontier import budget_frontier, outcomes
 from optimize.solve import Solution
 from replenish.care import care_list
@@ -38,6 +45,8 @@ from simulations.experiments import ExperimentResult, run_experiment
 from simulations.scenario_file import parse
 
 log = logging.getLogger(__name__)
+#: The ERP rule the plan is compared with and the simulation's reference.
+ERP = "ERP min/max + safety stock"
 
 
 @dataclass(frozen=True)
@@ -61,8 +70,9 @@ class RunSettings:
 @dataclass(frozen=True)
 class Outcome:
     """Everything the report shows. `comparison`: one row per plan (churn-aware,
-    segment-blind, ERP min/max) with its cost and expected outcomes over the protection
-    interval; `simulation`: the 90-day policy comparison (None without customers)."""
+    segment-blind, ERP min/max with safety stock, base-stock) with its cost and expected
+    outcomes over the protection interval; `simulation`: the 90-day policy comparison
+    (None without customers)."""
 
     dataset: Dataset
     forecast: DatasetForecast
@@ -127,13 +137,17 @@ def run(
     problem = plan.problem
     with _timed(seconds, "compare", stage):
         blind = solve_segment_blind(plan.problem)
-        erp = min_max(plan.problem)
-        erp_solution = replace(
-            plan.solution,
-            packs=erp,
-            quantity=erp * plan.problem.pack_size,
-            cost=float((erp * plan.problem.pack_size) @ plan.problem.unit_cost),
-        )
+
+        def ordering(packs: np.ndarray) -> Solution:
+            quantity = packs * plan.problem.pack_size
+            cost = float(quantity @ plan.problem.unit_cost)
+            return replace(plan.solution, packs=packs, quantity=quantity, cost=cost)
+
+        # The baselines a buyer would otherwise use, set for a 95% service target and
+        # trimmed to the budget by what runs out first (optimize.baselines).
+        first = urgency(plan.problem)
+        erp_solution = ordering(min_max_safety(plan.problem, SERVICE_Z, priority=first))
+        base_solution = ordering(base_stock(plan.problem, SERVICE_LEVEL, priority=first))
         churn_vec = np.array([churn.of(s) for s in problem.segments])
         units = np.ones(len(problem.segments))
         if forecast.segments is not None:
@@ -146,7 +160,8 @@ def run(
                     **_expected(plan, plan.solution, churn_vec, units),
                 },
                 {"plan": "segment-blind", **_expected(plan, blind, churn_vec, units)},
-                {"plan": "ERP min/max", **_expected(plan, erp_solution, churn_vec, units)},
+                {"plan": ERP, **_expected(plan, erp_solution, churn_vec, units)},
+                {"plan": "base-stock", **_expected(plan, base_solution, churn_vec, units)},
             ]
         ).set_index("plan")
     with _timed(seconds, "budget frontier", stage):
@@ -169,11 +184,16 @@ def run(
                         "days": cfg.days,
                         "replications": cfg.replications,
                         "seed": cfg.seed,
-                        "reference": "ERP min/max",
-                        "match_inventory": "ERP min/max",
+                        "reference": ERP,
+                        "match_inventory": ERP,
                     },
                     "policies": [
-                        {"name": "ERP min/max", "kind": "min_max"},
+                        {"name": ERP, "kind": "min_max", "z": SERVICE_Z},
+                        {
+                            "name": "base-stock",
+                            "kind": "base_stock",
+                            "service_level": SERVICE_LEVEL,
+                        },
                         {"name": "segment-blind", "kind": "segment_blind"},
                         {"name": "churn-aware", "kind": "churn_aware"},
                     ],

@@ -12,7 +12,8 @@ simulation tests what the plan was made with. The five policies differ only ther
 
 - `SsPolicy`: s = mean + z sd over the protection interval, S = s + EOQ.
 - `BaseStockPolicy`: S = the service-level quantile of protection demand, s = S - 1.
-- `MinMaxPolicy`: what ERPs do, min/max as multiples of protection-interval demand.
+- `MinMaxPolicy`: what ERPs do, min/max as multiples of protection-interval demand,
+  with z sd of safety stock on both when set.
 - `OptimizerPolicy`: the replenish optimizer chooses S per SKU within an investment
   budget; segment-blind (every segment at the SKU's average stockout cost) or
   churn-aware (stockout cost = margin + P(churn) x CLV / units, DESIGN.md) with a
@@ -31,7 +32,7 @@ import numpy as np
 from forecast.distribution import pmfs
 from optimize.baselines import segment_blind
 from optimize.economics import DAYS_PER_YEAR, holding_cost
-from optimize.levels import base_stock_levels, min_max_levels, ss_levels
+from optimize.levels import base_stock_levels, min_max_levels, safety_min_max_levels, ss_levels
 from optimize.problem import ReorderProblem
 from optimize.reservation import reserve_rule, reserve_units
 from optimize.solve import solve
@@ -146,17 +147,28 @@ class BaseStockPolicy:
 
 @dataclass(frozen=True)
 class MinMaxPolicy:
-    """ERP min/max: min and max as multiples of mean protection-interval demand."""
+    """ERP min/max: min and max as multiples of mean protection-interval demand, both
+    raised by `z` sd of safety stock (0: none, as ERPs are often left)."""
 
     name: str = "min/max"
     min_factor: float = 1.0
     max_factor: float = 2.0
+    z: float = 0.0
 
     def __post_init__(self) -> None:
         min_max_levels(np.zeros(0), self.min_factor, self.max_factor)  # checks the factors
+        if not np.isfinite(self.z):
+            raise ValueError("z must be a finite safety factor")
 
     def levels(self, view: PlanningView) -> Levels:
-        return Levels(*min_max_levels(view.protection_mean, self.min_factor, self.max_factor))
+        if self.z == 0.0:
+            return Levels(*min_max_levels(view.protection_mean, self.min_factor, self.max_factor))
+        return Levels(
+            *safety_min_max_levels(
+                view.protection_mean, view.protection_var, self.z, self.max_factor,
+                self.min_factor,
+            )
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)

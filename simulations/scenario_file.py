@@ -16,6 +16,7 @@
     name = "min/max"
     kind = "min_max"        # ss, base_stock, min_max, segment_blind, churn_aware
     max_factor = 2.0
+    z = 1.645               # safety stock, sd of protection demand (min_max and ss)
 
     [[scenarios]]
     name = "lead times x2"
@@ -82,7 +83,7 @@ class BehaviourSpec(_Strict):
 _KIND_FIELDS = {
     "ss": {"z"},
     "base_stock": {"service_level"},
-    "min_max": {"min_factor", "max_factor"},
+    "min_max": {"min_factor", "max_factor", "z"},
     "segment_blind": {"investment"},
     "churn_aware": {"investment", "reserve"},
 }

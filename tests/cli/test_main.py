@@ -87,7 +87,7 @@ def test_demo_generates_validates_and_summarizes(tmp_path: Path) -> None:
         "SKU demand classes",
         "Stockout history",
         "dataset accepted",
-        "Paired differences against ERP min/max",
+        "Paired differences against ERP min/max + safety stock",
         "Care list: customers most likely hit",
         "Time per stage",
     ):

@@ -111,6 +111,14 @@ def test_min_max_orders_what_the_plan_orders(case: Case) -> None:
 
 
 @settings(max_examples=60, deadline=None)
+@given(case=cases(), z=st.sampled_from([0.5, 1.0, 1.645]))
+def test_min_max_with_safety_stock_orders_what_the_plan_orders(case: Case, z: float) -> None:
+    p = case.problem()
+    planned = baselines.min_max_safety(p, z, 2.0, min_factor=1.0) * p.pack_size
+    assert np.array_equal(planned, case.simulated(MinMaxPolicy(z=z)))
+
+
+@settings(max_examples=60, deadline=None)
 @given(case=cases(), level=st.sampled_from([0.5, 0.8, 0.95, 0.99]))
 def test_base_stock_orders_what_the_plan_orders(case: Case, level: float) -> None:
     p = case.problem()
