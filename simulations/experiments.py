@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 MATCH_ITERATIONS = 4
 MATCH_TOLERANCE = 0.02
+#: The replication pilot runs use (tuning stock to a target): one no experiment evaluates
+#: (they number theirs from 0 and run at most 1,000), so no evaluated run is also the
+#: run a policy was tuned on.
+PILOT_REPLICATION = 1_000_003
 
 
 @dataclass(frozen=True)
@@ -90,15 +94,16 @@ def match_investment(
 ) -> tuple[OptimizerPolicy, float]:
     """The policy tuned to hold `target_value` of average inventory; and what it held.
 
-    Pilot runs (replication 0). If the uncapped policy holds more than the target, its
-    investment cap is rescaled by target / achieved (inventory grows with the cap about
-    in proportion); if it holds less, its holding-cost factor is bisected on a log scale
-    until it holds enough. Stops within 2% or after `MATCH_ITERATIONS` (cap) or twice
-    that (factor) pilots.
+    Pilot runs (`PILOT_REPLICATION`, never evaluated). If the uncapped policy holds
+    more than the target, its investment cap is rescaled by target / achieved (inventory
+    grows with the cap about in proportion); if it holds less, its holding-cost factor
+    is bisected on a log scale until it holds enough. Stops within 2% or after
+    `MATCH_ITERATIONS` (cap) or twice that (factor) pilots.
     """
 
     def pilot(p: OptimizerPolicy) -> float:
-        return run_policy(world, behaviour, p, conditions, seed, 0).totals["inventory_value"]
+        run = run_policy(world, behaviour, p, conditions, seed, PILOT_REPLICATION)
+        return float(run.totals["inventory_value"])
 
     def close(value: float) -> bool:
         return abs(value - target_value) <= MATCH_TOLERANCE * target_value
@@ -198,9 +203,9 @@ def run_experiment(
         if to_match:
             ref = policies[names.index(str(experiment.match_inventory))]
             base = conditions[0]
-            target = run_policy(world, behaviour, ref, base, experiment.seed, 0).totals[
-                "inventory_value"
-            ]
+            target = run_policy(
+                world, behaviour, ref, base, experiment.seed, PILOT_REPLICATION
+            ).totals["inventory_value"]
             fits = runner.map(
                 _match_cell,
                 [policies[i] for i in to_match],
