@@ -105,7 +105,7 @@ def write_report(outcome: Outcome, folder: Path) -> Path:
         shown[column] = [f"{100 * v:.1f}%" for v in shown[column]]
     shown.columns = [c.replace("_", " ") for c in shown.columns]
     body["plans"] = (
-        "<p>The same budget and forecast, three ways to spend it: expected outcomes over "
+        "<p>The same budget and forecast, four ways to spend it: expected outcomes over "
         "each SKU's protection interval (customers lost: expected short purchases x the "
         "tier's churn per stockout; value lost: units short x their stockout cost).</p>"
         + _table(shown)
