@@ -13,15 +13,16 @@ both ways, every tuning on pilot runs no evaluated replication shares
 - "ERP min/max @ equal stock" scales the ERP factors down until it holds what the
   churn-aware policy holds, so that pair is compared at equal stock for certain.
 
-The policies still plan from the world's true expected demand (issue: planning from the
-product's forecasts of the simulated history is not built yet).
+Every policy plans its first levels from the product's forecast of the world's history
+(`simulations.estimate.planning_demand`) and replans from the demand it then observes;
+`--oracle` gives them the world's true rates instead, as a reference.
 
 The demo world's churn per stockout is calibrated so each tier loses the sector's
 annual share; a second run gives every tier the same per-stockout churn (`--flat-churn`),
 the case where a stockout costs a high-value customer's CLV, not a cheap one's.
 
     python -m benchmarks.simulate_headline [--replications 20] [--days 180] [--size small]
-        [--engine local]
+        [--engine local] [--oracle]
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from forecast.engine import forecast_dataset
 from optimize.baselines import SERVICE_LEVEL, SERVICE_Z
-from simulations.engine import Conditions, run_policy
-from simulations.estimate import from_generated
+from simulations.engine import Conditions, DemandEstimate, run_policy
+from simulations.estimate import from_generated, planning_demand
 from simulations.experiments import PILOT_REPLICATION, run_experiment
 from simulations.metrics import ALL, lookup
 from simulations.model import Behaviour, SimWorld
@@ -48,7 +50,12 @@ ERP = "ERP min/max + SS"
 
 
 def min_max_at(
-    world: SimWorld, behaviour: Behaviour, target: float, cond: Conditions, seed: int
+    world: SimWorld,
+    behaviour: Behaviour,
+    target: float,
+    cond: Conditions,
+    seed: int,
+    planning: DemandEstimate | None,
 ) -> tuple[float, float]:
     """Scale f of (min, max) = f x (1, 2), safety stock kept, whose pilot holds `target`
     of stock; and that value."""
@@ -57,7 +64,7 @@ def min_max_at(
     for _ in range(12):
         f = 0.5 * (lo + hi)
         policy = MinMaxPolicy(min_factor=f, max_factor=2 * f, z=SERVICE_Z)
-        run = run_policy(world, behaviour, policy, cond, seed, PILOT_REPLICATION)
+        run = run_policy(world, behaviour, policy, cond, seed, PILOT_REPLICATION, planning)
         value = float(run.totals["inventory_value"])
         if abs(value - target) < abs(best[1] - target):
             best = (f, value)
@@ -73,6 +80,7 @@ def compare(
     days: int,
     engine: str,
     console: Console,
+    planning: DemandEstimate | None,
 ) -> None:
     """Run the policies at matched stock on one world and print both tables."""
     cond = Conditions(days=days)
@@ -89,9 +97,9 @@ def compare(
             {"name": "churn-aware", "kind": "churn_aware"},
         ],
     }  # fmt: skip
-    first = run_experiment(world, behaviour, parse(base), engine=engine)
+    first = run_experiment(world, behaviour, parse(base), engine=engine, planning=planning)
     aware_stock = lookup(first.summary)[("baseline", "churn-aware", ALL, "inventory_value")][0]
-    factor, pilot = min_max_at(world, behaviour, aware_stock, cond, seed)
+    factor, pilot = min_max_at(world, behaviour, aware_stock, cond, seed, planning)
     equal = {
         **base,
         "policies": [
@@ -100,7 +108,7 @@ def compare(
              "min_factor": factor, "max_factor": 2 * factor, "z": SERVICE_Z},
         ],
     }  # fmt: skip
-    result = run_experiment(world, behaviour, parse(equal), engine=engine)
+    result = run_experiment(world, behaviour, parse(equal), engine=engine, planning=planning)
     seconds = time.perf_counter() - started
 
     stats = lookup(result.summary)
@@ -150,18 +158,34 @@ def main() -> None:
         "--flat-churn", type=float, default=0.05,
         help="Also run with this per-stockout churn in every tier (0 to skip).",
     )  # fmt: skip
+    parser.add_argument(
+        "--oracle", action="store_true",
+        help="Plan from the world's true rates instead of the product's forecast.",
+    )  # fmt: skip
     args = parser.parse_args()
     console = Console()
-    world, behaviour = from_generated(generate(params_for(args.size, seed=0)))
+    generated = generate(params_for(args.size, seed=0))
+    world, behaviour = from_generated(generated)
+    planning = None
+    if not args.oracle:
+        started = time.perf_counter()
+        planning = planning_demand(world, forecast_dataset(generated.dataset).result)
+        truth = world.expected_daily_demand()[0].sum()
+        console.print(
+            f"forecast of the history in {time.perf_counter() - started:.0f} s: "
+            f"{planning.daily_mean.sum():,.1f} units a day against {truth:,.1f} true"
+        )
+    source = "true rates (oracle)" if args.oracle else "the product's forecast"
     compare(
-        world, behaviour, f"Demo world ({args.size}, seed 0), churn calibrated per tier",
-        args.replications, args.days, args.engine, console,
+        world, behaviour,
+        f"Demo world ({args.size}, seed 0), churn calibrated per tier, planning on {source}",
+        args.replications, args.days, args.engine, console, planning,
     )  # fmt: skip
     if args.flat_churn > 0:
         flat = replace(behaviour, churn_per_stockout=np.full(len(world.segments), args.flat_churn))
         compare(
             world, flat, f"Same world, {args.flat_churn:.0%} churn per stockout in every tier",
-            args.replications, args.days, args.engine, console,
+            args.replications, args.days, args.engine, console, planning,
         )  # fmt: skip
 
 

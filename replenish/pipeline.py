@@ -40,7 +40,7 @@ from replenish.planning import (
     plan_dataset,
     write_plan,
 )
-from simulations.estimate import from_dataset
+from simulations.estimate import from_dataset, planning_demand
 from simulations.experiments import ExperimentResult, run_experiment
 from simulations.scenario_file import parse
 
@@ -200,7 +200,11 @@ def run(
                     "scenarios": [{"name": f"next {cfg.days} days"}],
                 }
             )
-            simulation = run_experiment(world, behaviour, experiment, engine=cfg.engine)
+            # The policies plan with the product's forecast, not the world's own rates.
+            planning = planning_demand(world, forecast.result)
+            simulation = run_experiment(
+                world, behaviour, experiment, engine=cfg.engine, planning=planning
+            )
     return Outcome(
         dataset=dataset,
         forecast=forecast,

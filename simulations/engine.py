@@ -18,7 +18,9 @@ computes its `Setup` once and changes one `DayState` day by day, through named s
    segment's shares; and churns with their segment's probability (x the scenario's
    multiplier, x 1 - coupon effect with compensation on). A churned customer may come
    back later.
-6. `replenish`: the policy replans every `replan_days` from the demand it observed;
+6. `replenish`: the policy plans its first levels from a demand estimate (the product's
+   forecast of the history, `DemandEstimate`; the world's true rates only as an oracle
+   reference) and replans every `replan_days` from the demand it observed;
    suppliers under review order position (on hand + on order - backorders) at or
    below s -> up to S, in whole packs, MOQ respected, within the review's budget.
    Lead times are drawn per supplier order (normal, at least 1 day).
@@ -82,6 +84,40 @@ class Conditions:
             raise ValueError("lead_time_factor must be positive")
         if self.budget_factor is not None and not self.budget_factor >= 0:
             raise ValueError("budget_factor must be non-negative")
+
+
+@dataclass(frozen=True)
+class DemandEstimate:
+    """What a policy believes daily demand is, per (SKU, segment) in the world's order:
+    mean and variance (units per day), and where it comes from ("forecast": the
+    product's forecast of the history before the run; "oracle": the world's true
+    rates)."""
+
+    daily_mean: np.ndarray
+    daily_var: np.ndarray
+    source: str = "forecast"
+
+    def __post_init__(self) -> None:
+        if self.daily_mean.shape != self.daily_var.shape or self.daily_mean.ndim != 2:
+            raise ValueError("daily_mean and daily_var must be (SKUs, segments) alike")
+        if not (np.isfinite(self.daily_mean).all() and np.isfinite(self.daily_var).all()):
+            raise ValueError("a demand estimate must be finite")
+        if (self.daily_mean < 0).any() or (self.daily_var < 0).any():
+            raise ValueError("a demand estimate cannot be negative")
+
+    @classmethod
+    def oracle(cls, world: SimWorld) -> DemandEstimate:
+        mean, var = world.expected_daily_demand()
+        return cls(mean, var, "oracle")
+
+    def fits(self, world: SimWorld) -> DemandEstimate:
+        """Self, checked against the world's shape."""
+        if self.daily_mean.shape != (world.n_skus, len(world.segments)):
+            raise ValueError(
+                f"the demand estimate is {self.daily_mean.shape}, the world "
+                f"({world.n_skus} SKUs, {len(world.segments)} segments)"
+            )
+        return self
 
 
 @dataclass(frozen=True)
@@ -191,10 +227,16 @@ class Setup:
     base_edges: np.ndarray
     dispersion: np.ndarray
     budget_base: np.ndarray
+    planning: DemandEstimate = field(repr=False)
 
     @classmethod
     def of(
-        cls, world: SimWorld, behaviour: Behaviour, cond: Conditions, start: np.random.Generator
+        cls,
+        world: SimWorld,
+        behaviour: Behaviour,
+        cond: Conditions,
+        start: np.random.Generator,
+        planning: DemandEstimate | None = None,
     ) -> Setup:
         n, m = world.n_skus, world.n_customers
         # Static catalogue draws: category-sorted cumulative popularity.
@@ -221,7 +263,8 @@ class Setup:
             )
         # Baseline churn days sorted once: day d's leavers are one slice.
         by_base = np.argsort(base_day, kind="stable")
-        mean0, var0 = world.expected_daily_demand()
+        estimate = planning or DemandEstimate.oracle(world)
+        mean0, var0 = estimate.daily_mean, estimate.daily_var
         sku_review = world.review[world.supplier]
         return cls(
             world=world, behaviour=behaviour, conditions=cond, by_cat=by_cat,
@@ -242,6 +285,7 @@ class Setup:
             dispersion=np.where(mean0 > 0, var0 / np.maximum(mean0, 1e-12), 1.0),
             budget_base=(mean0.sum(axis=1) * sku_review * world.unit_cost)
             * (cond.budget_factor or 0.0),
+            planning=estimate,
         )  # fmt: skip
 
 
@@ -290,7 +334,7 @@ class DayState:
             on_order=world.on_order.astype(np.int64).copy(),
             incoming=incoming, backlog=np.zeros((n, k), dtype=np.int64),
             active=world.active.copy(), return_day=np.full(m, -1, dtype=np.int64),
-            returning={}, estimate=world.expected_daily_demand()[0].copy(), levels=levels,
+            returning={}, estimate=setup.planning.daily_mean.copy(), levels=levels,
             acc=acc, hits=np.zeros(m, dtype=np.int32), lost=np.zeros(m, dtype=bool),
             active_series=active_series, totals=totals,
         )  # fmt: skip
@@ -516,12 +560,17 @@ def run_policy(
     conditions: Conditions | None = None,
     seed: int = 0,
     replication: int = 0,
+    planning: DemandEstimate | None = None,
 ) -> RunResult:
-    """Run `policy` on `world` for `conditions.days` days; see the module docstring."""
+    """Run `policy` on `world` for `conditions.days` days; see the module docstring.
+
+    `planning`: the demand the policy plans its first levels with (and the dispersion
+    it keeps for its replans): the product's forecast of the history before the run, or
+    None for the world's true rates (an oracle reference)."""
     cond = conditions or Conditions()
     start = np.random.default_rng([seed, replication, 0])
-    setup = Setup.of(world, behaviour, cond, start)
-    mean0, var0 = world.expected_daily_demand()
+    setup = Setup.of(world, behaviour, cond, start, planning)
+    mean0, var0 = setup.planning.daily_mean, setup.planning.daily_var
     levels = policy.levels(planning_view(world, behaviour, mean0, var0, cond.holding_rate))
     state = DayState.start(setup, levels)
     for d in range(cond.days):

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from contract.dataset import Dataset
-from forecast.engine import dataset_stockouts
+from forecast.engine import ForecastResult, dataset_stockouts
 from forecast.segments import (
     SegmentConfig,
     Segments,
@@ -29,6 +29,7 @@ from forecast.segments import (
 )
 from simulations.calibration import per_event_churn_exposure
 from simulations.churn import churn_from_history
+from simulations.engine import DemandEstimate
 from simulations.model import Behaviour, SimWorld
 from simulations.world import PRESETS, TIERS, GeneratedWorld
 
@@ -267,3 +268,23 @@ def from_dataset(
         base_churn_daily=np.full(len(TIERS), daily_hazard(preset.base_churn_annual)),
     )
     return sim, behaviour, source
+
+
+def planning_demand(world: SimWorld, forecast: ForecastResult) -> DemandEstimate:
+    """The product's forecast as the demand the simulated policies plan with: per (SKU,
+    segment), in the world's order, the forecast mean and variance over the protection
+    interval divided by its days (units per day). What the forecast does not cover
+    (a SKU or segment it never saw) is 0: the policies know only what the history
+    showed."""
+    prot = forecast.protection
+    per_day = prot.assign(
+        daily_mean=prot["mean"] / prot["days"].clip(lower=1e-9),
+        daily_var=prot["variance"] / prot["days"].clip(lower=1e-9),
+    ).set_index(["sku_id", "segment"])
+    keys = pd.MultiIndex.from_product([[str(s) for s in world.sku_ids], list(world.segments)])
+    mean = per_day["daily_mean"].reindex(keys).fillna(0.0).to_numpy(dtype=float)
+    var = per_day["daily_var"].reindex(keys).fillna(0.0).to_numpy(dtype=float)
+    shape = (world.n_skus, len(world.segments))
+    return DemandEstimate(
+        np.maximum(mean.reshape(shape), 0.0), np.maximum(var.reshape(shape), 0.0), "forecast"
+    )

@@ -22,7 +22,7 @@ import pandas as pd
 
 from runtime.parallel import pool
 from simulations.calibration import per_event_churn_exposure
-from simulations.engine import Conditions, RunResult, planning_view, run_policy
+from simulations.engine import Conditions, DemandEstimate, RunResult, planning_view, run_policy
 from simulations.metrics import care_list, paired, run_metrics, summarize
 from simulations.model import Behaviour, SimWorld
 from simulations.policies import OptimizerPolicy, Policy
@@ -68,8 +68,9 @@ def _match_cell(
     target: float,
     conditions: Conditions,
     seed: int,
+    planning: DemandEstimate | None = None,
 ) -> tuple[OptimizerPolicy, float]:
-    return match_investment(world, behaviour, policy, target, conditions, seed)
+    return match_investment(world, behaviour, policy, target, conditions, seed, planning)
 
 
 def _run_cell(
@@ -79,9 +80,12 @@ def _run_cell(
     policies: tuple[Policy, ...],
     conditions: tuple[Conditions, ...],
     seed: int,
+    planning: DemandEstimate | None = None,
 ) -> RunResult:
     scenario, policy, replication = cell
-    return run_policy(world, behaviour, policies[policy], conditions[scenario], seed, replication)
+    return run_policy(
+        world, behaviour, policies[policy], conditions[scenario], seed, replication, planning
+    )
 
 
 def match_investment(
@@ -91,6 +95,7 @@ def match_investment(
     target_value: float,
     conditions: Conditions,
     seed: int = 0,
+    planning: DemandEstimate | None = None,
 ) -> tuple[OptimizerPolicy, float]:
     """The policy tuned to hold `target_value` of average inventory; and what it held.
 
@@ -102,7 +107,7 @@ def match_investment(
     """
 
     def pilot(p: OptimizerPolicy) -> float:
-        run = run_policy(world, behaviour, p, conditions, seed, PILOT_REPLICATION)
+        run = run_policy(world, behaviour, p, conditions, seed, PILOT_REPLICATION, planning)
         return float(run.totals["inventory_value"])
 
     def close(value: float) -> bool:
@@ -129,8 +134,10 @@ def match_investment(
                 break
             lo, hi = (mid, hi) if value > target_value else (lo, mid)
         return best
-    mean, var = world.expected_daily_demand()
-    view = planning_view(world, behaviour, mean, var, conditions.holding_rate)
+    estimate = planning or DemandEstimate.oracle(world)
+    view = planning_view(
+        world, behaviour, estimate.daily_mean, estimate.daily_var, conditions.holding_rate
+    )
     investment = float(free.levels(view).order_up_to @ world.unit_cost)
     current = free
     for _ in range(MATCH_ITERATIONS):
@@ -179,9 +186,13 @@ def run_experiment(
     address: str | None = None,
     progress: Progress | None = None,
     care_top: int = 100,
+    planning: DemandEstimate | None = None,
 ) -> ExperimentResult:
-    """Run every cell of `experiment` on `world`; see the module docstring."""
+    """Run every cell of `experiment` on `world`; see the module docstring. `planning`:
+    the demand every policy plans with at the start (None: the world's true rates)."""
     world.validate()
+    if planning is not None:
+        planning.fits(world)
     behaviour = experiment.apply(behaviour, world.segments)
     policies = experiment.policies
     names = tuple(p.name for p in policies)
@@ -204,13 +215,13 @@ def run_experiment(
             ref = policies[names.index(str(experiment.match_inventory))]
             base = conditions[0]
             target = run_policy(
-                world, behaviour, ref, base, experiment.seed, PILOT_REPLICATION
+                world, behaviour, ref, base, experiment.seed, PILOT_REPLICATION, planning
             ).totals["inventory_value"]
             fits = runner.map(
                 _match_cell,
                 [policies[i] for i in to_match],
                 shared={"world": world, "behaviour": behaviour, "target": target,
-                        "conditions": base, "seed": experiment.seed},
+                        "conditions": base, "seed": experiment.seed, "planning": planning},
             )  # fmt: skip
             tuned = list(policies)
             for i, (fit, value) in zip(to_match, fits, strict=True):
@@ -234,6 +245,7 @@ def run_experiment(
                 "policies": policies,
                 "conditions": conditions,
                 "seed": experiment.seed,
+                "planning": planning,
             },
         )
     scenario_names = tuple(name for name, _ in experiment.scenarios)

@@ -180,3 +180,25 @@ def test_bad_conditions_are_refused() -> None:
         Conditions(demand_factor=-1.0)
     with pytest.raises(ValueError, match="budget_factor"):
         Conditions(budget_factor=float("nan"))
+
+
+def test_policies_plan_with_the_demand_they_are_given(sim: Sim) -> None:
+    """The true rates given as the estimate are the oracle default, exactly; a policy told
+    demand is half what it is holds less stock and loses more customers."""
+    from simulations.engine import DemandEstimate
+
+    world, behaviour = sim
+    cond = Conditions(days=60)
+    policy = BaseStockPolicy()
+    oracle = run_policy(world, behaviour, policy, cond)
+    given = run_policy(world, behaviour, policy, cond, planning=DemandEstimate.oracle(world))
+    assert given.totals == oracle.totals
+    mean, var = world.expected_daily_demand()
+    low = DemandEstimate(0.5 * mean, 0.5 * var)
+    short = run_policy(world, behaviour, policy, cond, planning=low)
+    assert short.totals["inventory_value"] < oracle.totals["inventory_value"]
+    assert short.segment["lines_short"].sum() > oracle.segment["lines_short"].sum()
+    with pytest.raises(ValueError, match="cannot be negative"):
+        DemandEstimate(-mean, var)
+    with pytest.raises(ValueError, match="the world"):
+        DemandEstimate(mean[:, :1], var[:, :1]).fits(world)

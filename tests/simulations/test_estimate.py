@@ -69,3 +69,22 @@ def test_a_dataset_without_customers_cannot_be_simulated(tiny_world: GeneratedWo
         from_dataset(tiny_world.dataset, sector="moon")
     with pytest.raises(ValueError, match="churn"):
         from_dataset(tiny_world.dataset, churn="guess")
+
+
+def test_the_products_forecast_is_what_policies_plan_with(tiny_world: GeneratedWorld) -> None:
+    """The forecast of the world's history, per day, in the world's SKU and tier order:
+    close to the true rates in total, and ranking SKUs as they do."""
+    from forecast.engine import forecast_dataset
+    from simulations.estimate import planning_demand
+
+    world, _ = from_generated(tiny_world)
+    run = forecast_dataset(tiny_world.dataset, engine="inline")
+    estimate = planning_demand(world, run.result)
+    truth_mean, _ = world.expected_daily_demand()
+    assert estimate.source == "forecast"
+    assert estimate.daily_mean.shape == truth_mean.shape
+    assert (estimate.daily_mean >= 0).all() and (estimate.daily_var >= 0).all()
+    total, true_total = estimate.daily_mean.sum(axis=1), truth_mean.sum(axis=1)
+    assert total.sum() == pytest.approx(true_total.sum(), rel=0.3)
+    assert np.corrcoef(total, true_total)[0, 1] > 0.8
+    assert not np.allclose(estimate.daily_mean, truth_mean)  # a forecast, not the truth
