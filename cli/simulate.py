@@ -17,9 +17,11 @@ import typer
 from rich.markup import escape
 
 from cli.terminal import console, fmt_table, load_or_exit, num, pct, progress_bar, stage
+from forecast.engine import forecast_dataset
 from replenish.simulating import write_experiment
 from runtime.parallel import ENGINES
-from simulations.estimate import from_dataset
+from simulations.engine import DemandEstimate
+from simulations.estimate import from_dataset, planning_demand
 from simulations.experiments import ExperimentResult, run_experiment
 from simulations.metrics import ALL, lookup
 from simulations.model import Behaviour, SimWorld
@@ -103,8 +105,10 @@ def compare_policies(
     experiment: Experiment,
     out: Path,
     engine: str = "auto",
+    planning: DemandEstimate | None = None,
 ) -> ExperimentResult:
-    """Run `experiment` with a progress bar, print the comparison, write tables and charts."""
+    """Run `experiment` with a progress bar, print the comparison, write tables and charts.
+    `planning`: the demand the policies plan with (None: the world's own rates)."""
     cells = len(experiment.scenarios) * len(experiment.policies) * experiment.replications
     started = time.perf_counter()
     with progress_bar() as progress:
@@ -117,6 +121,7 @@ def compare_policies(
             experiment,
             engine=engine,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
+            planning=planning,
         )
     log.info("simulated %d runs in %.1f s", cells, time.perf_counter() - started)
     print_experiment(result)
@@ -176,8 +181,11 @@ def simulate_cmd(
         f"{num(active)} active customers of {num(world.n_customers)}, {num(world.n_skus)} SKUs; "
         f"churn per stockout {rates} ({escape(source)})"
     )
+    with progress_bar() as progress, stage(progress, "forecasting the demand policies plan with"):
+        forecast = forecast_dataset(dataset, engine=engine)
+        planning = planning_demand(world, forecast.result)
     try:
-        compare_policies(world, behaviour, experiment, out, engine)
+        compare_policies(world, behaviour, experiment, out, engine, planning)
     except ScenarioError as exc:
         console.print(f"[red]scenario rejected[/]: {escape(str(exc))}", highlight=False)
         raise typer.Exit(code=1) from None
