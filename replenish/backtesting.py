@@ -221,6 +221,91 @@ def _with_position(seen: Dataset, sku_ids: np.ndarray, book: _Book, today: int) 
     return replace(seen, inventory=frame)
 
 
+@dataclass(frozen=True)
+class _Catalogue:
+    """What the replay needs of the SKUs and suppliers, per SKU: lead time (whole days,
+    rounded up), unit cost, supplier index; per supplier the fixed order cost; the
+    holding rate per year and the days between reviews."""
+
+    lead: np.ndarray
+    cost: np.ndarray
+    supplier: np.ndarray
+    order_cost: np.ndarray
+    holding_rate: float
+    review_days: int
+
+    @classmethod
+    def of(cls, dataset: Dataset, review_days: int) -> _Catalogue:
+        skus, suppliers = dataset.skus, dataset.suppliers
+        return cls(
+            lead=np.ceil(skus["lead_time_days"].to_numpy(dtype=float)).astype(np.int64),
+            cost=skus["unit_cost"].to_numpy(dtype=float),
+            supplier=pd.Index(suppliers["supplier_id"]).get_indexer(pd.Index(skus["supplier_id"])),
+            order_cost=suppliers["order_cost"].to_numpy(dtype=float),
+            holding_rate=PlanSettings().holding_rate,
+            review_days=review_days,
+        )
+
+
+def _review(
+    policy: str,
+    problem: ReorderProblem,
+    book: _Book,
+    period: pd.DataFrame,
+    who: pd.DataFrame,
+    churn: ChurnAssumptions,
+    days: tuple[int, int],
+    catalogue: _Catalogue,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One policy at one review: order, book the arrivals, replay the period's lines
+    (backtest days `days[0]` to `days[1]` - 1) against its stock (`book` changes); the
+    period's metrics and units per tier."""
+    today, until = days
+    units = _packs(policy, problem) * problem.pack_size
+    n = units.size
+    np.add.at(book.arrivals, (today + catalogue.lead, np.arange(n)), units)
+    reserve, protected = (
+        _reserve(problem, catalogue.review_days) if policy == PRODUCT else (None, None)
+    )
+    lines = Lines(
+        day=(period["day"].to_numpy() - today).astype(np.int64),
+        sku=period["sku"].to_numpy(dtype=np.int64),
+        units=period["units"].to_numpy(dtype=np.int64),
+        protected=(who["tier"] == protected).to_numpy()
+        if protected is not None
+        else np.zeros(len(period), dtype=bool),
+    )
+    stock_start = float(book.on_hand.sum())
+    arrived = float(book.arrivals[today:until].sum())
+    out = replay(book.on_hand, book.arrivals[today:until], lines, reserve)
+    book.on_hand = out.on_hand
+    ordered_from = np.unique(catalogue.supplier[units > 0])
+    held = float(out.stock_days @ catalogue.cost)  # currency-days
+    row = _metrics(period, who, out.served, churn)
+    row.update(
+        budget=problem.budget,
+        units_ordered=float(units.sum()),
+        purchase_spend=float(units @ problem.unit_cost),
+        order_costs=float(catalogue.order_cost[ordered_from].sum()),
+        stock_value=held / max(until - today, 1),
+        holding=held * catalogue.holding_rate / DAYS_PER_YEAR,
+        stock_start_units=stock_start,
+        arrived_units=arrived,
+        stock_end_units=float(out.on_hand.sum()),
+    )
+    row["net_value"] = row["margin"] - row["holding"] - row["order_costs"] - row["clv_lost"]
+    served = pd.Series(out.served, index=period.index)
+    by_tier = [
+        {
+            "tier": str(tier),
+            "demand_units": float(group["units"].sum()),
+            "served_units": float(served.loc[group.index].sum()),
+        }
+        for tier, group in period.groupby(who["tier"].to_numpy(), sort=True)
+    ]
+    return row, by_tier
+
+
 def _packs(policy: str, problem: ReorderProblem) -> np.ndarray:
     """The packs a policy orders on `problem` (budget already set)."""
     if policy == PRODUCT:
@@ -318,17 +403,14 @@ def backtest(
     skus = dataset.skus
     sku_ids = skus["sku_id"].to_numpy(dtype=object)
     n = len(sku_ids)
-    lead = np.ceil(skus["lead_time_days"].to_numpy(dtype=float)).astype(np.int64)
-    cost = skus["unit_cost"].to_numpy(dtype=float)
-    supplier = pd.Index(dataset.suppliers["supplier_id"]).get_indexer(pd.Index(skus["supplier_id"]))
-    order_cost = dataset.suppliers["order_cost"].to_numpy(dtype=float)
+    catalogue = _Catalogue.of(dataset, request.review_days)
     stock0, stock_source = _starting_stock(dataset, start, fits[0])
+    longest = int(catalogue.lead.max(initial=0))
     books = {
-        p: _Book(stock0.copy(), np.zeros((span + int(lead.max(initial=0)) + 1, n), np.int64))
+        p: _Book(stock0.copy(), np.zeros((span + longest + 1, n), np.int64))
         for p in request.policies
     }
     demand = _demand(dataset, start, span, sku_ids)
-    holding_rate = PlanSettings().holding_rate
     rows: list[dict[str, Any]] = []
     tier_rows: list[dict[str, Any]] = []
     notes = [f"Every policy started from {stock_source}."]
@@ -353,56 +435,11 @@ def backtest(
         who = _customers(period, fit)
         for policy in request.policies:
             problem = replace(problems[policy], budget=budget)
-            packs = _packs(policy, problem)
-            units = packs * problem.pack_size
-            book = books[policy]
-            np.add.at(book.arrivals, (today + lead, np.arange(n)), units)
-            reserve, protected = (
-                _reserve(problem, request.review_days) if policy == PRODUCT else (None, None)
+            row, by_tier = _review(
+                policy, problem, books[policy], period, who, fit.churn, (today, until), catalogue
             )
-            lines = Lines(
-                day=(period["day"].to_numpy() - today).astype(np.int64),
-                sku=period["sku"].to_numpy(dtype=np.int64),
-                units=period["units"].to_numpy(dtype=np.int64),
-                protected=(who["tier"] == protected).to_numpy()
-                if protected is not None
-                else np.zeros(len(period), dtype=bool),
-            )
-            stock_start = float(book.on_hand.sum())
-            arrived = float(book.arrivals[today:until].sum())
-            out = replay(book.on_hand, book.arrivals[today:until], lines, reserve)
-            book.on_hand = out.on_hand
-            ordered_from = np.unique(supplier[units > 0])
-            row = _metrics(period, who, out.served, fit.churn)
-            stock_value = float(out.stock_days @ cost) / max(until - today, 1)
-            holding = float(out.stock_days @ cost) * holding_rate / DAYS_PER_YEAR
-            row.update(
-                policy=policy,
-                period=k,
-                review=fit.day.date(),
-                budget=budget,
-                units_ordered=float(units.sum()),
-                purchase_spend=float(units @ problem.unit_cost),
-                order_costs=float(order_cost[ordered_from].sum()),
-                stock_value=stock_value,
-                holding=holding,
-                stock_start_units=stock_start,
-                arrived_units=arrived,
-                stock_end_units=float(out.on_hand.sum()),
-            )
-            row["net_value"] = row["margin"] - holding - row["order_costs"] - row["clv_lost"]
-            rows.append(row)
-            served = pd.Series(out.served, index=period.index)
-            for tier, group in period.groupby(who["tier"].to_numpy(), sort=True):
-                tier_rows.append(
-                    {
-                        "policy": policy,
-                        "period": k,
-                        "tier": str(tier),
-                        "demand_units": float(group["units"].sum()),
-                        "served_units": float(served.loc[group.index].sum()),
-                    }
-                )
+            rows.append({"policy": policy, "period": k, "review": fit.day.date(), **row})
+            tier_rows += [{"policy": policy, "period": k, **t} for t in by_tier]
         if progress is not None:
             progress(len(days) + k + 1, total_steps)
         log.info("review %s replayed (%d of %d)", fit.day.date(), k + 1, len(days))
