@@ -52,8 +52,6 @@ LABELS = {
     "stock_value": "average stock value",
     "purchase_spend": "purchase spend",
 }
-#: Metrics where more is better (the verdict reads them the right way round).
-HIGHER_IS_BETTER = {"net_value", "margin", "fill_rate"}
 
 
 def verdicts(result: BacktestResult) -> list[str]:
