@@ -55,6 +55,7 @@ from optimize.inputs import ChurnAssumptions, PlanSettings, build_problem
 from optimize.problem import ReorderProblem
 from optimize.reservation import reserve_rule, reserve_units
 from optimize.solve import solve
+from optimize.value_curve import SkuCurve
 from replenish.planning import DEFAULT_BUDGET_SHARE, ChurnSource, churn_assumptions
 from runtime.parallel import run_chunks
 from simulations.replay import Lines, replay
@@ -207,18 +208,26 @@ class _Book:
     on_hand: np.ndarray
     arrivals: np.ndarray  # (days of the backtest + the longest lead time, SKUs)
 
+    def on_order(self, today: int) -> np.ndarray:
+        """Units ordered and not yet arrived on the morning of backtest day `today`."""
+        return np.asarray(self.arrivals[today:].sum(axis=0))
+
 
 def _with_position(seen: Dataset, sku_ids: np.ndarray, book: _Book, today: int) -> Dataset:
-    on_order = book.arrivals[today:].sum(axis=0)
     frame = pd.DataFrame(
         {
             "sku_id": pd.array(sku_ids, dtype="string"),
             "on_hand": book.on_hand.astype(np.int64),
-            "on_order": on_order.astype(np.int64),
+            "on_order": book.on_order(today).astype(np.int64),
             "as_of": pd.Timestamp(seen.orders["date"].max()).normalize(),
         }
     )
     return replace(seen, inventory=frame)
+
+
+#: The policies that solve the reorder problem (they need its value curves at their own
+#: position); the others read only its demand moments and their position.
+OPTIMIZERS = (PRODUCT, "segment-blind optimizer")
 
 
 @dataclass(frozen=True)
@@ -250,6 +259,7 @@ class _Catalogue:
 def _review(
     policy: str,
     problem: ReorderProblem,
+    units: np.ndarray,
     book: _Book,
     period: pd.DataFrame,
     who: pd.DataFrame,
@@ -257,11 +267,10 @@ def _review(
     days: tuple[int, int],
     catalogue: _Catalogue,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """One policy at one review: order, book the arrivals, replay the period's lines
+    """One policy at one review: book the `units` it orders, replay the period's lines
     (backtest days `days[0]` to `days[1]` - 1) against its stock (`book` changes); the
     period's metrics and units per tier."""
     today, until = days
-    units = _packs(policy, problem) * problem.pack_size
     n = units.size
     np.add.at(book.arrivals, (today + catalogue.lead, np.arange(n)), units)
     reserve, protected = (
@@ -306,18 +315,22 @@ def _review(
     return row, by_tier
 
 
-def _packs(policy: str, problem: ReorderProblem) -> np.ndarray:
-    """The packs a policy orders on `problem` (budget already set)."""
+def _packs(
+    policy: str, problem: ReorderProblem, curves: list[SkuCurve] | None = None
+) -> np.ndarray:
+    """The units a policy orders on `problem` (budget already set). `curves`: the
+    product's value curves from an unlimited solve of the same problem, reused."""
     if policy == PRODUCT:
-        return solve(problem).packs
-    if policy == "segment-blind optimizer":
-        return solve(segment_blind(problem)).packs
-    first = urgency(problem)
-    if policy == "ERP min/max + safety stock":
-        return min_max_safety(problem, SERVICE_Z, priority=first)
-    if policy == "base-stock":
-        return base_stock(problem, SERVICE_LEVEL, priority=first)
-    return ss(problem, SERVICE_Z, priority=first)
+        packs = solve(problem, curves=curves).packs
+    elif policy == "segment-blind optimizer":
+        packs = solve(segment_blind(problem)).packs
+    elif policy == "ERP min/max + safety stock":
+        packs = min_max_safety(problem, SERVICE_Z, priority=urgency(problem))
+    elif policy == "base-stock":
+        packs = base_stock(problem, SERVICE_LEVEL, priority=urgency(problem))
+    else:
+        packs = ss(problem, SERVICE_Z, priority=urgency(problem))
+    return np.asarray(packs * problem.pack_size)
 
 
 def _reserve(problem: ReorderProblem, review: int) -> tuple[np.ndarray, str | None]:
@@ -422,22 +435,28 @@ def backtest(
         budget = request.budget
         problems: dict[str, ReorderProblem] = {}
         for policy in request.policies:
-            problem = build_problem(
-                _with_position(seen, sku_ids, books[policy], today),
-                fit.run.result,
-                fit.run.segments,
-                settings,
-            )
-            problems[policy] = problem
+            book = books[policy]
+            if policy in OPTIMIZERS or PRODUCT not in problems:
+                seen_here = _with_position(seen, sku_ids, book, today)
+                problems[policy] = build_problem(
+                    seen_here, fit.run.result, fit.run.segments, settings
+                )
+            else:  # the product's problem at this policy's position (the pmfs unused)
+                position = (book.on_hand + book.on_order(today)).astype(float)
+                problems[policy] = replace(problems[PRODUCT], position=position)
+        curves = None
         if budget is None:  # the share of what the product's unlimited plan buys today
-            budget = round(request.budget_share * solve(problems[PRODUCT]).cost, 2)
+            ample = solve(problems[PRODUCT])
+            budget, curves = round(request.budget_share * ample.cost, 2), ample.curves
         period = demand[(demand["day"] >= today) & (demand["day"] < until)]
         who = _customers(period, fit)
         for policy in request.policies:
             problem = replace(problems[policy], budget=budget)
+            units = _packs(policy, problem, curves if policy == PRODUCT else None)
             row, by_tier = _review(
-                policy, problem, books[policy], period, who, fit.churn, (today, until), catalogue
-            )
+                policy, problem, units, books[policy], period, who, fit.churn, (today, until),
+                catalogue,
+            )  # fmt: skip
             rows.append({"policy": policy, "period": k, "review": fit.day.date(), **row})
             tier_rows += [{"policy": policy, "period": k, **t} for t in by_tier]
         if progress is not None:
@@ -490,7 +509,7 @@ def _customers(period: pd.DataFrame, fit: ReviewFit) -> pd.DataFrame:
         known = customer.isin(table.index) & customer.notna()
         tier[known] = table["tier"].astype(str).reindex(customer[known]).to_numpy()
         clv[known] = table["clv"].astype(float).reindex(customer[known]).fillna(0.0).to_numpy()
-    churn = tier.map(lambda t: fit.churn.of(str(t))).astype(float)
+    churn = tier.map(fit.churn.per_tier).fillna(0.0).astype(float)
     return pd.DataFrame({"tier": tier, "clv": clv.clip(lower=0.0), "churn": churn})
 
 

@@ -100,8 +100,8 @@ def test_identical_decisions_give_identical_results(
     """Every policy ordering what the plan orders, with no reserve, must replay alike:
     nothing but the decision separates them."""
 
-    def same(_policy: str, problem: ReorderProblem) -> np.ndarray:
-        return solve(problem).packs
+    def same(_policy: str, problem: ReorderProblem, _curves: object = None) -> np.ndarray:
+        return np.asarray(solve(problem).packs * problem.pack_size)
 
     monkeypatch.setattr(bt, "_packs", same)
     monkeypatch.setattr(
