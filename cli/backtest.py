@@ -5,7 +5,6 @@ Registered on the main `replenish` app by `cli.main`.
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -13,23 +12,20 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from cli.terminal import console, err_console, load_or_exit, progress_bar
+from cli.terminal import (
+    check_choice,
+    console,
+    err_console,
+    finite,
+    load_or_exit,
+    parse_day,
+    progress_bar,
+)
 from replenish.backtest_report import verdicts, write_backtest
 from replenish.backtesting import PRODUCT, BacktestRequest, BacktestResult, backtest
 from replenish.planning import DEFAULT_BUDGET_SHARE
 from runtime.parallel import ENGINES
 from simulations.world import PRESETS
-
-
-def _day(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(
-            f"{value!r} is not a date (YYYY-MM-DD)", param_hint="--start"
-        ) from exc
 
 
 def headline_table(result: BacktestResult) -> Table:
@@ -68,11 +64,15 @@ def backtest_cmd(
     weeks: Annotated[int, typer.Option(help="Weeks to replay.", min=1)] = 8,
     review_days: Annotated[int, typer.Option(help="Days between reviews.", min=1, max=28)] = 7,
     budget: Annotated[
-        float | None, typer.Option(help="Purchase budget per review (currency).")
+        float | None,
+        typer.Option(help="Purchase budget per review (currency).", callback=finite),
     ] = None,
     budget_share: Annotated[
         float,
-        typer.Option(help="Without --budget: this share of what an unlimited plan buys then."),
+        typer.Option(
+            help="Without --budget: this share of what an unlimited plan buys then.",
+            callback=finite,
+        ),
     ] = DEFAULT_BUDGET_SHARE,
     churn: Annotated[
         str, typer.Option(help="Churn per stockout: 'fitted' at each review, or 'preset'.")
@@ -87,19 +87,15 @@ def backtest_cmd(
 ) -> None:
     """Replay the history: at each review the plan and the baselines order on what was
     known that day, the recorded demand that followed is served from their stock."""
-    if budget is not None and not (budget >= 0 and budget < float("inf")):
+    if budget is not None and budget < 0:
         raise typer.BadParameter("must be a non-negative amount", param_hint="--budget")
     if not 0 < budget_share <= 1:
         raise typer.BadParameter("must lie in (0, 1]", param_hint="--budget-share")
-    for value, choices, option in (
-        (churn, ["fitted", "preset"], "--churn"),
-        (engine, ENGINES, "--engine"),
-        (sector, list(PRESETS), "--sector"),
-    ):
-        if value not in choices:
-            raise typer.BadParameter(f"choose one of {', '.join(choices)}", param_hint=option)
+    check_choice(churn, ["fitted", "preset"], "--churn")
+    check_choice(engine, ENGINES, "--engine")
+    check_choice(sector, list(PRESETS), "--sector")
     request = BacktestRequest(
-        start=_day(start), weeks=weeks, review_days=review_days, budget=budget,
+        start=parse_day(start, "--start"), weeks=weeks, review_days=review_days, budget=budget,
         budget_share=budget_share, churn=churn, sector=sector,  # type: ignore[arg-type]
     )  # fmt: skip
     dataset = load_or_exit(folder)

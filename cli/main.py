@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import signal
 import time
 from datetime import date, timedelta
@@ -27,11 +26,14 @@ from cli.service import db_app, serve, users_app
 from cli.simulate import print_experiment, simulate_cmd
 from cli.terminal import (
     StageBars,
+    check_choice,
     console,
     err_console,
+    finite,
     fmt_table,
     load_or_exit,
     num,
+    parse_day,
     pct,
     print_report,
     progress_bar,
@@ -97,24 +99,6 @@ def _stop(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def finite(value: float | None) -> float | None:
-    """Typer callback: refuse nan and infinities (a float option's parser takes both)."""
-    if value is not None and not math.isfinite(value):
-        raise typer.BadParameter(f"must be a finite number, got {value}")
-    return value
-
-
-def _parse_day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
-        ) from None
-
-
 @app.command()
 def validate(
     folder: Annotated[Path, typer.Argument(help="Dataset folder (CSV or Parquet tables).")],
@@ -127,7 +111,7 @@ def validate(
     ] = None,
 ) -> None:
     """Check a dataset folder against the data contract; exit 1 if it is rejected."""
-    day = _parse_day(today, "--today")
+    day = parse_day(today, "--today")
     limits = Limits(max_file_bytes=max_file_bytes) if max_file_bytes else Limits.from_env()
     with progress_bar() as progress, stage(progress, f"validating {folder}"):
         report, _ = check_folder(folder, day, limits)
@@ -153,12 +137,6 @@ def _generate_with_progress(size: str, sector: str, seed: int, end: date) -> Gen
     return world
 
 
-def _check_choice(value: str, choices: list[str], option: str) -> str:
-    if value not in choices:
-        raise typer.BadParameter(f"choose one of {', '.join(choices)}", param_hint=option)
-    return value
-
-
 SizeOption = Annotated[str, typer.Option(help=f"GeneratedWorld size: {', '.join(SIZES)}.")]
 SectorOption = Annotated[str, typer.Option(help=f"Sector preset: {', '.join(PRESETS)}.")]
 SeedOption = Annotated[int, typer.Option(help="Random seed; same seed, same world.")]
@@ -181,10 +159,10 @@ def generate_cmd(
     ] = False,
 ) -> None:
     """Generate a synthetic retail world and write it as a dataset folder."""
-    _check_choice(size, list(SIZES), "--size")
-    _check_choice(sector, list(PRESETS), "--sector")
-    _check_choice(fmt, ["csv", "parquet"], "--format")
-    end = _parse_day(end_date, "--end-date") or date.today() - timedelta(days=1)
+    check_choice(size, list(SIZES), "--size")
+    check_choice(sector, list(PRESETS), "--sector")
+    check_choice(fmt, ["csv", "parquet"], "--format")
+    end = parse_day(end_date, "--end-date") or date.today() - timedelta(days=1)
     world = _generate_with_progress(size, sector, seed, end)
     _write(world.dataset, out, fmt, overwrite)
 
@@ -209,10 +187,10 @@ def demo(
     fmt: FormatOption = "csv",
 ) -> None:
     """Generate a world, write it as a dataset, then `replenish run` on it."""
-    _check_choice(size, list(SIZES), "--size")
-    _check_choice(sector, list(PRESETS), "--sector")
-    _check_choice(fmt, ["csv", "parquet"], "--format")
-    end = _parse_day(end_date, "--end-date") or date.today() - timedelta(days=1)
+    check_choice(size, list(SIZES), "--size")
+    check_choice(sector, list(PRESETS), "--sector")
+    check_choice(fmt, ["csv", "parquet"], "--format")
+    end = parse_day(end_date, "--end-date") or date.today() - timedelta(days=1)
     started = time.perf_counter()
     world = _generate_with_progress(size, sector, seed, end)
     data_dir = out / "dataset"
@@ -301,8 +279,8 @@ def run_cmd(
     ] = "auto",
 ) -> None:
     """The main job: forecast, plan, compare, simulate; write report.html and the plan."""
-    _check_choice(sector, list(PRESETS), "--sector")
-    _check_choice(engine, ENGINES, "--engine")
+    check_choice(sector, list(PRESETS), "--sector")
+    check_choice(engine, ENGINES, "--engine")
     try:
         settings = RunSettings(
             budget=budget, days=days, replications=replications, sector=sector, engine=engine
@@ -436,7 +414,7 @@ def forecast_cmd(
     """Forecast demand per SKU and customer segment; write Parquet files (and charts)."""
     if horizon < 1:
         raise typer.BadParameter("must be at least 1 day", param_hint="--horizon")
-    _check_choice(engine, ENGINES, "--engine")
+    check_choice(engine, ENGINES, "--engine")
     dataset = load_or_exit(folder)
     unknown = [s for s in plot or [] if s not in set(dataset.skus["sku_id"])]
     if unknown:
@@ -519,10 +497,10 @@ def plan_cmd(
         raise typer.BadParameter("must be a non-negative amount", param_hint="--budget")
     if capacity is not None and capacity < 0:
         raise typer.BadParameter("must be a non-negative volume", param_hint="--capacity")
-    _check_choice(rounding, ["up", "cap"], "--rounding")
+    check_choice(rounding, ["up", "cap"], "--rounding")
     churn = _churn_option(churn)
-    _check_choice(engine, ENGINES, "--engine")
-    _check_choice(sector, list(PRESETS), "--sector")
+    check_choice(engine, ENGINES, "--engine")
+    check_choice(sector, list(PRESETS), "--sector")
     dataset = load_or_exit(folder)
     request = PlanRequest(budget, capacity, churn, rounding, sector=sector)  # type: ignore[arg-type]
     planned = _plan_with_progress(dataset, request, engine)
@@ -538,7 +516,7 @@ def _churn_option(value: str) -> str:
     if value == "default":
         err_console.print("[yellow]note[/]: --churn default is now spelt --churn preset")
         return "preset"
-    return _check_choice(value, ["fitted", "preset"], "--churn")
+    return check_choice(value, ["fitted", "preset"], "--churn")
 
 
 def _plan_with_progress(dataset: Dataset, request: PlanRequest, engine: str) -> PlannedDataset:
@@ -605,7 +583,7 @@ def sim_check(
 ) -> None:
     """Run one SKU with Poisson demand and backorders through the daily simulation engine
     and compare its cost with the exact (s,S) / base-stock cost."""
-    _check_choice(engine, ENGINES, "--engine")
+    check_choice(engine, ENGINES, "--engine")
     try:
         rule = Policy.parse(policy)
         costs = Costs(k, h, p)

@@ -7,9 +7,11 @@ output can be piped while a person still sees it working.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -128,3 +130,29 @@ class StageBars:
     def forecast_progress(self, done: int, total: int) -> None:
         if "forecast" in self.tasks:
             self.progress.update(self.tasks["forecast"], completed=done, total=max(total, 1))
+
+
+def finite(value: float | None) -> float | None:
+    """Typer callback: refuse nan and infinities (a float option's parser takes both)."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"must be a finite number, got {value}")
+    return value
+
+
+def parse_day(value: str | None, option: str) -> date | None:
+    """An option's YYYY-MM-DD day, or a BadParameter naming the option."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
+        ) from None
+
+
+def check_choice(value: str, choices: list[str], option: str) -> str:
+    """`value` if it is one of `choices`, else a BadParameter naming the option."""
+    if value not in choices:
+        raise typer.BadParameter(f"choose one of {', '.join(choices)}", param_hint=option)
+    return value
