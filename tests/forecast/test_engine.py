@@ -138,3 +138,45 @@ def test_protection_longer_than_the_history_falls_back_instead_of_failing() -> N
     result = forecast_panel(panel_of(demand), np.array([45.0, 3.0]))
     assert set(result.selection["model"]) == {"short_history_mean"}
     assert np.isfinite(result.protection["q99"]).all()
+
+
+def test_a_refit_on_the_same_history_reproduces_the_forecast() -> None:
+    """Same panel, same chosen models, same calibration: the same numbers, each SKU
+    keeping its model (the zero SKU goes through the fallback again)."""
+    from forecast.engine import refit_panel
+
+    panel, days = mixed_panel(150), np.array([9.0, 15.0, 3.0])
+    first = forecast_panel(panel, days)
+    again = refit_panel(panel, days, first)
+    pd.testing.assert_frame_equal(again.protection, first.protection)
+    assert list(again.selection["model"]) == list(first.selection["model"])
+    assert again.calibration == first.calibration
+
+
+def test_a_refit_follows_the_demand_appended_with_the_models_chosen_before() -> None:
+    """Four more weeks at twice the level lift the smooth SKU's forecast; no model is
+    re-selected, and a SKU that starts selling is forecast from its first sales."""
+    from dataclasses import replace
+
+    from forecast.engine import refit_panel
+
+    panel, days = mixed_panel(150), np.array([9.0, 15.0, 3.0])
+    first = forecast_panel(panel, days)
+    more = np.zeros((3, 2, 28))
+    more[0] = RNG.poisson(40, (2, 28))
+    more[2] = RNG.poisson(2, (2, 28))  # the SKU that never sold
+    longer = replace(
+        panel,
+        demand=np.concatenate([panel.demand, more.astype(np.float32)], axis=2),
+        censored=np.zeros((3, 178), dtype=bool),
+    )
+    after = refit_panel(longer, days, first)
+    total = {
+        name: frame[frame["segment"] == "ALL"].set_index("sku_id")["mean"]
+        for name, frame in (("first", first.protection), ("after", after.protection))
+    }
+    assert total["after"]["S0"] > 1.3 * total["first"]["S0"]
+    assert total["first"]["S2"] == 0 and total["after"]["S2"] > 0
+    chosen = dict(zip(after.selection["sku_id"], after.selection["model"], strict=True))
+    assert chosen["S0"] == first.selection.set_index("sku_id")["model"]["S0"]
+    assert chosen["S2"] == "new_sku_mean"
