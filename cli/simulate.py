@@ -46,6 +46,7 @@ def print_experiment(result: ExperimentResult, care_rows: int = 10) -> None:
         for policy in result.policies:
             row = {
                 "policy": policy,
+                "net value": _plus_minus(*stats[(scenario, policy, ALL, "net_value")], ",.0f"),
                 "profit": _plus_minus(*stats[(scenario, policy, ALL, "profit")], ",.0f"),
                 "lost": _plus_minus(*stats[(scenario, policy, ALL, "customers_lost")], ",.1f"),
                 "back": f"{stats[(scenario, policy, ALL, 'customers_regained')][0]:,.1f}",
@@ -55,11 +56,14 @@ def print_experiment(result: ExperimentResult, care_rows: int = 10) -> None:
                 row[f"fill {seg}"] = pct(stats[(scenario, policy, seg, "fill_rate")][0])
             rows.append(row)
         table = pd.DataFrame(rows).set_index("policy")
-        title = f"{scenario}: profit, customers lost (± 95% CI), regained, stock value, fill rates"
+        title = (
+            f"{scenario}: net value (profit - CLV lost), profit, customers lost (± 95% CI), "
+            "regained, stock value, fill rates"
+        )
         console.print(fmt_table(title, table, {}))
     diffs = result.paired[
         (result.paired["segment"] == ALL)
-        & result.paired["metric"].isin(["profit", "customers_lost", "clv_active_end"])
+        & result.paired["metric"].isin(["net_value", "profit", "customers_lost", "clv_active_end"])
     ]
     if not diffs.empty:
         cells: dict[str, dict[str, str]] = {}
@@ -87,7 +91,7 @@ def print_experiment(result: ExperimentResult, care_rows: int = 10) -> None:
                 f"hold {m['pilot_inventory']:,.0f} of stock (target {m['target_inventory']:,.0f})"
             )
     first = result.scenarios[0]
-    best = max(result.policies, key=lambda p: stats[(first, p, ALL, "profit")][0])
+    best = max(result.policies, key=lambda p: stats[(first, p, ALL, "net_value")][0])
     care = result.care[(first, best)].head(care_rows)
     if not care.empty:
         console.print(
@@ -183,7 +187,7 @@ def simulate_cmd(
     )
     with progress_bar() as progress, stage(progress, "forecasting the demand policies plan with"):
         forecast = forecast_dataset(dataset, engine=engine)
-        planning = planning_demand(world, forecast.result)
+        planning = planning_demand(world, forecast)
     try:
         compare_policies(world, behaviour, experiment, out, engine, planning)
     except ScenarioError as exc:

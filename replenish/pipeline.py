@@ -201,7 +201,7 @@ def run(
                 }
             )
             # The policies plan with the product's forecast, not the world's own rates.
-            planning = planning_demand(world, forecast.result)
+            planning = planning_demand(world, forecast)
             simulation = run_experiment(
                 world, behaviour, experiment, engine=cfg.engine, planning=planning
             )

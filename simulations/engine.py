@@ -20,7 +20,8 @@ computes its `Setup` once and changes one `DayState` day by day, through named s
    back later.
 6. `replenish`: the policy plans its first levels from a demand estimate (the product's
    forecast of the history, `DemandEstimate`; the world's true rates only as an oracle
-   reference) and replans every `replan_days` from the demand it observed;
+   reference) and replans every `replan_days` from the days it observed (the
+   engine refit on the history plus those days, `DemandEstimate.refresh`);
    suppliers under review order position (on hand + on order - backorders) at or
    below s -> up to S, in whole packs, MOQ respected, within the review's budget.
    Lead times are drawn per supplier order (normal, at least 1 day).
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -86,16 +88,30 @@ class Conditions:
             raise ValueError("budget_factor must be non-negative")
 
 
+class Refresh(Protocol):
+    """How a policy re-estimates demand at a replan from what it observed in the run:
+    `demand` (SKUs, segments, days so far) units asked, `censored` (SKUs, days) days a
+    line was short. Returns daily (mean, variance) per (SKU, segment). Must be
+    deterministic and picklable (runs go to Dask workers)."""
+
+    def __call__(
+        self, demand: np.ndarray, censored: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+
 @dataclass(frozen=True)
 class DemandEstimate:
     """What a policy believes daily demand is, per (SKU, segment) in the world's order:
     mean and variance (units per day), and where it comes from ("forecast": the
     product's forecast of the history before the run; "oracle": the world's true
-    rates)."""
+    rates). `refresh`: how replans re-estimate it from the run's observed days (the
+    product's forecast engine, `simulations.estimate.ForecastRefresh`); None smooths the
+    observed demand (`SMOOTHING_DAYS`) and keeps the first estimate's dispersion."""
 
     daily_mean: np.ndarray
     daily_var: np.ndarray
     source: str = "forecast"
+    refresh: Refresh | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.daily_mean.shape != self.daily_var.shape or self.daily_mean.ndim != 2:
@@ -128,7 +144,8 @@ class RunResult:
     units_substituted, units_backordered, units_backorder_filled, units_lost, lines,
     lines_short (stockout events), revenue, cogs, customers_lost (churned after a
     stockout), customers_regained, customers_base_churn, active_start, active_end,
-    clv_active_end, compensation_cost. `totals`: holding_cost, order_cost,
+    clv_active_end, clv_lost (of the customers lost to a stockout and not back by the
+    end), compensation_cost. `totals`: holding_cost, order_cost,
     purchase_cost, orders_placed, units_received, units_sold, on_hand_start,
     on_hand_end, on_order_end, inventory_value (average over days). `active`: active
     customers at the start and after each day. Per customer: `hits` (stockout events
@@ -305,6 +322,8 @@ class DayState:
     estimate: np.ndarray
     levels: Levels
     acc: dict[str, np.ndarray]
+    asked: np.ndarray  # (days, SKU, segment) units asked; empty without a refresh
+    short: np.ndarray  # (days, SKU) a line was short; empty without a refresh
     hits: np.ndarray
     lost: np.ndarray
     active_series: np.ndarray
@@ -329,13 +348,16 @@ class DayState:
             0.0,
         )  # fmt: skip
         totals["units_received"] = float(world.on_order.sum())
+        kept = days if setup.planning.refresh is not None else 0
         return cls(
             on_hand=world.on_hand.astype(np.int64).copy(),
             on_order=world.on_order.astype(np.int64).copy(),
             incoming=incoming, backlog=np.zeros((n, k), dtype=np.int64),
             active=world.active.copy(), return_day=np.full(m, -1, dtype=np.int64),
             returning={}, estimate=setup.planning.daily_mean.copy(), levels=levels,
-            acc=acc, hits=np.zeros(m, dtype=np.int32), lost=np.zeros(m, dtype=bool),
+            acc=acc, asked=np.zeros((kept, n, k), dtype=np.float32),
+            short=np.zeros((kept, n), dtype=bool),
+            hits=np.zeros(m, dtype=np.int32), lost=np.zeros(m, dtype=bool),
             active_series=active_series, totals=totals,
         )  # fmt: skip
 
@@ -430,7 +452,10 @@ def arrivals(state: DayState, setup: Setup, d: int, rng: np.random.Generator) ->
     state.acc["lines"] += np.bincount(g, minlength=k)
     state.acc["units_requested"] += np.bincount(g, weights=q, minlength=k)
     asked = np.bincount(s * k + g, weights=q, minlength=n * k).reshape(n, k)
-    state.estimate += 2.0 / (SMOOTHING_DAYS + 1) * (asked - state.estimate)
+    if state.asked.shape[0]:
+        state.asked[d] = asked
+    else:
+        state.estimate += 2.0 / (SMOOTHING_DAYS + 1) * (asked - state.estimate)
     return Lines(keep, c, s, q, g, u_react, u_churn, u_back, wait, z_lead)
 
 
@@ -468,6 +493,8 @@ def stockouts(state: DayState, setup: Setup, d: int, lines: Lines, served: np.nd
     hit = np.flatnonzero(served < lines.q)
     if not hit.size:
         return
+    if state.short.shape[0]:
+        state.short[d, lines.s[hit]] = True
     hc, hs, hg = lines.c[hit], lines.s[hit], lines.g[hit]
     short = (lines.q - served)[hit]
     state.acc["lines_short"] += np.bincount(hg, minlength=k)
@@ -512,10 +539,13 @@ def replenish(state: DayState, setup: Setup, d: int, policy: Policy, z_lead: np.
     review order what the policy's levels say (`review_orders`), after a random lead."""
     world, cond = setup.world, setup.conditions
     if d > 0 and d % cond.replan_days == 0:
-        view = planning_view(
-            world, setup.behaviour, state.estimate.copy(), state.estimate * setup.dispersion,
-            cond.holding_rate,
-        )  # fmt: skip
+        refresh = setup.planning.refresh
+        if refresh is not None:
+            # The days so far, today's included (its demand is in).
+            mean, var = refresh(state.asked[: d + 1].transpose(1, 2, 0), state.short[: d + 1].T)
+        else:
+            mean, var = state.estimate.copy(), state.estimate * setup.dispersion
+        view = planning_view(world, setup.behaviour, mean, var, cond.holding_rate)
         state.levels = policy.levels(view)
     reviewing = ((d + setup.review_offset) % world.review == 0)[world.supplier]
     position = state.on_hand + state.on_order - state.backlog.sum(axis=1)
@@ -594,6 +624,8 @@ def _result(state: DayState, setup: Setup) -> RunResult:
     acc["clv_active_end"] = np.bincount(
         world.segment, weights=world.clv * state.active, minlength=k
     )
+    gone = state.lost & ~state.active  # lost to a stockout, not back by the end
+    acc["clv_lost"] = np.bincount(world.segment, weights=world.clv * gone, minlength=k)
     t = state.totals
     totals = {
         "holding_cost": t["holding_cost"],

@@ -15,11 +15,14 @@ buy; every number is overridable by the scenario.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
+
 import numpy as np
 import pandas as pd
 
 from contract.dataset import Dataset
-from forecast.engine import ForecastResult, dataset_stockouts
+from forecast.engine import DatasetForecast, ForecastResult, dataset_stockouts, refit_panel
+from forecast.panel import TOTAL, Panel
 from forecast.segments import (
     SegmentConfig,
     Segments,
@@ -270,21 +273,99 @@ def from_dataset(
     return sim, behaviour, source
 
 
-def planning_demand(world: SimWorld, forecast: ForecastResult) -> DemandEstimate:
+def _per_day(
+    sku_ids: tuple[str, ...], segments: tuple[str, ...], protection: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """Forecast mean and variance over each protection interval divided by its days
+    (units per day), per (SKU, segment) in the world's order; 0 where the forecast has
+    no row (a SKU or segment it never saw)."""
+    per_day = protection.assign(
+        daily_mean=protection["mean"] / protection["days"].clip(lower=1e-9),
+        daily_var=protection["variance"] / protection["days"].clip(lower=1e-9),
+    ).set_index(["sku_id", "segment"])
+    keys = pd.MultiIndex.from_product([list(sku_ids), list(segments)])
+    shape = (len(sku_ids), len(segments))
+    mean = per_day["daily_mean"].reindex(keys).fillna(0.0).to_numpy(dtype=float)
+    var = per_day["daily_var"].reindex(keys).fillna(0.0).to_numpy(dtype=float)
+    return np.maximum(mean.reshape(shape), 0.0), np.maximum(var.reshape(shape), 0.0)
+
+
+@dataclass(frozen=True)
+class ForecastRefresh:
+    """The product's forecast engine fed with what a simulated policy observed.
+
+    At a replan the policy's own days (units asked per SKU and segment, days with a
+    short line censored, as `forecast.panel` censors a recorded history) are appended
+    to the history before the run, and every SKU is refit with the model the engine
+    chose on that history (`forecast.engine.refit_panel`). `history`: the panel the
+    first forecast was made on, its segments extended by any world segment it lacked;
+    `segment_index[g]`: world segment g's row in it.
+    """
+
+    world_sku_ids: tuple[str, ...]
+    world_segments: tuple[str, ...]
+    history: Panel = field(repr=False)
+    segment_index: np.ndarray
+    protection_days: np.ndarray
+    lead_time_sd: np.ndarray
+    previous: ForecastResult = field(repr=False)
+
+    def __call__(self, demand: np.ndarray, censored: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Daily (mean, variance) per (SKU, world segment) after the run's days so far:
+        `demand` (SKUs, world segments, days) units asked, `censored` (SKUs, days)."""
+        h = self.history
+        n, _, t = demand.shape
+        days = np.zeros((n, len(h.segments), t), dtype=np.float32)
+        days[:, self.segment_index, :] = demand
+        panel = replace(
+            h,
+            demand=np.concatenate([h.demand, days], axis=2),
+            censored=np.concatenate([h.censored, censored.astype(bool)], axis=1),
+        )
+        result = refit_panel(
+            panel, self.protection_days, self.previous, lead_time_sd=self.lead_time_sd
+        )
+        return _per_day(self.world_sku_ids, self.world_segments, result.protection)
+
+
+def planning_demand(
+    world: SimWorld, forecast: DatasetForecast, refresh: bool = True
+) -> DemandEstimate:
     """The product's forecast as the demand the simulated policies plan with: per (SKU,
     segment), in the world's order, the forecast mean and variance over the protection
     interval divided by its days (units per day). What the forecast does not cover
     (a SKU or segment it never saw) is 0: the policies know only what the history
-    showed."""
-    prot = forecast.protection
-    per_day = prot.assign(
-        daily_mean=prot["mean"] / prot["days"].clip(lower=1e-9),
-        daily_var=prot["variance"] / prot["days"].clip(lower=1e-9),
-    ).set_index(["sku_id", "segment"])
-    keys = pd.MultiIndex.from_product([[str(s) for s in world.sku_ids], list(world.segments)])
-    mean = per_day["daily_mean"].reindex(keys).fillna(0.0).to_numpy(dtype=float)
-    var = per_day["daily_var"].reindex(keys).fillna(0.0).to_numpy(dtype=float)
-    shape = (world.n_skus, len(world.segments))
-    return DemandEstimate(
-        np.maximum(mean.reshape(shape), 0.0), np.maximum(var.reshape(shape), 0.0), "forecast"
+    showed. With `refresh`, their replans refit the engine on the history they observe
+    (`ForecastRefresh`); without, they smooth the demand they observe."""
+    if [str(s) for s in forecast.panel.sku_ids] != [str(s) for s in world.sku_ids]:
+        raise ValueError("the forecast and the world list different SKUs")
+    sku_ids, segments = tuple(str(s) for s in world.sku_ids), tuple(world.segments)
+    mean, var = _per_day(sku_ids, segments, forecast.result.protection)
+    if not refresh:
+        return DemandEstimate(mean, var, "forecast")
+    history = forecast.panel
+    missing = [g for g in world.segments if g not in history.segments]
+    if missing:
+        n, _, t = history.demand.shape
+        history = replace(
+            history,
+            segments=(*history.segments, *missing),
+            demand=np.concatenate(
+                [history.demand, np.zeros((n, len(missing), t), dtype=history.demand.dtype)],
+                axis=1,
+            ),
+        )
+    result = forecast.result
+    total = result.protection[result.protection["segment"] == TOTAL].set_index("sku_id")
+    days = total["days"].reindex(pd.Index(history.sku_ids)).to_numpy(dtype=float)
+    updater = ForecastRefresh(
+        world_sku_ids=sku_ids,
+        world_segments=segments,
+        history=history,
+        segment_index=pd.Index(history.segments).get_indexer(pd.Index(segments)),
+        protection_days=days,
+        lead_time_sd=world.lead_sd[world.supplier].astype(float),
+        # Refits need the chosen models and the calibration, not the forecast paths.
+        previous=replace(result, forecasts=result.forecasts.iloc[:0]),
     )
+    return DemandEstimate(mean, var, "forecast", refresh=updater)

@@ -49,6 +49,9 @@ def test_with_churn_probability_one_every_hit_customer_churns(sim: Sim) -> None:
     assert run.segment["customers_lost"].sum() == hit.sum()  # no returns, so each left once
     assert not run.active_end[hit].any()
     assert run.active[-1] == world.active.sum() - hit.sum()
+    # Their CLV is what the run lost, per segment.
+    lost_clv = np.bincount(world.segment[hit], world.clv[hit], len(world.segments))
+    np.testing.assert_allclose(run.segment["clv_lost"], lost_clv)
 
 
 def test_churned_customers_come_back_when_they_return_for_sure(sim: Sim) -> None:
@@ -202,3 +205,59 @@ def test_policies_plan_with_the_demand_they_are_given(sim: Sim) -> None:
         DemandEstimate(-mean, var)
     with pytest.raises(ValueError, match="the world"):
         DemandEstimate(mean[:, :1], var[:, :1]).fits(world)
+
+
+class _Recorded:
+    """A refresh that says demand is `level` x the true rates, and records the days and
+    units it was shown (a list shared by reference, so it survives the frozen estimate)."""
+
+    def __init__(self, world: SimWorld, level: float) -> None:
+        self.mean, self.var = world.expected_daily_demand()
+        self.level = level
+        self.calls: list[tuple[int, float, int]] = []
+
+    def __call__(self, demand: np.ndarray, censored: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self.calls.append((demand.shape[2], float(demand.sum()), int(censored.sum())))
+        return self.level * self.mean, self.level * self.var
+
+
+def test_replans_re_estimate_demand_from_the_days_observed(sim: Sim) -> None:
+    """The refresh is shown every day so far at each replan (the units asked add up to
+    the run's, short days included), and the policy then plans with what it answers: told
+    demand stopped, it orders nothing after the first replan."""
+    from simulations.engine import DemandEstimate
+
+    world, behaviour = sim
+    mean, var = world.expected_daily_demand()
+    cond = Conditions(days=29, replan_days=28)
+    seen = _Recorded(world, 1.0)
+    run = run_policy(world, behaviour, LEAN, cond, planning=DemandEstimate(mean, var, refresh=seen))
+    assert len(seen.calls) == 1
+    days, units, short_days = seen.calls[0]
+    assert days == 29
+    assert units == pytest.approx(run.segment["units_requested"].sum())
+    assert short_days > 0  # LEAN runs short
+    assert (
+        run.totals
+        == run_policy(
+            world,
+            behaviour,
+            LEAN,
+            cond,
+            planning=DemandEstimate(mean, var, refresh=_Recorded(world, 1.0)),
+        ).totals
+    )
+
+    long = Conditions(days=120, replan_days=28)
+    stopped = DemandEstimate(mean, var, refresh=_Recorded(world, 0.0))
+    dry = run_policy(world, behaviour, LEAN, long, planning=stopped)
+    going = run_policy(
+        world,
+        behaviour,
+        LEAN,
+        long,
+        planning=DemandEstimate(mean, var, refresh=_Recorded(world, 1.0)),
+    )
+    assert dry.totals["orders_placed"] < going.totals["orders_placed"]
+    # Told demand stopped, it only buys back what customers wait for.
+    assert dry.totals["purchase_cost"] < 0.5 * going.totals["purchase_cost"]

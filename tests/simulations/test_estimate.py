@@ -79,7 +79,7 @@ def test_the_products_forecast_is_what_policies_plan_with(tiny_world: GeneratedW
 
     world, _ = from_generated(tiny_world)
     run = forecast_dataset(tiny_world.dataset, engine="inline")
-    estimate = planning_demand(world, run.result)
+    estimate = planning_demand(world, run)
     truth_mean, _ = world.expected_daily_demand()
     assert estimate.source == "forecast"
     assert estimate.daily_mean.shape == truth_mean.shape
@@ -88,3 +88,32 @@ def test_the_products_forecast_is_what_policies_plan_with(tiny_world: GeneratedW
     assert total.sum() == pytest.approx(true_total.sum(), rel=0.3)
     assert np.corrcoef(total, true_total)[0, 1] > 0.8
     assert not np.allclose(estimate.daily_mean, truth_mean)  # a forecast, not the truth
+
+
+def test_replans_refit_the_products_forecast_on_the_days_observed(
+    tiny_world: GeneratedWorld,
+) -> None:
+    """The refresh appends the run's days to the history and refits the engine: shown
+    nothing new it gives the first estimate back, shown four weeks at three times the
+    world's rates it plans for more; it survives pickling (runs go to Dask workers)."""
+    import pickle
+
+    from forecast.engine import forecast_dataset
+    from simulations.estimate import planning_demand
+
+    world, _ = from_generated(tiny_world)
+    run = forecast_dataset(tiny_world.dataset, engine="inline")
+    estimate = planning_demand(world, run)
+    assert estimate.refresh is not None
+    k = len(world.segments)
+    empty = estimate.refresh(np.zeros((world.n_skus, k, 0)), np.zeros((world.n_skus, 0), bool))
+    np.testing.assert_allclose(empty[0], estimate.daily_mean)
+    np.testing.assert_allclose(empty[1], estimate.daily_var)
+
+    truth, _ = world.expected_daily_demand()
+    busy = np.repeat(3.0 * truth[:, :, None], 28, axis=2)
+    refresh = pickle.loads(pickle.dumps(estimate.refresh))
+    mean, var = refresh(busy, np.zeros((world.n_skus, 28), bool))
+    assert mean.shape == var.shape == truth.shape
+    assert mean.sum() > 1.5 * estimate.daily_mean.sum()
+    assert planning_demand(world, run, refresh=False).refresh is None
