@@ -3,7 +3,9 @@ and the care list.
 
 Money in the world's currency, over the simulated days. Fill rate: units served from
 stock when asked, over units asked. Profit per segment: margin - coupons; for ALL also
-minus holding and order costs (which no segment owns). CIs are 95% Student-t intervals
+minus holding and order costs (which no segment owns). Net value: profit - the CLV of
+the customers lost to stockouts and not back by the end (`clv_lost`), the objective
+DESIGN.md's economics set. CIs are 95% Student-t intervals
 over replications; paired differences are taken replication by replication, which is
 what common random numbers make tight.
 """
@@ -20,13 +22,13 @@ from simulations.model import Behaviour, SimWorld
 ALL = "ALL"
 #: The metrics reported, in the order tables show them; larger is better unless listed.
 METRICS = (
-    "profit", "fill_rate", "stockout_events", "customers_lost", "customers_regained",
-    "clv_active_end", "revenue", "margin", "holding_cost", "order_cost",
-    "compensation_cost", "inventory_value", "active_end", "units_lost",
+    "net_value", "profit", "clv_lost", "fill_rate", "stockout_events", "customers_lost",
+    "customers_regained", "clv_active_end", "revenue", "margin", "holding_cost",
+    "order_cost", "compensation_cost", "inventory_value", "active_end", "units_lost",
 )  # fmt: skip
 LOWER_IS_BETTER = frozenset(
-    {"stockout_events", "customers_lost", "holding_cost", "order_cost", "compensation_cost",
-     "units_lost"}
+    {"stockout_events", "customers_lost", "clv_lost", "holding_cost", "order_cost",
+     "compensation_cost", "units_lost"}
 )  # fmt: skip
 
 
@@ -41,6 +43,7 @@ def run_metrics(result: RunResult) -> pd.DataFrame:
             "customers_lost": seg["customers_lost"],
             "customers_regained": seg["customers_regained"],
             "clv_active_end": seg["clv_active_end"],
+            "clv_lost": seg["clv_lost"],
             "revenue": seg["revenue"],
             "margin": seg["revenue"] - seg["cogs"],
             "compensation_cost": seg["compensation_cost"],
@@ -63,6 +66,7 @@ def run_metrics(result: RunResult) -> pd.DataFrame:
     frame["profit"] = (
         frame["margin"] - frame["compensation_cost"] - np.where(frame.index == ALL, overhead, 0.0)
     )
+    frame["net_value"] = frame["profit"] - frame["clv_lost"]
     return frame[list(METRICS)]
 
 

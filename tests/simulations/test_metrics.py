@@ -59,6 +59,8 @@ def test_run_metrics_add_up(sim: tuple[SimWorld, Behaviour]) -> None:
         assert table.loc[ALL, column] == pytest.approx(segs[column].sum())
     overhead = run.totals["holding_cost"] + run.totals["order_cost"]
     assert table.loc[ALL, "profit"] == pytest.approx(segs["profit"].sum() - overhead)
+    np.testing.assert_allclose(table["net_value"], table["profit"] - table["clv_lost"])
+    assert table.loc[ALL, "clv_lost"] == pytest.approx(segs["clv_lost"].sum())
     assert ((table["fill_rate"] >= 0) & (table["fill_rate"] <= 1)).all()
     assert np.isnan(segs["holding_cost"]).all()  # no segment owns the holding cost
 
