@@ -127,7 +127,8 @@ def write_report(outcome: Outcome, folder: Path) -> Path:
                 mean, low, high = stats[(scenario, p, seg, metric)]
                 return f"{mean:,.1f} ± {(high - low) / 2:,.1f}"
 
-            row = {"policy": policy, "customers lost": est("customers_lost"),
+            row = {"policy": policy, "net value": est("net_value"),
+                   "customers lost": est("customers_lost"),
                    "customers kept (CLV)": est("clv_active_end"), "profit": est("profit"),
                    "avg stock value": est("inventory_value")}  # fmt: skip
             for seg in (s for s in dict.fromkeys(sim.summary["segment"]) if s != ALL):
@@ -136,7 +137,7 @@ def write_report(outcome: Outcome, folder: Path) -> Path:
                 )
             rows.append(row)
         paired = sim.paired[(sim.paired["segment"] == ALL) & sim.paired["metric"].isin(
-            ["customers_lost", "profit", "clv_active_end"])].copy()  # fmt: skip
+            ["net_value", "customers_lost", "profit", "clv_active_end"])].copy()  # fmt: skip
         paired["95% CI"] = [
             f"[{lo:+,.1f}, {hi:+,.1f}]"
             for lo, hi in zip(paired["ci_low"], paired["ci_high"], strict=True)
