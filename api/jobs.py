@@ -115,6 +115,30 @@ def restrict(
     )
 
 
+#: What a client reads of a job that failed on something other than its input.
+INTERNAL = "the job failed on an internal error; the service log has the details under job {job}"
+
+#: The packages whose ValueErrors are refusals written for the user.
+OWN_PACKAGES = frozenset(
+    {"api", "contract", "forecast", "optimize", "replenish", "runtime", "simulations"}
+)
+
+
+def public_error(exc: BaseException, job_id: str) -> str:
+    """What a failed job tells its client. This code refuses bad input with a
+    ValueError whose message is written for the user (no SKU matches, tables
+    missing...): that is kept. Anything else, a ValueError from inside numpy or pandas
+    included, is a fault of the service, whose text (paths, SQL, library internals)
+    stays in the server log with its traceback."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    raised_in = "" if tb is None else str(tb.tb_frame.f_globals.get("__name__", ""))
+    if isinstance(exc, ValueError) and raised_in.split(".")[0] in OWN_PACKAGES and str(exc):
+        return str(exc)
+    return INTERNAL.format(job=job_id)
+
+
 def mark_failed(db: Session, job_id: str, reason: str, attempt: int | None = None) -> bool:
     """Fail the job if it is unfinished (and at `attempt`, if given); its pending plan or
     simulation fails with it. One conditional UPDATE; False if it did not match. The
@@ -310,7 +334,7 @@ class Workers:
         except Exception as exc:  # the job fails; the service goes on
             log.exception("job %s failed", job_id)
             with self.sessions() as db:
-                mark_failed(db, job_id, str(exc), attempt)
+                mark_failed(db, job_id, public_error(exc, job_id), attempt)
                 db.commit()
 
     def _simulate(self, job_id: str, attempt: int) -> None:

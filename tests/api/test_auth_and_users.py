@@ -109,3 +109,24 @@ def test_unknown_routes_are_404_problems(client: TestClient, keys: dict[str, str
     # without a key, /v1 says nothing about which routes exist
     assert client.get("/v1/nothing-here").status_code == 401
     assert client.get("/nothing-here").status_code == 404
+
+
+def test_every_route_checks_the_key_before_anything_else(client: TestClient) -> None:
+    """With no dataset uploaded (reads would be 409, "upload these tables first"), every
+    /v1 route of every method answers 401 to a request without a key, and to one with a
+    wrong key, before it looks at data, path or body. Only the operations routes
+    (/health, /metrics) are open, for probes and scrapers."""
+    from fastapi.routing import APIRoute
+
+    from api.app import ROUTERS
+
+    routes = [r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)]
+    guarded = [r for r in routes if r.path.startswith("/v1/")]
+    assert {r.path for r in routes} - {r.path for r in guarded} == {"/health", "/metrics"}
+    assert len(guarded) >= 25
+    for route in guarded:
+        path = route.path.replace("{", "").replace("}", "")  # any value for a parameter
+        for method in route.methods or ():
+            for headers in ({}, auth("rpl_not-a-key")):
+                r = client.request(method, path, headers=headers, json={"x": 1})
+                assert r.status_code == 401, (method, route.path, r.status_code)

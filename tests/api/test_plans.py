@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.config import Settings
-from api.jobs import INTERRUPTED
+from api.jobs import INTERNAL, INTERRUPTED, public_error
 from api.models import AuditEntry, Job, Plan
 from tests.api.conftest import auth, make_plan, upload_example, wait
 
@@ -298,6 +298,53 @@ def test_a_plan_without_data_fails_with_the_reason(
     again = client.get(f"/v1/plans/{r.json()['plan_id']}", headers=auth(keys["buyer"])).json()
     assert again["state"] == "draft" and again["lines"]
     assert client.post(retry, headers=auth(keys["buyer"])).status_code == 409  # not failed now
+
+
+def test_a_job_that_fails_inside_the_service_shows_no_internals(
+    client: TestClient,
+    keys: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The client reads a clear message naming the job; the exception's text and its
+    traceback go to the service log only."""
+    upload_example(client, keys["buyer"])
+
+    def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("could not open /srv/replenish/secret.db as postgres")
+
+    monkeypatch.setattr("replenish.planning.plan_dataset", broken)
+    r = client.post("/v1/plans", json={"budget": 100}, headers=auth(keys["buyer"]))
+    job = wait(client, keys["buyer"], r.json()["job_id"])
+    assert job["status"] == "failed"
+    assert job["error"] == INTERNAL.format(job=job["id"]) and "secret" not in job["error"]
+    logged = [rec for rec in caplog.records if rec.exc_info and "secret.db" in str(rec.exc_info[1])]
+    assert logged and job["id"] in logged[0].getMessage()
+
+
+def test_public_errors_keep_refusals_and_hide_faults() -> None:
+    """A ValueError this code raises is a refusal written for the user and is kept; one
+    from inside numpy (or raised outside the service's packages), or any other
+    exception, is a fault."""
+    import numpy as np
+    import pandas as pd
+
+    from api.jobs import restrict
+
+    class OneSku:
+        skus = pd.DataFrame({"sku_id": ["a"], "supplier_id": ["s"], "category": ["c"]})
+
+    with pytest.raises(ValueError) as refused:
+        restrict(OneSku(), ["nobody"], None)  # type: ignore[arg-type]
+    assert public_error(refused.value, "j1") == str(refused.value)
+    assert "no SKU matches" in str(refused.value)
+    with pytest.raises(ValueError) as broadcast:
+        np.ones(2) + np.ones(3)
+    assert public_error(broadcast.value, "j2") == INTERNAL.format(job="j2")
+    with pytest.raises(ValueError) as here:
+        raise ValueError("raised in a test module")
+    assert public_error(here.value, "j3") == INTERNAL.format(job="j3")
+    assert public_error(KeyError("sku"), "j4") == INTERNAL.format(job="j4")
 
 
 def test_jobs_interrupted_by_a_restart_are_failed_and_say_so(
