@@ -1,12 +1,12 @@
 """Jobs: long work run by a worker pool inside the service, its state in the database.
 
-A plan job loads the stored dataset (restricted to the suppliers and categories asked
-for), forecasts it, solves the plan and writes the plan's lines, its record and the
-job's success in one transaction, so a plan is either pending or complete, never half
-written. Every run of a job is one `attempt` (a retry starts the next), and each of its
-writes is conditional on that attempt still being current and the plan still pending:
-a stale run (retried meanwhile, failed by a restart or by a sibling) writes nothing,
-so no plan gets its lines twice.
+A plan job loads the stored dataset, forecasts the SKUs of the suppliers and categories
+asked for (customers tiered on the whole history), solves the plan and writes the
+plan's lines, its record and the job's success in one transaction, so a plan is either
+pending or complete, never half written. Every run of a job is one `attempt` (a retry
+starts the next), and each of its writes is conditional on that attempt still being
+current and the plan still pending: a stale run (retried meanwhile, failed by a restart
+or by a sibling) writes nothing, so no plan gets its lines twice.
 
 A job found queued or running when the service starts was interrupted by a restart: it
 is marked failed with that reason and can be retried. With several worker processes
@@ -28,10 +28,9 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from typing import Any
 
-import numpy as np
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,7 +39,7 @@ from api.config import Settings
 from api.models import AuditEntry, Job, Plan, PlanLine, Simulation, SimulationChart, utcnow
 from api.plans import totals
 from contract.dataset import Dataset
-from replenish.planning import json_default
+from replenish.planning import json_default, restrict
 
 log = logging.getLogger("replenish.api")
 INTERRUPTED = "interrupted by a restart of the service; retry it"
@@ -85,34 +84,10 @@ def scope_errors(
         ]  # fmt: skip
     if not errors and (suppliers or categories):
         try:
-            restrict(dataset, suppliers, categories)
+            restrict(dataset, suppliers or (), categories or ())
         except ValueError as exc:
             errors.append({"loc": ["body"], "msg": str(exc), "type": "empty_scope"})
     return errors
-
-
-def restrict(
-    dataset: Dataset, suppliers: list[str] | None, categories: list[str] | None
-) -> Dataset:
-    """The dataset cut to the SKUs of these suppliers and categories (None: all)."""
-    skus = dataset.skus
-    keep = np.ones(len(skus), dtype=bool)
-    if suppliers:
-        keep &= skus["supplier_id"].isin(suppliers).to_numpy()
-    if categories:
-        keep &= skus["category"].isin(categories).to_numpy()
-    if keep.all():
-        return dataset
-    if not keep.any():
-        raise ValueError("no SKU matches the suppliers and categories asked for")
-    ids = set(skus.loc[keep, "sku_id"])
-    inventory = dataset.inventory
-    return replace(
-        dataset,
-        skus=skus[keep].reset_index(drop=True),
-        orders=dataset.orders[dataset.orders["sku_id"].isin(ids)].reset_index(drop=True),
-        inventory=None if inventory is None else inventory[inventory["sku_id"].isin(ids)],
-    )
 
 
 #: What a client reads of a job that failed on something other than its input.
@@ -389,10 +364,11 @@ class Workers:
             _, dataset = datasets.load(db, self.settings.max_upload_bytes)
         if dataset is None:
             raise ValueError("the dataset is incomplete: upload the required tables first")
-        dataset = restrict(dataset, params.get("suppliers"), params.get("categories"))
         request = PlanRequest(
             budget=params["budget"], capacity=params.get("capacity"),
             horizon_days=int(params.get("horizon_days") or 28),
+            suppliers=tuple(params.get("suppliers") or ()),
+            categories=tuple(params.get("categories") or ()),
         )  # fmt: skip
         at = {"forecast": 15, "plan": 70}
 

@@ -558,14 +558,18 @@ def forecast_dataset(
     engine: str = "inline",
     address: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    segments: Segments | None = None,
 ) -> DatasetForecast:
     """Segments -> panel -> forecasts for every SKU of `dataset` (all of it is history).
+    `segments`: the customers' tiers when already made (on a larger history than these
+    SKUs' orders, say); else they are made from `dataset`.
 
     One-off bulk lines are left out of the demand (`forecast.bulk_orders`), and the days
     each SKU was out of stock are censored before anything is fitted
     (`forecast.stockouts`): what customers asked for, not what could be sold.
     """
-    segments = segment_customers(dataset) if dataset.customers is not None else None
+    if segments is None and dataset.customers is not None:
+        segments = segment_customers(dataset)
     tiers = segments.customers.set_index("customer_id")["tier"] if segments else None
     outsize = outsize_lines(dataset.orders)
     panel = build_panel(dataset, tiers, leave_out=outsize)

@@ -9,7 +9,7 @@ service's plan jobs all call; the computations live in `forecast`, `simulations`
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,7 +21,7 @@ import pandas as pd
 from contract.atomic import replace_files
 from contract.dataset import Dataset
 from forecast.engine import DatasetForecast, ForecastConfig, dataset_stockouts, forecast_dataset
-from forecast.segments import Segments
+from forecast.segments import Segments, segment_customers
 from forecast.stockouts import Stockouts
 from optimize.inputs import ChurnAssumptions, PlanSettings, build_problem
 from optimize.plan import ReorderPlan, build_plan
@@ -51,7 +51,8 @@ def no_stage(_name: str) -> AbstractContextManager[None]:
 class PlanRequest:
     """What a buyer asks for. `budget` (currency; None: `budget_share` of what an
     unlimited plan would spend), `capacity` (volume), where churn per stockout comes
-    from, pack rounding ("up" or "cap") and the forecast horizon (days)."""
+    from, pack rounding ("up" or "cap"), the forecast horizon (days), and the suppliers
+    and categories whose SKUs the plan covers."""
 
     budget: float | None = None
     capacity: float | None = None
@@ -60,6 +61,8 @@ class PlanRequest:
     horizon_days: int = 28
     budget_share: float = DEFAULT_BUDGET_SHARE
     sector: str = "retail"  # the churn prior (DESIGN.md's sector presets)
+    suppliers: tuple[str, ...] = ()  # plan only these suppliers' SKUs (empty: all)
+    categories: tuple[str, ...] = ()  # ... and these categories' SKUs (empty: all)
 
     def __post_init__(self) -> None:
         if self.budget is not None and not (np.isfinite(self.budget) and self.budget >= 0):
@@ -107,15 +110,20 @@ def plan_dataset(
     Stages "forecast" and "plan" are entered through `stage`; `forecast_progress(done,
     total)` is called as chunks of SKUs are forecast (it may raise to stop the work).
     """
+    whole = dataset
+    dataset = restrict(whole, request.suppliers, request.categories)
     with stage("forecast"):
         config = ForecastConfig(horizon=request.horizon_days)
+        # Tiers, churn and customer value come from the whole history: a customer's worth
+        # does not shrink because this plan covers one supplier.
+        segments = segment_customers(whole) if whole.customers is not None else None
         run = forecast_dataset(
-            dataset, config, engine=engine, address=address, progress=forecast_progress
-        )
+            dataset, config, engine=engine, address=address, progress=forecast_progress,
+            segments=segments,
+        )  # fmt: skip
     with stage("plan"):
-        churn, source = churn_assumptions(
-            dataset, run.segments, request.churn, (run.stockouts, run.panel.start), request.sector
-        )
+        known = (run.stockouts, run.panel.start) if dataset is whole else None
+        churn, source = churn_assumptions(whole, segments, request.churn, known, request.sector)
         settings = PlanSettings(budget=request.budget, capacity=request.capacity, churn=churn)
         problem = build_problem(dataset, run.result, run.segments, settings)
         curves = None
@@ -126,6 +134,29 @@ def plan_dataset(
             curves = ample.curves
         planned = plan_problem(problem, dataset, run, settings, request.rounding, source, curves)
     return PlannedDataset(run, churn, source, planned)
+
+
+def restrict(dataset: Dataset, suppliers: Sequence[str], categories: Sequence[str]) -> Dataset:
+    """The dataset cut to the SKUs of these suppliers and categories (empty: all), and
+    their orders and stock. ValueError if no SKU matches."""
+    skus = dataset.skus
+    keep = np.ones(len(skus), dtype=bool)
+    if suppliers:
+        keep &= skus["supplier_id"].isin(list(suppliers)).to_numpy()
+    if categories:
+        keep &= skus["category"].isin(list(categories)).to_numpy()
+    if keep.all():
+        return dataset
+    if not keep.any():
+        raise ValueError("no SKU matches the suppliers and categories asked for")
+    ids = set(skus.loc[keep, "sku_id"])
+    inventory = dataset.inventory
+    return replace(
+        dataset,
+        skus=skus[keep].reset_index(drop=True),
+        orders=dataset.orders[dataset.orders["sku_id"].isin(ids)].reset_index(drop=True),
+        inventory=None if inventory is None else inventory[inventory["sku_id"].isin(ids)],
+    )
 
 
 def churn_assumptions(

@@ -329,13 +329,13 @@ def test_public_errors_keep_refusals_and_hide_faults() -> None:
     import numpy as np
     import pandas as pd
 
-    from api.jobs import restrict
+    from replenish.planning import restrict
 
     class OneSku:
         skus = pd.DataFrame({"sku_id": ["a"], "supplier_id": ["s"], "category": ["c"]})
 
     with pytest.raises(ValueError) as refused:
-        restrict(OneSku(), ["nobody"], None)  # type: ignore[arg-type]
+        restrict(OneSku(), ["nobody"], ())  # type: ignore[arg-type]
     assert public_error(refused.value, "j1") == str(refused.value)
     assert "no SKU matches" in str(refused.value)
     with pytest.raises(ValueError) as broadcast:
@@ -374,3 +374,17 @@ def test_jobs_interrupted_by_a_restart_are_failed_and_say_so(
     with TestClient(create_app(Settings(), migrated)) as client:  # start-up recovers
         job = client.get("/v1/jobs/stuck", headers=auth(keys["buyer"])).json()
     assert job["status"] == "failed" and job["error"] == INTERRUPTED
+
+
+def test_a_plan_for_one_supplier_orders_only_from_it(
+    stocked: TestClient, keys: dict[str, str]
+) -> None:
+    """Lines only from the supplier asked for; an unknown supplier is a 422 naming it."""
+    buyer = auth(keys["buyer"])
+    unknown = stocked.post("/v1/plans", json={"budget": 600, "suppliers": ["NOPE"]}, headers=buyer)
+    assert unknown.status_code == 422 and "NOPE" in str(unknown.json()["errors"])
+    r = stocked.post("/v1/plans", json={"budget": 600, "suppliers": ["SUP001"]}, headers=buyer)
+    assert r.status_code == 202, r.json()
+    assert wait(stocked, keys["buyer"], r.json()["job_id"])["status"] == "succeeded"
+    plan = stocked.get(f"/v1/plans/{r.json()['plan_id']}", headers=buyer).json()
+    assert plan["lines"] and {line["supplier_id"] for line in plan["lines"]} == {"SUP001"}

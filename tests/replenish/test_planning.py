@@ -109,3 +109,30 @@ def test_a_history_that_never_ran_out_plans_with_the_prior_and_says_so(
     assert all(f["events"] == 0 and f["estimate"] is None for f in told.values())
     assert all(f["mean"] > 0.01 for f in told.values())
     assert planned.forecast.lost_sales.empty
+
+
+def test_a_plan_for_one_category_tiers_customers_on_the_whole_history(
+    tiny_world: GeneratedWorld,
+) -> None:
+    """Only that category's SKUs are forecast and planned, but tiers (and so churn and
+    customer value) come from every order: cut to one category's orders, the tiers
+    would differ."""
+    from forecast.segments import segment_customers
+    from replenish.planning import restrict
+
+    data = tiny_world.dataset
+    category = str(data.skus["category"].iloc[0])
+    request = PlanRequest(budget=5_000.0, categories=(category,))
+    planned = plan_dataset(data, request, engine="inline")
+    ours = set(data.skus.loc[data.skus["category"] == category, "sku_id"])
+    assert set(planned.forecast.panel.sku_ids) == ours
+    assert set(planned.run.plan.lines["sku_id"]) <= ours
+    tiers = planned.forecast.segments.customers.set_index("customer_id")["tier"]  # type: ignore[union-attr]
+    whole = segment_customers(data).customers.set_index("customer_id")["tier"]
+    part = segment_customers(restrict(data, (), (category,))).customers
+    part_tiers = part.set_index("customer_id")["tier"]
+    pd.testing.assert_series_equal(tiers, whole)
+    shared = part_tiers.index.intersection(whole.index)
+    assert (part_tiers[shared].astype(str) != whole[shared].astype(str)).any()
+    with pytest.raises(ValueError, match="no SKU matches"):
+        plan_dataset(data, PlanRequest(budget=1.0, categories=("no such category",)))
