@@ -54,10 +54,17 @@ def test_priority_uplift_is_positive_for_what_valuable_customers_buy() -> None:
     assert r0.steps["priority_uplift"] > 0 > r1.steps["priority_uplift"]
 
 
-def test_over_ordering_is_flagged() -> None:
+def test_over_ordering_is_flagged_only_where_the_pack_forces_it() -> None:
+    """A 48-unit pack for a demand of 2 per interval: flagged. The same demand in
+    single units, bought up to a high service level because stockouts are dear,
+    covers several intervals too, but that is what its costs call for: not flagged."""
     p = problem([[poisson(2)]], [[100.0]], pack=[48], holding=[0.01])
     (r,) = explain(p, solve(p), np.array([0]))
-    assert r.warnings and "over-ordering" in r.warnings[0]
+    assert r.warnings and "packs and MOQ add" in r.warnings[0]
+    assert r.cover_intervals > 20
+    single = problem([[poisson(2)]], [[100.0]], pack=[1], holding=[0.01])
+    (u,) = explain(single, solve(single), np.array([0]))
+    assert u.cover_intervals > 2 and not u.warnings
 
 
 def test_reservation_follows_littlewoods_rule() -> None:
