@@ -21,6 +21,7 @@ import pandas as pd
 from contract.atomic import replace_files
 from replenish.backtesting import PRODUCT, BacktestResult
 from replenish.report import STYLE, _img
+from replenish.verdicts import Verdict
 from simulations.charts import backtest_chart
 
 #: Metrics shown to people, in reading order, with their format.
@@ -62,14 +63,7 @@ def verdicts(result: BacktestResult) -> list[str]:
     for row in paired.itertuples(index=False):
         # minus_replenish = baseline - product: below 0 means the plan did better.
         diff, lo, hi = (float(v) for v in (row.minus_replenish, row.low, row.high))  # type: ignore[arg-type]
-        lead, low, high = -diff, -hi, -lo
-        span = f"{lead:+,.0f} (95% CI {low:+,.0f} to {high:+,.0f})"
-        if low > 0:
-            out.append(f"The plan beat {row.policy} on net value by {span}.")
-        elif high < 0:
-            out.append(f"The plan did worse than {row.policy} on net value: {span}.")
-        else:
-            out.append(f"The plan and {row.policy} cannot be told apart on net value: {span}.")
+        out.append(Verdict(str(row.policy), -diff, -hi, -lo).sentence())
     return out
 
 

@@ -1,6 +1,7 @@
 """report.html: one self-contained page a buyer reads first (charts embedded, no links out).
 
-Sections, in reading order: what to order and what it protects, the plans compared,
+First, where the plan does not beat an alternative on the user's own history (and where
+it does). Sections, in reading order: what to order and what it protects, the plans compared,
 the policies simulated over the next days with 95% CIs, the budget frontier, forecast
 fan charts of the biggest lines, the stockouts and one-off bulk orders the
 forecast corrected for, customer segments and their value, the care list, and
@@ -19,8 +20,10 @@ import pandas as pd
 from forecast.plots import fan_chart
 from optimize.frontier import plot_frontier
 from replenish.pipeline import Outcome
+from replenish.verdicts import Verdict
 from simulations.charts import customers_lost, profit_vs_fill
-from simulations.metrics import ALL, lookup
+from simulations.experiments import ExperimentResult
+from simulations.metrics import ALL, lookup, paired
 
 SECTIONS = (
     ("summary", "What to order"),
@@ -44,6 +47,9 @@ img { max-width: 100%; border: 1px solid #eee; margin: .5rem 0; }
 .headline { font-size: 1.15rem; background: #f6f9fc; padding: .8rem 1rem;
             border-left: 4px solid #2a6f97; }
 .note { background: #fff8e1; padding: .5rem .8rem; border-left: 4px solid #f0a500; }
+.verdict { padding: .3rem 1rem; margin-bottom: 1rem; }
+.verdict.warn { background: #fdecea; border-left: 4px solid #c0392b; }
+.verdict.good { background: #eaf7ee; border-left: 4px solid #2e8b57; }
 """
 
 
@@ -68,6 +74,47 @@ def _unspent(why: dict[str, object] | None) -> str:
     return f"<li>Left unspent: {_money(float(why['amount']))} ({html.escape(reasons)}).</li>"  # type: ignore[arg-type]
 
 
+def simulated_verdicts(sim: ExperimentResult, plan_policy: str = "churn-aware") -> list[Verdict]:
+    """The plan's policy against every other policy of the simulation's first scenario,
+    on net value, paired replication by replication (95% CI)."""
+    diffs = paired(sim.cells, plan_policy)
+    rows = diffs[
+        (diffs["scenario"] == sim.scenarios[0])
+        & (diffs["segment"] == ALL)
+        & (diffs["metric"] == "net_value")
+    ]
+    # `paired` gives policy - plan; a verdict reads plan - policy.
+    return [
+        Verdict(str(r.policy), -float(r.diff), -float(r.ci_high), -float(r.ci_low))  # type: ignore[arg-type]
+        for r in rows.itertuples(index=False)
+    ]
+
+
+def _first_screen(sim: ExperimentResult | None) -> str:
+    """What a buyer must read before anything else: where the plan does not beat an
+    alternative on their own history, said plainly; then where it does."""
+    if sim is None:
+        return ""
+    verdicts = simulated_verdicts(sim)
+    short = [v for v in verdicts if v.outcome != "beat"]
+    lead = (
+        f"On your history the plan does not beat {', '.join(v.against for v in short)} "
+        "on net value (margin - holding - order costs - CLV of customers lost)."
+        if short
+        else "On your history the plan beat every alternative on net value."
+    )
+    items = "".join(
+        f"<li>{html.escape(v.sentence())}</li>"
+        for v in short + [v for v in verdicts if v.outcome == "beat"]
+    )
+    kind = "warn" if short else "good"
+    return (
+        f'<div class="verdict {kind}"><p><b>{html.escape(lead)}</b> Simulated over the '
+        f"next days on the customers estimated from your history, every policy meeting "
+        f"the same customers:</p><ul>{items}</ul></div>"
+    )
+
+
 def write_report(outcome: Outcome, folder: Path) -> Path:
     """Draw the charts into `folder/charts` and write `folder/report.html`."""
     charts = folder / "charts"
@@ -83,7 +130,7 @@ def write_report(outcome: Outcome, folder: Path) -> Path:
     fills = ", ".join(
         f"tier {s} {100 * float(expected[f'fill_{s}']):.1f}%" for s in problem.segments
     )
-    body["summary"] = (
+    body["summary"] = _first_screen(outcome.simulation) + (
         f'<p class="headline">Order <b>{len(plan.lines):,} lines</b> from '
         f"<b>{len(plan.suppliers):,} suppliers</b> for <b>{_money(record['total_cost'])}</b> "
         f"(budget {_money(outcome.settings.budget or 0.0)}). Expected fill rate over each "

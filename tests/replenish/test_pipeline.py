@@ -51,6 +51,9 @@ def test_run_writes_a_plan_a_care_list_and_a_report(
     page = (out / "report.html").read_text(encoding="utf-8")
     for key, title in SECTIONS:
         assert f'<section id="{key}">' in page and title in page
+    # Before anything else: whether the plan beat each simulated alternative.
+    assert page.index('class="verdict') < page.index('class="headline"')
+    assert page.count("<li>The plan") == 3  # ERP, base-stock, segment-blind
     assert page.count('src="data:image/png;base64,') >= 5  # every chart is embedded
     assert 'src="http' not in page and "<script" not in page
     assert {p.name for p in (out / "charts").iterdir()} >= {"frontier.png", "customers_lost.png"}
