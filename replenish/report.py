@@ -20,6 +20,7 @@ import pandas as pd
 from forecast.plots import fan_chart
 from optimize.frontier import plot_frontier
 from replenish.pipeline import Outcome
+from replenish.tables import html_table
 from replenish.verdicts import Verdict
 from simulations.charts import customers_lost, profit_vs_fill
 from simulations.experiments import ExperimentResult
@@ -58,10 +59,6 @@ def _img(path: Path, alt: str) -> str:
     return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
 
 
-def _table(frame: pd.DataFrame, floats: str = "{:,.2f}") -> str:
-    return frame.to_html(border=0, float_format=lambda v: floats.format(v), escape=True, na_rep="—")
-
-
 def _money(value: float) -> str:
     return f"{value:,.0f}"
 
@@ -72,6 +69,15 @@ def _unspent(why: dict[str, object] | None) -> str:
         return ""
     reasons = "; ".join(str(r) for r in why["reasons"])  # type: ignore[attr-defined]
     return f"<li>Left unspent: {_money(float(why['amount']))} ({html.escape(reasons)}).</li>"  # type: ignore[arg-type]
+
+
+#: The simulation's paired metrics the report shows, in words (money in currency).
+METRIC_WORDS = {
+    "net_value": "net value",
+    "customers_lost": "customers lost",
+    "profit": "profit",
+    "clv_active_end": "CLV of customers kept",
+}
 
 
 def simulated_verdicts(sim: ExperimentResult, plan_policy: str = "churn-aware") -> list[Verdict]:
@@ -110,8 +116,8 @@ def _first_screen(sim: ExperimentResult | None) -> str:
     kind = "warn" if short else "good"
     return (
         f'<div class="verdict {kind}"><p><b>{html.escape(lead)}</b> Simulated over the '
-        f"next days on the customers estimated from your history, every policy meeting "
-        f"the same customers:</p><ul>{items}</ul></div>"
+        f"{html.escape(sim.scenarios[0])} on the customers estimated from your history, "
+        f"every policy meeting the same customers:</p><ul>{items}</ul></div>"
     )
 
 
@@ -137,9 +143,9 @@ def write_report(outcome: Outcome, folder: Path) -> Path:
         f"SKU's protection interval: {fills}; expected customers lost to stockouts "
         f"{float(expected['customers_lost']):,.1f}.</p>"
         + "<h3>Totals per supplier</h3>"
-        + _table(plan.suppliers.set_index("supplier_id"))
+        + html_table(plan.suppliers.set_index("supplier_id"))
         + "<h3>Biggest lines (all in plan.csv, with their reasons)</h3>"
-        + _table(
+        + html_table(
             lines.head(15)[
                 ["sku_id", "supplier_id", "packs", "quantity", "line_cost", "binding"]
             ].set_index("sku_id")
@@ -147,15 +153,11 @@ def write_report(outcome: Outcome, folder: Path) -> Path:
     )
 
     # Plans compared.
-    shown = outcome.comparison.copy()
-    for column in [c for c in shown.columns if c.startswith("fill_")]:
-        shown[column] = [f"{100 * v:.1f}%" for v in shown[column]]
-    shown.columns = [c.replace("_", " ") for c in shown.columns]
     body["plans"] = (
         "<p>The same budget and forecast, four ways to spend it: expected outcomes over "
         "each SKU's protection interval (customers lost: expected short purchases x the "
         "tier's churn per stockout; value lost: units short x their stockout cost).</p>"
-        + _table(shown)
+        + html_table(outcome.comparison)
     )
 
     # Simulation.
@@ -172,31 +174,35 @@ def write_report(outcome: Outcome, folder: Path) -> Path:
 
             def est(metric: str, seg: str = ALL, p: str = policy) -> str:
                 mean, low, high = stats[(scenario, p, seg, metric)]
-                return f"{mean:,.1f} ± {(high - low) / 2:,.1f}"
+                places = 1 if metric == "customers_lost" else 0  # else money
+                return f"{mean:,.{places}f} ± {(high - low) / 2:,.{places}f}"
 
             row = {"policy": policy, "net value": est("net_value"),
                    "customers lost": est("customers_lost"),
-                   "customers kept (CLV)": est("clv_active_end"), "profit": est("profit"),
-                   "avg stock value": est("inventory_value")}  # fmt: skip
+                   "CLV of customers kept": est("clv_active_end"), "profit": est("profit"),
+                   "average stock value": est("inventory_value")}  # fmt: skip
             for seg in (s for s in dict.fromkeys(sim.summary["segment"]) if s != ALL):
-                row[f"fill {seg}"] = (
+                row[f"fill rate {seg}"] = (
                     f"{100 * stats[(scenario, policy, str(seg), 'fill_rate')][0]:.1f}%"
                 )
             rows.append(row)
         paired = sim.paired[(sim.paired["segment"] == ALL) & sim.paired["metric"].isin(
-            ["net_value", "customers_lost", "profit", "clv_active_end"])].copy()  # fmt: skip
+            list(METRIC_WORDS))].copy()  # fmt: skip
+        places = [1 if m == "customers_lost" else 0 for m in paired["metric"]]
+        paired["difference"] = [f"{d:+,.{p}f}" for d, p in zip(paired["diff"], places, strict=True)]
         paired["95% CI"] = [
-            f"[{lo:+,.1f}, {hi:+,.1f}]"
-            for lo, hi in zip(paired["ci_low"], paired["ci_high"], strict=True)
+            f"{lo:+,.{p}f} to {hi:+,.{p}f}"
+            for lo, hi, p in zip(paired["ci_low"], paired["ci_high"], places, strict=True)
         ]
+        paired["metric"] = paired["metric"].map(METRIC_WORDS)
         body["simulation"] = (
             f"<p>{scenario}, {outcome.settings.replications} replications on the customers "
             "estimated from your history, every policy meeting the same customers (mean ± "
             "95% CI half-width; the optimizer policies hold the ERP policy's average stock "
             "value).</p>"
-            + _table(pd.DataFrame(rows).set_index("policy"))
-            + f"<h3>Differences against {html.escape(sim.reference)} (paired)</h3>"
-            + _table(paired[["policy", "metric", "diff", "95% CI"]].set_index("policy"))
+            + html_table(pd.DataFrame(rows))
+            + f"<h3>Each policy minus {html.escape(sim.reference)}, paired by replication</h3>"
+            + html_table(paired[["policy", "metric", "difference", "95% CI"]])
             + _img(profit_vs_fill(sim, charts / "profit_vs_fill_rate.png"), "profit vs fill rate")
             + _img(customers_lost(sim, charts / "customers_lost.png"), "customers lost per tier")
         )
@@ -206,7 +212,7 @@ def write_report(outcome: Outcome, folder: Path) -> Path:
     frontier_png = plot_frontier(
         outcome.frontier, problem.segments, customers, charts / "frontier.png"
     )
-    body["frontier"] = _img(frontier_png, "budget frontier") + _table(
+    body["frontier"] = _img(frontier_png, "budget frontier") + html_table(
         outcome.frontier.set_index("budget")
     )
 
@@ -230,10 +236,10 @@ def write_report(outcome: Outcome, folder: Path) -> Path:
         "the forecast counts them back. Evidence per day: a stock count at zero "
         "(snapshot), a recorded shortage the day before (short), or a run of days without "
         "a sale too long for the SKU's rate (inferred).</p>"
-        + (_table(lost.head(15).set_index("sku_id"), "{:,.1f}") if not lost.empty else "")
+        + (html_table(lost.head(15).set_index("sku_id")) if not lost.empty else "")
         + f"<p>{len(bulk):,} one-off bulk line(s), far above their SKU's usual line, kept "
         "out of the forecast (all in the plan's record).</p>"
-        + (_table(bulk.head(15).set_index("order_id"), "{:,.1f}") if not bulk.empty else "")
+        + (html_table(bulk.head(15).set_index("order_id")) if not bulk.empty else "")
     )
 
     # Segments.
@@ -244,14 +250,15 @@ def write_report(outcome: Outcome, folder: Path) -> Path:
     else:
         body["segments"] = (
             "<p>Tiers by value score (spend, margin, growth, strategic fit, "
-            "reputation); CLV over 3 years from measured retention.</p>" + _table(segments.tiers)
+            "reputation); CLV over 3 years from measured retention.</p>"
+            + html_table(segments.tiers)
         )
 
     # Care list.
     care = outcome.care.head(25)
     body["care"] = (
         "<p>Customers most likely to meet the stockouts this plan still leaves, ranked by "
-        "the CLV at risk (all in care_list.csv).</p>" + _table(care.set_index("customer_id"))
+        "the CLV at risk (all in care_list.csv).</p>" + html_table(care)
         if not care.empty
         else "<p>No customer is expected to meet a stockout.</p>"
     )

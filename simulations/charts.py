@@ -39,17 +39,22 @@ def _finish(fig: Figure, axes: np.ndarray, ylabel: str, title: str, path: str | 
 
 
 def active_customers(result: ExperimentResult, path: str | Path) -> Path:
-    """Mean active customers at the end of each day, per policy, one panel per scenario."""
+    """Customers who stopped buying since day 0 (mean over replications; stockouts and
+    baseline churn, less those who came back), per policy, one panel per scenario. Drawn
+    from 0: active customers themselves (say 1,996 to 2,000 of 2,000) on a cropped axis
+    would make a difference of four customers look like a collapse."""
     colours = _colours(result.policies)
     fig, axes = _panels(len(result.scenarios))
     for ax, scenario in zip(axes, result.scenarios, strict=True):
         for policy in result.policies:
-            series = result.active[(scenario, policy)]
-            ax.plot(np.arange(series.size), series, label=policy, color=colours[policy], lw=1.4)
+            series = result.active[(scenario, policy)].to_numpy(dtype=float)
+            gone = series[0] - series
+            ax.plot(np.arange(series.size), gone, label=policy, color=colours[policy], lw=1.4)
         ax.set_title(scenario)
         ax.set_xlabel("day")
-    ylabel = "active customers (mean over replications)"
-    return _finish(fig, axes, ylabel, "Customers still buying, per policy", path)
+        ax.set_ylim(bottom=0)
+    ylabel = "customers gone since day 0 (mean over replications)"
+    return _finish(fig, axes, ylabel, "Customers who stopped buying, per policy", path)
 
 
 def profit_vs_fill(result: ExperimentResult, path: str | Path) -> Path:

@@ -54,6 +54,8 @@ def test_run_writes_a_plan_a_care_list_and_a_report(
     # Before anything else: whether the plan beat each simulated alternative.
     assert page.index('class="verdict') < page.index('class="headline"')
     assert page.count("<li>The plan") == 3  # ERP, base-stock, segment-blind
+    # Tables for people: no pandas index rows, no raw column names, no 0.96 fill rates.
+    assert "<th></th>" not in page and "supplier_id" not in page and "fill_A" not in page
     assert page.count('src="data:image/png;base64,') >= 5  # every chart is embedded
     assert 'src="http' not in page and "<script" not in page
     assert {p.name for p in (out / "charts").iterdir()} >= {"frontier.png", "customers_lost.png"}
