@@ -14,8 +14,10 @@ both ways, every tuning on pilot runs no evaluated replication shares
   churn-aware policy holds, so that pair is compared at equal stock for certain.
 
 Every policy plans its first levels from the product's forecast of the world's history
-(`simulations.estimate.planning_demand`) and replans from the demand it then observes;
-`--oracle` gives them the world's true rates instead, as a reference.
+(`simulations.estimate.planning_demand`) and replans every 28 days with the engine
+refit on that history plus the days it has seen in the run (`ForecastRefresh`);
+`--oracle` gives them the world's true rates instead (replans then smooth the demand
+seen), as a reference.
 
 The demo world's churn per stockout is calibrated so each tier loses the sector's
 annual share; a second run gives every tier the same per-stockout churn (`--flat-churn`),
@@ -59,7 +61,7 @@ def min_max_at(
 ) -> tuple[float, float]:
     """Scale f of (min, max) = f x (1, 2), safety stock kept, whose pilot holds `target`
     of stock; and that value."""
-    lo, hi = 0.05, 1.0
+    lo, hi = 0.05, 2.0
     best = (1.0, float("inf"))
     for _ in range(12):
         f = 0.5 * (lo + hi)
@@ -113,7 +115,8 @@ def compare(
 
     stats = lookup(result.summary)
     table = Table(title=f"{label}: {replications} replications x {days} days (mean ± 95% CI)")
-    for col in ("policy", "avg stock value", "customers lost", "lost A", "profit", "CLV kept"):
+    columns = ("policy", "avg stock value", "customers lost", "lost A", "net value", "profit")
+    for col in columns:
         table.add_column(col, justify="right")
     for policy in result.policies:
 
@@ -123,10 +126,10 @@ def compare(
 
         table.add_row(
             policy, cell("inventory_value"), cell("customers_lost"),
-            cell("customers_lost", "A"), cell("profit"), cell("clv_active_end"),
+            cell("customers_lost", "A"), cell("net_value"), cell("profit"),
         )  # fmt: skip
     console.print(table)
-    metrics = ["customers_lost", "profit", "clv_active_end", "inventory_value"]
+    metrics = ["net_value", "customers_lost", "profit", "clv_lost", "inventory_value"]
     pairs = result.paired[(result.paired["segment"] == ALL) & result.paired["metric"].isin(metrics)]
     diff = Table(title=f"{label}: churn-aware minus each policy, paired (95% CI)")
     for col in ("against", "metric", "difference", "95% CI"):
@@ -169,7 +172,7 @@ def main() -> None:
     planning = None
     if not args.oracle:
         started = time.perf_counter()
-        planning = planning_demand(world, forecast_dataset(generated.dataset).result)
+        planning = planning_demand(world, forecast_dataset(generated.dataset))
         truth = world.expected_daily_demand()[0].sum()
         console.print(
             f"forecast of the history in {time.perf_counter() - started:.0f} s: "

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 MATCH_ITERATIONS = 4
-MATCH_TOLERANCE = 0.02
+MATCH_TOLERANCE = 0.01
 #: The replication pilot runs use (tuning stock to a target): one no experiment evaluates
 #: (they number theirs from 0 and run at most 1,000), so no evaluated run is also the
 #: run a policy was tuned on.
@@ -102,7 +102,7 @@ def match_investment(
     Pilot runs (`PILOT_REPLICATION`, never evaluated). If the uncapped policy holds
     more than the target, its investment cap is rescaled by target / achieved (inventory
     grows with the cap about in proportion); if it holds less, its holding-cost factor
-    is bisected on a log scale until it holds enough. Stops within 2% or after
+    is bisected on a log scale until it holds enough. Stops within 1% or after
     `MATCH_ITERATIONS` (cap) or twice that (factor) pilots.
     """
 
