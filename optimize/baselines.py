@@ -13,8 +13,9 @@ says it would:
   the SKU's demand-weighted average (no customer priority).
 
 All in whole packs with the MOQ respected; lines that no longer fit the budget or the
-capacity are cut, taken in SKU order; or, given a `priority`, trimmed to fit best first
-(a buyer working down the list of what runs out soonest: `urgency`).
+capacity are trimmed to fit, best first: what runs out first, the least of its
+order-up-to level held (`optimize.ordering.runs_out_first`, as in the simulator), or a
+given `priority` (`urgency`: the fewest protection intervals of demand covered).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from optimize.levels import (
     safety_min_max_levels,
     ss_levels,
 )
-from optimize.ordering import fit_to_budget, order_units, within_budget
+from optimize.ordering import fit_to_budget, order_units, runs_out_first
 from optimize.problem import ReorderProblem
 from optimize.solve import Solution, solve
 
@@ -44,17 +45,15 @@ SERVICE_Z = 1.645
 def packs_for(
     problem: ReorderProblem, levels: Levels, priority: np.ndarray | None = None
 ) -> np.ndarray:
-    """Packs per SKU that the levels (s, S) order from the problem's position, cut to
-    the budget and the capacity in SKU order (or, given a `priority`, trimmed to them
-    best first: `optimize.ordering.fit_to_budget`)."""
+    """Packs per SKU that the levels (s, S) order from the problem's position, trimmed
+    to the budget and the capacity best first (`optimize.ordering.fit_to_budget`): by
+    `priority`, or by what runs out first (`runs_out_first`, as the simulator does)."""
     units = order_units(problem.position, *levels, problem.pack_size, problem.moq)
     if priority is None:
-        units = within_budget(units, problem.unit_cost, problem.budget)
-        units = within_budget(units, problem.unit_volume, problem.capacity)
-    else:
-        pack, moq = problem.pack_size, problem.moq
-        units = fit_to_budget(units, problem.unit_cost, problem.budget, priority, pack, moq)
-        units = fit_to_budget(units, problem.unit_volume, problem.capacity, priority, pack, moq)
+        priority = runs_out_first(problem.position, levels[1])
+    pack, moq = problem.pack_size, problem.moq
+    units = fit_to_budget(units, problem.unit_cost, problem.budget, priority, pack, moq)
+    units = fit_to_budget(units, problem.unit_volume, problem.capacity, priority, pack, moq)
     return np.asarray(units // problem.pack_size, dtype=np.int64)
 
 

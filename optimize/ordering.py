@@ -1,7 +1,7 @@
 """From stock levels to an order: whole packs, the MOQ, and a budget that runs out.
 
 Every policy, in the plan's baselines and in the simulator alike, orders through these
-two functions, so a simulated policy orders exactly what the plan's rule would.
+functions, so a simulated policy orders exactly what the plan's rule would.
 """
 
 from __future__ import annotations
@@ -26,25 +26,11 @@ def order_units(
     return np.asarray(packs * pack_size, dtype=np.int64)
 
 
-def within_budget(
-    units: np.ndarray,
-    unit_cost: np.ndarray,
-    budget: float | None,
-    priority: np.ndarray | None = None,
-) -> np.ndarray:
-    """The lines of `units` kept whole, best `priority` first (else in SKU order), while
-    their running cost stays within `budget`; the rest are cut to 0. None: no budget.
-
-    A line that does not fit ends the run: later lines are cut too, as a buyer working
-    down a list stops when the money is gone (`unit_cost` may be a volume per unit to
-    apply a capacity the same way)."""
-    if budget is None:
-        return units
-    order = np.argsort(-priority, kind="stable") if priority is not None else np.arange(units.size)
-    spend = np.cumsum((units * unit_cost)[order])
-    keep = np.zeros(units.size, dtype=bool)
-    keep[order] = spend <= budget + 1e-9
-    return np.where(keep, units, 0)
+def runs_out_first(position: np.ndarray, order_up_to: np.ndarray) -> np.ndarray:
+    """Priority of a line under a rule without values (ERP min/max, base-stock, (s,S))
+    when the money runs out: the less of its order-up-to level a SKU holds, the sooner it
+    runs out and the higher it ranks, as a buyer works down an ERP's reorder list."""
+    return np.asarray(-position / np.maximum(order_up_to, 1.0))
 
 
 def fit_to_budget(
@@ -78,4 +64,65 @@ def fit_to_budget(
             packs = np.floor(left / pack_cost[i]) if pack_cost[i] > 0 else 0.0
             out[i] = packs * pack_size[i] if packs >= max(min_packs[i], 1) else 0
         left -= out[i] * unit_cost[i]
+    return out
+
+
+def fit_by_value(
+    units: np.ndarray,
+    position: np.ndarray,
+    unit_cost: np.ndarray,
+    budget: float | None,
+    pack_size: np.ndarray,
+    moq: np.ndarray,
+    value_start: np.ndarray,
+    values: np.ndarray,
+) -> np.ndarray:
+    """The order `units` cut to `budget` pack by pack, the best marginal value per
+    currency first across all SKUs: the budgeted newsvendor, which keeps the first packs
+    of every valuable line before the last packs of any. None: no budget.
+
+    `values[value_start[i] + x]`: the value (currency) of SKU i's x-th unit of stock, x
+    from 0 (below 0, backorders, the first value holds; past the table, the last).
+    Packs add stock from the SKU's position; the packs that reach its MOQ go as one
+    block, valued at their average; a SKU's later packs never rank above its earlier
+    ones (they are worth less: values fall with stock), so a SKU's packs are taken in
+    order, and a block too dear for the money left ends that SKU's order.
+    """
+    if budget is None:
+        return units
+    ratio_parts, sku_parts, packs_parts = [], [], []
+    for i in np.flatnonzero(units > 0):
+        pack = int(pack_size[i])
+        n_packs = int(units[i] // pack)
+        lo, hi = int(value_start[i]), int(value_start[i + 1])
+        stock = int(np.floor(position[i])) + np.arange(n_packs * pack)
+        if hi > lo:
+            unit_value = values[lo + np.clip(stock, 0, hi - lo - 1)]
+        else:
+            unit_value = np.zeros(stock.size)
+        per_pack = unit_value.reshape(n_packs, pack).sum(axis=1)
+        head = min(max(int(np.ceil(moq[i] / pack)), 1), n_packs)
+        block_value = np.r_[per_pack[:head].sum(), per_pack[head:]]
+        block_packs = np.r_[head, np.ones(n_packs - head, dtype=np.int64)]
+        ratio = block_value / np.maximum(block_packs * pack * unit_cost[i], 1e-12)
+        ratio_parts.append(np.minimum.accumulate(ratio))
+        sku_parts.append(np.full(ratio.size, i))
+        packs_parts.append(block_packs)
+    if not ratio_parts:
+        return units
+    ratio, sku, packs = (np.concatenate(p) for p in (ratio_parts, sku_parts, packs_parts))
+    out = np.zeros_like(units)
+    closed = np.zeros(units.size, dtype=bool)
+    left = float(budget) + 1e-9
+    # Stable on ties: a SKU's blocks keep their order, SKUs their index order.
+    for b in np.argsort(-ratio, kind="stable"):
+        i = sku[b]
+        if closed[i]:
+            continue
+        cost = packs[b] * pack_size[i] * unit_cost[i]
+        if cost <= left:
+            out[i] += packs[b] * pack_size[i]
+            left -= cost
+        else:
+            closed[i] = True
     return out

@@ -43,7 +43,7 @@ from typing import Protocol
 import numpy as np
 
 from optimize.economics import stockout_cost
-from optimize.ordering import order_units, within_budget
+from optimize.ordering import fit_by_value, fit_to_budget, order_units, runs_out_first
 from simulations.model import Behaviour, SimWorld
 from simulations.policies import Levels, PlanningView, Policy
 from simulations.sampling import GuideTable, RowTables
@@ -658,11 +658,24 @@ def review_orders(
     budget: float | None,
 ) -> np.ndarray:
     """Units each SKU under review orders: the policy's levels through the plan's own
-    ordering rule (`optimize.ordering`: whole packs, MOQ), lines cut by priority (else
-    in SKU order) when the review's `budget` binds."""
+    ordering rule (`optimize.ordering`: whole packs, MOQ). When the review's `budget`
+    binds, a policy that values each unit (the optimizers) buys packs by marginal value
+    per currency across its lines (`fit_by_value`, the plan's own rule); a rule without
+    values (ERP min/max, base-stock, (s,S)) keeps lines whole, what runs out first (the
+    least of its order-up-to level held) first, a line too dear cut to the packs that
+    still fit and the list gone on (`fit_to_budget`, as the plan's baselines and the
+    backtest do), as a buyer works down an ERP's reorder list."""
     s = np.where(reviewing, levels.reorder_point, -np.inf)
     units = order_units(position, s, levels.order_up_to, pack_size, moq)
-    return within_budget(units, unit_cost, budget, levels.priority)
+    if budget is None:
+        return units
+    if levels.unit_value is not None:
+        start, values = levels.unit_value
+        return fit_by_value(units, position, unit_cost, budget, pack_size, moq, start, values)
+    priority = levels.priority
+    if priority is None:
+        priority = runs_out_first(position, levels.order_up_to)
+    return fit_to_budget(units, unit_cost, budget, priority, pack_size, moq)
 
 
 def _days_to_arrival(incoming: np.ndarray, day: int, lead: np.ndarray) -> np.ndarray:

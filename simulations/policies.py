@@ -88,13 +88,17 @@ class Reserve:
 @dataclass(frozen=True)
 class Levels:
     """Per SKU: reorder point s, order-up-to S (units), an optional `reserve` for the
-    top segment, and the value per currency of the SKU's last unit (`priority`; None:
-    lines are cut in SKU order when a review's budget binds)."""
+    top segment, and for a review whose budget binds either each unit's value
+    (`unit_value`: packs are bought by marginal value per currency) or a `priority` per
+    line (None: what runs out first goes first)."""
 
     reorder_point: np.ndarray
     order_up_to: np.ndarray
     reserve: Reserve | None = None
     priority: np.ndarray | None = None
+    # The value (currency) of each unit of stock per SKU: values[start[i] + x] for SKU
+    # i's x-th unit (`optimize.ordering.fit_by_value`); None for rules without values.
+    unit_value: tuple[np.ndarray, np.ndarray] | None = None
 
 
 class Policy(Protocol):
@@ -240,10 +244,16 @@ class OptimizerPolicy:
             ]
         )
         priority = last_unit / np.maximum(view.unit_cost, 1e-9)
+        # Every unit's value up to the target (at least one), for reviews short of money.
+        counts = np.maximum(target.astype(np.int64), 1)
+        start = np.r_[0, np.cumsum(counts)]
+        values = np.concatenate(
+            [c.unit_values(0, int(m)) for c, m in zip(solution.curves, counts, strict=True)]
+        )
         reserve = None
         if self.churn_aware and self.reserve and len(view.segments) > 1:
             reserve = _littlewood(view)
-        return Levels(target - 1.0, target, reserve, priority)
+        return Levels(target - 1.0, target, reserve, priority, (start, values))
 
 
 def _littlewood(view: PlanningView) -> Reserve:

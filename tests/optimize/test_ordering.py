@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optimize.levels import min_max_levels, safety_min_max_levels
-from optimize.ordering import fit_to_budget, within_budget
+from optimize.ordering import fit_by_value, fit_to_budget
 
 
 def test_a_line_too_dear_is_trimmed_to_the_packs_that_fit_and_the_list_goes_on() -> None:
@@ -19,8 +19,6 @@ def test_a_line_too_dear_is_trimmed_to_the_packs_that_fit_and_the_list_goes_on()
     # 45 of money: line 0 gets 4 packs (40), line 1 (20) no longer fits and gets 2 units,
     # line 2 (a pack of 6 at 6) does not fit the 1 left.
     assert fit_to_budget(units, cost, 45.0, urgency, pack, moq).tolist() == [40, 2, 0]
-    # The cumulative rule stops at the first line that does not fit: nothing at all.
-    assert within_budget(units, cost, 45.0, urgency).tolist() == [0, 0, 0]
 
 
 def test_a_trimmed_line_below_its_moq_is_dropped() -> None:
@@ -57,6 +55,68 @@ def test_fit_to_budget_keeps_the_budget_packs_and_moq(
     assert ((out % pack) == 0).all() and (out <= units).all()
     assert ((out == 0) | (out >= moq)).all()
     assert np.array_equal(fit_to_budget(units, cost, None, np.zeros(len(rows)), pack, moq), units)
+
+
+def _table(*per_sku: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """(start, values) of per-unit values, one list per SKU."""
+    return np.r_[0, np.cumsum([len(v) for v in per_sku])], np.concatenate(per_sku)
+
+
+def test_packs_are_bought_by_marginal_value_per_currency() -> None:
+    """Three units of money: the best three units across both SKUs (10, 9.5, 9), not the
+    first line whole; from a position of 1, SKU 0's first unit is already held."""
+    start, values = _table([10.0, 9.0, 8.0, 7.0], [9.5, 4.0, 3.0])
+    units, cost = np.array([4, 3]), np.ones(2)
+    one, none = np.ones(2, dtype=np.int64), np.zeros(2, dtype=np.int64)
+    zero = np.zeros(2)
+    assert fit_by_value(units, zero, cost, 3.0, one, none, start, values).tolist() == [2, 1]
+    held = np.array([1.0, 0.0])
+    assert fit_by_value(units, held, cost, 3.0, one, none, start, values).tolist() == [2, 1]
+    assert fit_by_value(units, zero, cost, None, one, none, start, values).tolist() == [4, 3]
+
+
+def test_a_moq_block_is_valued_at_its_average() -> None:
+    """SKU 0's MOQ of 3 buys units worth 10, 1, 1 (4 a unit): SKU 1's units at 5 go first."""
+    start, values = _table([10.0, 1.0, 1.0], [5.0, 5.0, 5.0])
+    one, cost = np.ones(2, dtype=np.int64), np.ones(2)
+    got = fit_by_value(
+        np.array([3, 3]), np.zeros(2), cost, 3.0, one, np.array([3, 0]), start, values
+    )
+    assert got.tolist() == [0, 3]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 40),
+            st.floats(0.1, 20),
+            st.integers(1, 6),
+            st.integers(0, 3),
+            st.integers(-5, 10),
+            st.lists(st.floats(-5, 50), min_size=1, max_size=30),
+        ),
+        min_size=1,
+        max_size=10,
+    ),
+    st.floats(0, 500),
+)
+def test_fit_by_value_keeps_the_budget_packs_and_moq(
+    rows: list[tuple[int, float, int, int, int, list[float]]], budget: float
+) -> None:
+    pack = np.array([r[2] for r in rows])
+    units = np.array([r[0] for r in rows]) // pack * pack
+    cost = np.array([r[1] for r in rows])
+    moq = np.array([r[3] for r in rows]) * pack
+    units = np.where(units > 0, np.maximum(units, moq), 0)  # as order_units makes them
+    position = np.array([float(r[4]) for r in rows])
+    start, values = _table(*[sorted(r[5], reverse=True) for r in rows])
+    out = fit_by_value(units, position, cost, budget, pack, moq, start, values)
+    assert (out @ cost) <= budget + 1e-6
+    assert ((out % pack) == 0).all() and (out <= units).all()
+    assert ((out == 0) | (out >= moq)).all()
+    if (units @ cost) <= budget:
+        assert np.array_equal(out, units)
 
 
 def test_min_max_with_safety_stock_adds_z_sd_to_both_levels() -> None:

@@ -139,6 +139,23 @@ def test_a_zero_budget_orders_nothing(sim: Sim) -> None:
     assert free.totals["purchase_cost"] > 0.0
 
 
+def test_a_review_budget_keeps_what_runs_out_first_and_trims_the_rest() -> None:
+    """A rule without values (ERP min/max) ranks lines by the share of their order-up-to
+    level held: SKUs 1 and 2 (empty) before SKU 0 (8 of 100 held), which gets the 5 units
+    left, not nothing; with values, the best value per currency goes first."""
+    from simulations.engine import review_orders
+    from simulations.policies import Levels
+
+    levels = Levels(np.array([10.0, 10.0, 10.0]), np.array([100.0, 20.0, 20.0]))
+    position, reviewing = np.array([8.0, 0.0, 0.0]), np.ones(3, dtype=bool)
+    ones, zeros = np.ones(3, dtype=np.int64), np.zeros(3, dtype=np.int64)
+    args = (position, reviewing, ones, zeros, np.ones(3))
+    assert review_orders(levels, *args, None).tolist() == [92, 20, 20]
+    assert review_orders(levels, *args, 45.0).tolist() == [5, 20, 20]
+    valued = Levels(levels.reorder_point, levels.order_up_to, priority=np.array([3.0, 1.0, 2.0]))
+    assert review_orders(valued, *args, 45.0).tolist() == [45, 0, 0]
+
+
 def test_demand_matches_the_worlds_expected_rates(sim: Sim) -> None:
     world, behaviour = sim
     calm = _churn(behaviour, 0.0)
