@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -33,6 +35,16 @@ def test_a_trimmed_line_below_its_moq_is_dropped() -> None:
     assert got.tolist() == [0, 5]
 
 
+def _lines(rows: list[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Units, unit cost, pack and MOQ of drawn lines (units, cost, pack, MOQ packs, ...),
+    units in whole packs and at least the MOQ, as `order_units` makes them."""
+    pack = np.array([r[2] for r in rows])
+    units = np.array([r[0] for r in rows]) // pack * pack
+    cost = np.array([r[1] for r in rows])
+    moq = np.array([r[3] for r in rows]) * pack
+    return np.where(units > 0, np.maximum(units, moq), 0), cost, pack, moq
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(
@@ -45,11 +57,7 @@ def test_a_trimmed_line_below_its_moq_is_dropped() -> None:
 def test_fit_to_budget_keeps_the_budget_packs_and_moq(
     rows: list[tuple[int, float, int, int]], budget: float
 ) -> None:
-    pack = np.array([r[2] for r in rows])
-    units = np.array([r[0] for r in rows]) // pack * pack
-    cost = np.array([r[1] for r in rows])
-    moq = np.array([r[3] for r in rows]) * pack
-    units = np.where(units > 0, np.maximum(units, moq), 0)  # as order_units makes them
+    units, cost, pack, moq = _lines(rows)
     out = fit_to_budget(units, cost, budget, -np.arange(len(rows), dtype=float), pack, moq)
     assert (out @ cost) <= budget + 1e-6
     assert ((out % pack) == 0).all() and (out <= units).all()
@@ -104,11 +112,7 @@ def test_a_moq_block_is_valued_at_its_average() -> None:
 def test_fit_by_value_keeps_the_budget_packs_and_moq(
     rows: list[tuple[int, float, int, int, int, list[float]]], budget: float
 ) -> None:
-    pack = np.array([r[2] for r in rows])
-    units = np.array([r[0] for r in rows]) // pack * pack
-    cost = np.array([r[1] for r in rows])
-    moq = np.array([r[3] for r in rows]) * pack
-    units = np.where(units > 0, np.maximum(units, moq), 0)  # as order_units makes them
+    units, cost, pack, moq = _lines(rows)
     position = np.array([float(r[4]) for r in rows])
     start, values = _table(*[sorted(r[5], reverse=True) for r in rows])
     out = fit_by_value(units, position, cost, budget, pack, moq, start, values)
