@@ -354,8 +354,9 @@ def refit_panel(
 ) -> ForecastResult:
     """Forecast every SKU of `panel` (a longer history of the same SKUs) with the model
     `previous` chose for it and `previous`'s calibration of the spread: the weekly
-    refresh between model selections, about 1/50 of `forecast_panel`'s time because
-    nothing is backtested. SKUs `previous` had no model for (new, never sold, history
+    refresh between model selections, a fraction of `forecast_panel`'s time because
+    nothing is backtested (0.35 s on the demo world's 300 SKUs, whose whole forecast
+    takes 8.5 s). SKUs `previous` had no model for (new, never sold, history
     too short) are treated as `forecast_panel` treats them. Runs inline."""
     chosen = previous.selection.set_index("sku_id")["model"]
     models = chosen.reindex(pd.Index(panel.sku_ids)).fillna("").to_numpy(dtype=object)
