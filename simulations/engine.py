@@ -23,7 +23,8 @@ computes its `Setup` once and changes one `DayState` day by day, through named s
    reference) and replans every `replan_days` from the days it observed (the
    engine refit on the history plus those days, `DemandEstimate.refresh`);
    suppliers under review order position (on hand + on order - backorders) at or
-   below s -> up to S, in whole packs, MOQ respected, within the review's budget.
+   below s -> up to S, in whole packs, MOQ respected, within the review's budget; an
+   optimizer policy skips a supplier whose lines are worth less than its order cost.
    Lead times are drawn per supplier order (normal, at least 1 day).
 7. `close_day`: the accounts (stock value and holding cost, unit-days on hand and on
    backorder, active customers).
@@ -555,6 +556,7 @@ def replenish(state: DayState, setup: Setup, d: int, policy: Policy, z_lead: np.
     units = review_orders(
         state.levels, position, reviewing, world.pack_size, world.moq, world.unit_cost, budget
     )
+    units = worth_the_order(state.levels, position, units, world.supplier, world.order_cost)
     ordered = np.flatnonzero(units > 0)
     if not ordered.size:
         return
@@ -676,6 +678,32 @@ def review_orders(
     if priority is None:
         priority = runs_out_first(position, levels.order_up_to)
     return fit_to_budget(units, unit_cost, budget, priority, pack_size, moq)
+
+
+def worth_the_order(
+    levels: Levels,
+    position: np.ndarray,
+    units: np.ndarray,
+    supplier: np.ndarray,
+    order_cost: np.ndarray,
+) -> np.ndarray:
+    """`units`, less the lines of every supplier whose lines this review are worth less
+    than its fixed order cost (`order_cost` per supplier, currency), for a policy that
+    values each unit (`Levels.unit_value`): the plan drops such a supplier too, and a
+    policy ordering up to S at every review would otherwise pay the order cost for a
+    few units at a time. Rules without values (ERP min/max, base-stock, (s,S)) order as
+    their levels say: their band between s and S is how they economize on orders."""
+    if levels.unit_value is None or not (order_cost > 0).any():
+        return units
+    start, values = levels.unit_value
+    worth = np.zeros(order_cost.size)
+    for i in np.flatnonzero(units > 0):
+        lo, hi = int(start[i]), int(start[i + 1])
+        stock = int(np.floor(position[i])) + np.arange(int(units[i]))
+        worth[supplier[i]] += float(values[lo + np.clip(stock, 0, hi - lo - 1)].sum())
+    ordering = np.bincount(supplier[units > 0], minlength=order_cost.size) > 0
+    skip = ordering & (worth < order_cost)
+    return np.where(skip[supplier], 0, units)
 
 
 def _days_to_arrival(incoming: np.ndarray, day: int, lead: np.ndarray) -> np.ndarray:

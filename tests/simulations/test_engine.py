@@ -156,6 +156,22 @@ def test_a_review_budget_keeps_what_runs_out_first_and_trims_the_rest() -> None:
     assert review_orders(valued, *args, 45.0).tolist() == [45, 0, 0]
 
 
+def test_an_optimizer_skips_a_supplier_whose_lines_are_not_worth_its_order_cost() -> None:
+    """Supplier 0's two lines add units worth 2 + 1 against an order cost of 10: skipped.
+    Supplier 1's line, worth 15, is ordered. A rule without unit values orders anyway."""
+    from simulations.engine import worth_the_order
+    from simulations.policies import Levels
+
+    start, values = np.array([0, 3, 6, 9]), np.array([5, 2, 1, 4, 1, 0, 9, 6, 3.0])
+    levels = Levels(np.zeros(3), np.full(3, 3.0), unit_value=(start, values))
+    position, units = np.array([1.0, 1.0, 0.0]), np.array([1, 1, 2])
+    supplier, cost = np.array([0, 0, 1]), np.array([10.0, 10.0])
+    assert worth_the_order(levels, position, units, supplier, cost).tolist() == [0, 0, 2]
+    assert worth_the_order(levels, position, units, supplier, cost / 4).tolist() == [1, 1, 2]
+    plain = Levels(np.zeros(3), np.full(3, 3.0))
+    assert worth_the_order(plain, position, units, supplier, cost).tolist() == [1, 1, 2]
+
+
 def test_demand_matches_the_worlds_expected_rates(sim: Sim) -> None:
     world, behaviour = sim
     calm = _churn(behaviour, 0.0)
