@@ -4,8 +4,9 @@ Every policy answers one question, `levels(view)`: given what the planner knows 
 and variance of daily demand per SKU and segment, lead times, review periods, costs),
 at what inventory position to reorder (`reorder_point`, s), up to what level
 (`order_up_to`, S), how many units to hold back for the top segment (`reserve`), and
-which lines to keep first when a review's budget binds (`priority`, value per
-currency). The engine applies them at each supplier's review: if position <= s,
+what each unit is worth (`unit_value`, the optimizers': a review short of money buys
+packs by value per currency, and skips a supplier whose lines are not worth its order
+cost). The engine applies them at each supplier's review: if position <= s,
 order S - position in whole packs, MOQ respected (`optimize.ordering`). The levels are
 the plan's own rules (`optimize.levels`, `optimize.reservation`, the optimizer), so a
 simulation tests what the plan was made with. The five policies differ only there:
@@ -237,13 +238,6 @@ class OptimizerPolicy:
         problem = self.problem(view)
         solution = solve(problem)
         target = solution.quantity.astype(float)
-        last_unit = np.array(
-            [
-                float(curve.unit_values(int(max(t - 1, 0)), 1)[0])
-                for curve, t in zip(solution.curves, target, strict=True)
-            ]
-        )
-        priority = last_unit / np.maximum(view.unit_cost, 1e-9)
         # Every unit's value up to the target (at least one), for reviews short of money.
         counts = np.maximum(target.astype(np.int64), 1)
         start = np.r_[0, np.cumsum(counts)]
@@ -253,7 +247,7 @@ class OptimizerPolicy:
         reserve = None
         if self.churn_aware and self.reserve and len(view.segments) > 1:
             reserve = _littlewood(view)
-        return Levels(target - 1.0, target, reserve, priority, (start, values))
+        return Levels(target - 1.0, target, reserve, unit_value=(start, values))
 
 
 def _littlewood(view: PlanningView) -> Reserve:
