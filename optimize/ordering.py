@@ -67,6 +67,20 @@ def fit_to_budget(
     return out
 
 
+def unit_values(
+    value_start: np.ndarray, values: np.ndarray, i: int, position: float, units: int
+) -> np.ndarray:
+    """The value (currency) of each of `units` units added to SKU i's stock from
+    `position`, read off the table `values[value_start[i] + x]` of its x-th unit of
+    stock: below 0 (backorders) the first value holds, past the table the last, and a
+    SKU without a table values nothing."""
+    lo, hi = int(value_start[i]), int(value_start[i + 1])
+    if hi <= lo:
+        return np.zeros(units)
+    stock = int(np.floor(position)) + np.arange(units)
+    return np.asarray(values[lo + np.clip(stock, 0, hi - lo - 1)])
+
+
 def fit_by_value(
     units: np.ndarray,
     position: np.ndarray,
@@ -81,9 +95,8 @@ def fit_by_value(
     currency first across all SKUs: the budgeted newsvendor, which keeps the first packs
     of every valuable line before the last packs of any. None: no budget.
 
-    `values[value_start[i] + x]`: the value (currency) of SKU i's x-th unit of stock, x
-    from 0 (below 0, backorders, the first value holds; past the table, the last).
-    Packs add stock from the SKU's position; the packs that reach its MOQ go as one
+    `values[value_start[i] + x]`: the value (currency) of SKU i's x-th unit of stock
+    (`unit_values`). Packs add stock from the SKU's position; the packs that reach its MOQ go as one
     block, valued at their average; a SKU's later packs never rank above its earlier
     ones (they are worth less: values fall with stock), so a SKU's packs are taken in
     order, and a block too dear for the money left ends that SKU's order.
@@ -94,13 +107,8 @@ def fit_by_value(
     for i in np.flatnonzero(units > 0):
         pack = int(pack_size[i])
         n_packs = int(units[i] // pack)
-        lo, hi = int(value_start[i]), int(value_start[i + 1])
-        stock = int(np.floor(position[i])) + np.arange(n_packs * pack)
-        if hi > lo:
-            unit_value = values[lo + np.clip(stock, 0, hi - lo - 1)]
-        else:
-            unit_value = np.zeros(stock.size)
-        per_pack = unit_value.reshape(n_packs, pack).sum(axis=1)
+        added = unit_values(value_start, values, int(i), position[i], n_packs * pack)
+        per_pack = added.reshape(n_packs, pack).sum(axis=1)
         head = min(max(int(np.ceil(moq[i] / pack)), 1), n_packs)
         block_value = np.r_[per_pack[:head].sum(), per_pack[head:]]
         block_packs = np.r_[head, np.ones(n_packs - head, dtype=np.int64)]

@@ -44,7 +44,13 @@ from typing import Protocol
 import numpy as np
 
 from optimize.economics import stockout_cost
-from optimize.ordering import fit_by_value, fit_to_budget, order_units, runs_out_first
+from optimize.ordering import (
+    fit_by_value,
+    fit_to_budget,
+    order_units,
+    runs_out_first,
+    unit_values,
+)
 from simulations.model import Behaviour, SimWorld
 from simulations.policies import Levels, PlanningView, Policy
 from simulations.sampling import GuideTable, RowTables
@@ -698,9 +704,8 @@ def worth_the_order(
     start, values = levels.unit_value
     worth = np.zeros(order_cost.size)
     for i in np.flatnonzero(units > 0):
-        lo, hi = int(start[i]), int(start[i + 1])
-        stock = int(np.floor(position[i])) + np.arange(int(units[i]))
-        worth[supplier[i]] += float(values[lo + np.clip(stock, 0, hi - lo - 1)].sum())
+        added = unit_values(start, values, int(i), position[i], int(units[i]))
+        worth[supplier[i]] += float(added.sum())
     ordering = np.bincount(supplier[units > 0], minlength=order_cost.size) > 0
     skip = ordering & (worth < order_cost)
     return np.where(skip[supplier], 0, units)
