@@ -575,7 +575,8 @@ def forecast_dataset(
     outsize = outsize_lines(dataset.orders)
     panel = build_panel(dataset, tiers, leave_out=outsize)
     stockouts = _stockouts(dataset, panel, outsize)
-    panel = replace(panel, censored=panel.censored | stockouts.out)
+    # Before its first line a SKU was not on sale: its demand there is unknown too.
+    panel = replace(panel, censored=panel.censored | stockouts.out | ~stockouts.on_sale)
     result = forecast_panel(
         panel, protection_days(dataset), config, engine, address, progress, lead_time_sd(dataset)
     )
@@ -585,15 +586,18 @@ def forecast_dataset(
     return DatasetForecast(segments, panel, result, stockouts, lost, bulk)
 
 
-def dataset_stockouts(dataset: Dataset) -> tuple[Stockouts, pd.Timestamp]:
+def dataset_stockouts(dataset: Dataset, level_days: int = 0) -> tuple[Stockouts, pd.Timestamp]:
     """The days each SKU of `dataset` was out of stock, counted from the returned first
-    day (what `forecast_dataset` censors, without forecasting)."""
+    day: what `forecast_dataset` censors (`level_days` 0), or judged on each SKU's
+    local rate (`forecast.stockouts.LEVEL_DAYS`), without forecasting."""
     outsize = outsize_lines(dataset.orders)
     panel = build_panel(dataset, leave_out=outsize)
-    return _stockouts(dataset, panel, outsize), panel.start
+    return _stockouts(dataset, panel, outsize, level_days), panel.start
 
 
-def _stockouts(dataset: Dataset, panel: Panel, outsize: np.ndarray) -> Stockouts:
+def _stockouts(
+    dataset: Dataset, panel: Panel, outsize: np.ndarray, level_days: int = 0
+) -> Stockouts:
     """Days each SKU was out of stock (`forecast.stockouts`), on the panel's days."""
     orders = dataset.orders
     n, t = len(panel.sku_ids), panel.n_periods
@@ -605,4 +609,4 @@ def _stockouts(dataset: Dataset, panel: Panel, outsize: np.ndarray) -> Stockouts
     short_days = np.zeros(n * t, dtype=bool)
     short_days[sku[short] * t + day[short]] = True
     snapshot = snapshot_matrix(dataset.stock_history, panel.sku_ids, panel.start, t)
-    return infer_stockouts(lines, short_days.reshape(n, t), snapshot)
+    return infer_stockouts(lines, short_days.reshape(n, t), snapshot, level_days)

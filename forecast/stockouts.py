@@ -7,7 +7,17 @@ panel then sees their demand as the recent normal level, `forecast.panel.uncenso
 
 Each SKU's days are a two-state hidden Markov chain, in stock or out (Rabiner 1989, "A
 tutorial on hidden Markov models", Proc. IEEE 77(2)): in stock, its order lines a day
-are Poisson with the SKU's rate; out, there are none. What the history says shapes it:
+are Poisson with the SKU's rate; out, there are none. The rate is either one figure over
+the whole history (what the forecast censors on) or local (`level_days`: its in-stock
+lines over the days around each day, shrunk toward the whole-history rate by
+`LEVEL_PRIOR_DAYS`), for when the days themselves matter (the stockouts customers met,
+`simulations.churn`). Measured on 10 generated worlds with daily stock counts: the
+whole-history rate judged 2x as many days out as there were, 3 in 4 of them wrongly
+(a seasonal SKU's quiet months read as weeks out); the local rate judged half as many,
+3 in 5 of them rightly. The forecast keeps the whole-history rate: censoring fewer days,
+its demand on censored histories fell from 7% to 12% below the truth, because the
+stockouts it cannot see (a SKU that ran out in the middle of a day with sales) are
+then compensated by nothing. What the history says shapes it:
 
 - **snapshot**: `stock_history` says 0 on hand that day (out), or more (in);
 - **short**: a line recorded as partly unserved that day: the SKU ran out, so the next
@@ -17,7 +27,9 @@ are Poisson with the SKU's rate; out, there are none. What the history says shap
   restocked estimated by expectation-maximization over the whole catalogue.
 
 A day is judged out when its posterior is over one half; a day with a sale, or a
-positive snapshot, never is.
+positive snapshot, never is. Nor is a day before the SKU's first recorded line (unless a
+snapshot says it was stocked): it was not on sale yet, nobody could have asked for it
+(`on_sale`; the forecast still treats those days' demand as unknown).
 """
 
 from __future__ import annotations
@@ -26,23 +38,29 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import special
+from scipy import ndimage, special
 
 #: Evidence codes, per SKU and day.
 NONE, SNAPSHOT, SHORT, INFERRED = 0, 1, 2, 3
 EVIDENCE = {SNAPSHOT: "snapshot", SHORT: "short", INFERRED: "inferred"}
 #: Expectation-maximization passes.
 ITERATIONS = 8
+#: Days (centred) over which a SKU's local in-stock rate is measured.
+LEVEL_DAYS = 56
+#: Days of the SKU's whole-history rate added to every local window (shrinkage).
+LEVEL_PRIOR_DAYS = 3.0
 
 
 @dataclass(frozen=True)
 class Stockouts:
     """Per SKU and day: judged out of stock (`out`), the posterior of being out
-    (`p_out`), and why (`evidence`, the codes above)."""
+    (`p_out`), why (`evidence`, the codes above), and whether the SKU was on sale yet
+    (`on_sale`: from its first recorded line or stocked snapshot on)."""
 
     out: np.ndarray  # (n_skus, n_days) bool
     evidence: np.ndarray  # (n_skus, n_days) int8
     p_out: np.ndarray  # (n_skus, n_days) float
+    on_sale: np.ndarray  # (n_skus, n_days) bool
 
 
 def _posterior(
@@ -92,45 +110,79 @@ def _posterior(
 
 
 def infer_stockouts(
-    lines: np.ndarray, short_days: np.ndarray, snapshot: np.ndarray | None = None
+    lines: np.ndarray,
+    short_days: np.ndarray,
+    snapshot: np.ndarray | None = None,
+    level_days: int = 0,
 ) -> Stockouts:
     """Days out of stock from order lines per SKU and day (`lines`, recorded lines),
     days with a recorded shortage (`short_days`) and stock snapshots (`snapshot`: 1 in
-    stock, 0 out, -1 unknown)."""
+    stock, 0 out, -1 unknown). `level_days`: the window of the local rate (0: one rate
+    over the whole history, the forecast's; `LEVEL_DAYS` for the days themselves)."""
     n, t = lines.shape
     if n == 0 or t == 0:
         empty = np.zeros((n, t), dtype=bool)
-        return Stockouts(empty, np.zeros((n, t), dtype=np.int8), np.zeros((n, t)))
+        return Stockouts(empty, np.zeros((n, t), dtype=np.int8), np.zeros((n, t)), empty)
     sold = lines > 0
     known_out = np.zeros((n, t), dtype=bool) if snapshot is None else snapshot == 0
     known_in = sold | (np.zeros((n, t), dtype=bool) if snapshot is None else snapshot == 1)
     known_out &= ~sold
+    # On sale from the first day with a line or a snapshot: before, neither state.
+    seen = sold | (np.zeros((n, t), dtype=bool) if snapshot is None else snapshot >= 0)
+    first = np.where(seen.any(axis=1), seen.argmax(axis=1), t)
+    on_sale = np.arange(t)[None, :] >= first[:, None]
     boost = np.zeros((n, t), dtype=bool)
     boost[:, 1:] = short_days[:, :-1]
-    rate = np.maximum(lines.sum(axis=1) / t, 1e-3)
+    overall = np.maximum(lines.sum(axis=1) / np.maximum(on_sale.sum(axis=1), 1), 1e-3)
+    # The local rate's shape is measured on every day on sale, once; only its level is
+    # re-estimated on the days judged in stock. Re-estimating the shape too runs away:
+    # a quiet season's zeros judged half out raise its rate, which makes them look more out.
+    shape = _local_rate(lines, on_sale.astype(float), overall, level_days) / overall[:, None]
+    rate = overall[:, None] * shape
     stay_in, stay_out = np.full(n, 0.98), np.full(n, 0.8)
     p_out = np.zeros((n, t))
     log_factorial = special.gammaln(lines + 1.0)
     for _ in range(ITERATIONS):
-        poisson = np.exp(lines * np.log(rate)[:, None] - rate[:, None] - log_factorial)
-        like_in = np.where(known_out, 0.0, poisson)
-        like_out = np.where(known_in, 0.0, 1.0)
+        poisson = np.exp(lines * np.log(rate) - rate - log_factorial)
+        like_in = np.where(on_sale, np.where(known_out, 0.0, poisson), 1.0)
+        like_out = np.where(on_sale & known_in, 0.0, 1.0)
         p_out, io, oi = _posterior(like_in, like_out, stay_in, stay_out, boost)
-        time_in = np.maximum((1 - p_out).sum(axis=1), 1.0)
-        rate = np.maximum((lines * (1 - p_out)).sum(axis=1) / time_in, 1e-3)
+        p_out = np.where(on_sale, p_out, 0.0)
+        w_in = (1 - p_out) * on_sale
+        time_in = np.maximum(w_in.sum(axis=1), 1.0)
+        overall = np.maximum((lines * w_in).sum(axis=1) / time_in, 1e-3)
+        rate = overall[:, None] * shape
         # The chances of moving, shrunk toward the catalogue's (few moves per SKU).
         pool_io = io.sum() / max(float((1 - p_out[:, :-1]).sum()), 1.0)
         pool_oi = oi.sum() / max(float(p_out[:, :-1].sum()), 1.0)
         stay_in = 1 - (io + 5 * pool_io) / (time_in + 5)
         stay_out = 1 - (oi + 5 * pool_oi) / (p_out[:, :-1].sum(axis=1) + 5)
         stay_in, stay_out = np.clip(stay_in, 0.5, 0.9999), np.clip(stay_out, 0.01, 0.999)
-    out = (p_out > 0.5) & ~known_in
+    out = (p_out > 0.5) & ~known_in & on_sale
     out |= known_out
     evidence = np.zeros((n, t), dtype=np.int8)
     evidence[out] = INFERRED
     evidence[out & boost] = SHORT
     evidence[known_out] = SNAPSHOT
-    return Stockouts(out, evidence, p_out)
+    return Stockouts(out, evidence, p_out, on_sale)
+
+
+def _local_rate(
+    lines: np.ndarray, weight: np.ndarray, overall: np.ndarray, level_days: int
+) -> np.ndarray:
+    """Lines a day per SKU and day: the lines of the days counted (`weight`, 1 or 0)
+    over the `level_days` around it, with `LEVEL_PRIOR_DAYS` of the SKU's `overall`
+    rate added (units: lines a day)."""
+    if level_days <= 0:
+        return np.broadcast_to(overall[:, None], lines.shape)
+    size = min(level_days, lines.shape[1])
+    # Means over the window (zeros beyond the history in both, so edges average the
+    # days there are).
+    num = ndimage.uniform_filter1d(lines * weight, size, axis=1, mode="constant")
+    den = ndimage.uniform_filter1d(weight, size, axis=1, mode="constant")
+    prior = LEVEL_PRIOR_DAYS / size
+    rate: np.ndarray = np.maximum((num + prior * overall[:, None]) / (den + prior), 1e-3)
+    return rate
 
 
 def snapshot_matrix(

@@ -12,6 +12,7 @@ from forecast.engine import ForecastConfig, forecast_dataset, forecast_panel, pr
 from forecast.panel import build_panel
 from forecast.stockouts import (
     INFERRED,
+    LEVEL_DAYS,
     SHORT,
     SNAPSHOT,
     infer_stockouts,
@@ -41,6 +42,37 @@ def test_zeros_on_a_slow_seller_are_not_a_stockout() -> None:
     lines = _poisson_with_gap(0.25, 400, slice(0, 0), seed=3)
     found = infer_stockouts(lines, np.zeros_like(lines, dtype=bool))
     assert found.out.mean() < 0.05
+
+
+def test_days_before_a_skus_first_line_are_not_out_of_stock() -> None:
+    """A SKU first sold on day 120 or later was not on sale before: nobody met a
+    stockout of it, whichever rate judges the days."""
+    lines = _poisson_with_gap(3.0, 240, slice(0, 120), seed=2)
+    first = int(np.flatnonzero(lines[0])[0])
+    assert first >= 120
+    for level in (0, LEVEL_DAYS):
+        found = infer_stockouts(lines, np.zeros_like(lines, dtype=bool), level_days=level)
+        assert not found.on_sale[0, :first].any() and found.on_sale[0, first:].all()
+        assert not found.out[0, :first].any()
+
+
+def test_a_seasonal_skus_quiet_months_are_out_only_on_the_whole_history_rate() -> None:
+    """Busy (5 lines a day), quiet (1 a day), busy again, with 15 days out in the second
+    busy season. One rate over the history reads the quiet months' empty days as days
+    out of stock; each day's local rate does not, and still finds the 15 days."""
+    rate = np.r_[np.full(120, 5.0), np.full(120, 1.0), np.full(120, 5.0)]
+    lines = np.asarray(np.random.default_rng(5).poisson(rate))[None, :]
+    lines[0, 300:315] = 0
+    short = np.zeros_like(lines, dtype=bool)
+    whole = infer_stockouts(lines, short)
+    local = infer_stockouts(lines, short, level_days=LEVEL_DAYS)
+    quiet = slice(130, 230)  # away from the season's edges
+    empty = lines[0, quiet] == 0
+    assert empty.mean() > 0.25
+    assert whole.out[0, quiet][empty].mean() > 0.9
+    assert local.out[0, quiet].mean() < 0.05
+    assert local.out[0, 300:315].all() and whole.out[0, 300:315].all()
+    assert local.out[0, :120].mean() < 0.02
 
 
 def test_a_day_with_a_sale_is_never_out_and_a_zero_snapshot_always_is() -> None:
