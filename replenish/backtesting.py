@@ -195,9 +195,7 @@ def fit_review(day: pd.Timestamp, dataset: Dataset, request: BacktestRequest) ->
     """Forecast and churn on the history before `day` (one chunk of the backtest)."""
     seen = history_before(dataset, day)
     run = forecast_dataset(seen, ForecastConfig(horizon=request.horizon_days), engine="inline")
-    churn, source = churn_assumptions(
-        seen, run.segments, request.churn, (run.stockouts, run.panel.start), request.sector
-    )
+    churn, source = churn_assumptions(seen, run.segments, request.churn, request.sector)
     return ReviewFit(day, run, churn, source)
 
 

@@ -20,9 +20,8 @@ import pandas as pd
 
 from contract.atomic import replace_files
 from contract.dataset import Dataset
-from forecast.engine import DatasetForecast, ForecastConfig, dataset_stockouts, forecast_dataset
+from forecast.engine import DatasetForecast, ForecastConfig, forecast_dataset
 from forecast.segments import Segments, segment_customers
-from forecast.stockouts import Stockouts
 from optimize.inputs import ChurnAssumptions, PlanSettings, build_problem
 from optimize.plan import ReorderPlan, build_plan
 from optimize.problem import ReorderProblem
@@ -30,7 +29,7 @@ from optimize.reasons import explain
 from optimize.reservation import reservation_levels
 from optimize.solve import Solution, solve
 from optimize.value_curve import SkuCurve
-from simulations.churn import churn_from_history
+from simulations.churn import churn_from_history, exposure_days
 from simulations.world import PRESETS
 
 EXPOSED_DAYS = 90
@@ -122,8 +121,7 @@ def plan_dataset(
             segments=segments,
         )  # fmt: skip
     with stage("plan"):
-        known = (run.stockouts, run.panel.start) if dataset is whole else None
-        churn, source = churn_assumptions(whole, segments, request.churn, known, request.sector)
+        churn, source = churn_assumptions(whole, segments, request.churn, request.sector)
         settings = PlanSettings(budget=request.budget, capacity=request.capacity, churn=churn)
         problem = build_problem(dataset, run.result, run.segments, settings)
         curves = None
@@ -163,7 +161,6 @@ def churn_assumptions(
     dataset: Dataset,
     segments: Segments | None,
     source: ChurnSource = "fitted",
-    stockouts: tuple[Stockouts | None, pd.Timestamp] | None = None,
     sector: str = "retail",
 ) -> tuple[ChurnAssumptions, str]:
     """Churn per stockout per tier and where it came from: estimated on the history
@@ -171,7 +168,7 @@ def churn_assumptions(
     asked for."""
     if source == "preset":
         return ChurnAssumptions(), "preset (asked for)"
-    return fitted_churn(dataset, segments, stockouts, sector)
+    return fitted_churn(dataset, segments, sector)
 
 
 def exposed_customers(
@@ -198,23 +195,18 @@ def exposed_customers(
 
 
 def fitted_churn(
-    dataset: Dataset,
-    segments: Segments | None,
-    stockouts: tuple[Stockouts | None, pd.Timestamp] | None = None,
-    sector: str = "retail",
+    dataset: Dataset, segments: Segments | None, sector: str = "retail"
 ) -> tuple[ChurnAssumptions, str]:
     """Churn per stockout estimated on the dataset's history with its 90% interval
-    (`simulations.churn`), or the defaults and why. `stockouts`: the days out of stock
-    and their first day, when already inferred (a forecast's); else inferred here."""
+    (`simulations.churn`, on the days out judged for it: `exposure_days`), or the
+    defaults and why."""
     defaults = ChurnAssumptions()
     if segments is None:
         return defaults, "preset (no customers table)"
     tiers = segments.customers.set_index("customer_id")["tier"]
-    out, start = stockouts if stockouts is not None else (None, None)
     try:
-        if out is None or start is None:
-            out, start = dataset_stockouts(dataset)
-        estimate = churn_from_history(dataset, tiers, out.out, start, sector)
+        out, start = exposure_days(dataset)
+        estimate = churn_from_history(dataset, tiers, out, start, sector)
     except (ValueError, np.linalg.LinAlgError) as exc:
         return defaults, f"preset (could not estimate: {exc})"
     detail = {t: c.to_json() for t, c in estimate.per_tier.items()}

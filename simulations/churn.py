@@ -13,7 +13,8 @@ with an order) carries, besides its recorded shortages, in expectation
 where L_c is the customer's lines per order and chance_c(d) = sum_k p_ck x out[k, d]:
 p_ck is the customer's share of lines on SKU k (their own history, shrunk toward the
 catalogue's mix by `PREFERENCE_PRIOR` lines) and out[k, d] the days `forecast.stockouts`
-judged out of stock (snapshots, recorded shortages, or inferred from the sales alone).
+judged out of stock (snapshots, recorded shortages, or inferred from the sales alone, on
+each SKU's local rate: `exposure_days`).
 
 **The model.** A discrete-time hazard over visits: the outcome is "no visit in the next
 `FOLLOW_DAYS` days" (quit); the customer who meets s stockouts and would have quit
@@ -26,16 +27,27 @@ visit (`tiers_at_visits`), frequency the log of 1 + visits in the 90 days before
 the log of 1 + days since the previous visit. q_tier's log-odds and their standard
 errors come from the fit.
 
-**Shrinkage.** The prior is the sector preset (DESIGN.md): its annual loss to stockouts
-turned into a per-event probability given the tier's own exposure, normal on the
-log-odds scale with a standard deviation of `PRIOR_LOGIT_SD`. The posterior
-(normal-normal on the log-odds) weighs the data's estimate by its precision: thin or
-flat data give the prior, never a fitted 0%. A customer lost for a stockout who comes
-back within the follow-up looks as if they never left: the estimate is divided by the
-chance they stay away that long (the sector's return probability, returns after an
-exponential wait, as the simulator assumes). A tier with fewer than
-`MIN_EVENTS` stockouts met is not fitted at all. The source says which dominated:
-"fitted" (the data carry >= 75% of the weight), "prior" (<= 25%, or no fit), "mixed".
+**Shrinkage, with the tiers pooled.** The prior is the sector preset (DESIGN.md): its
+annual loss to stockouts turned into one per-event probability given the whole base's
+exposure (`prior_churn`). The tiers' log-odds are partially pooled (Gelman & Hill 2007,
+"Data analysis using regression and multilevel/hierarchical models", ch. 12):
+
+    theta_t = m + eta + delta_t,  eta ~ N(0, PRIOR_LOGIT_SD^2),  delta_t ~ N(0, TIER_LOGIT_SD^2)
+
+with m the prior's centre, eta the base's shift away from it and delta_t the tier's own.
+The fit's log-odds per tier and standard errors are the data (a weak normal of
+`FIT_RIDGE_SD` in the fit keeps a tier the data push to 0 finite; its information is
+taken out again); the posterior is Gaussian and exact. A tier with thin data of its own
+borrows the others' (tier A's many stockouts tell of B and C too) instead of falling
+back to the preset, and thin or flat data overall give the prior, never a fitted 0%.
+The prior's centre is set so that its mean, E[q], is the preset's figure, and the plan
+uses the posterior mean. A customer lost for a stockout who comes back within the
+follow-up looks as if they never left: the estimate is divided by the chance they stay
+away that long (the sector's return probability, returns after an exponential wait, as
+the simulator assumes). A tier with fewer than `MIN_EVENTS` stockouts met is not fitted
+on its own. The source says whether the data moved a tier: "prior" (they removed <= 25%
+of the prior's variance), "fitted" (the tier's own stockouts carry >= 75% of what is
+known of it), "mixed" otherwise (a tier that borrows from the others is mixed).
 """
 
 from __future__ import annotations
@@ -58,9 +70,15 @@ TIER_PERIOD_DAYS = 91
 PREFERENCE_PRIOR = 5.0
 #: Fewer stockouts met than this in a tier: the prior, unfitted.
 MIN_EVENTS = 20.0
-#: Prior standard deviation of the log-odds of churn per stockout (0.5: the prior's
-#: 90% interval runs from about 0.45x to 2.2x its centre).
-PRIOR_LOGIT_SD = 0.5
+#: Prior standard deviation of the log-odds of the base's churn per stockout (1.0: the
+#: prior's 90% interval runs from about 0.2x to 5x its centre). The preset becomes a
+#: per-event figure through the exposure, itself inferred: on generated worlds the
+#: inferred stockouts met ran from 0.4x to 2.7x the true ones.
+PRIOR_LOGIT_SD = 1.0
+#: How far one tier's log-odds sit from the base's (0.75: 90% within 0.3x to 3.4x).
+TIER_LOGIT_SD = 0.75
+#: A weak normal on each tier's log-odds in the fit (taken out again before pooling).
+FIT_RIDGE_SD = 3.0
 #: z of a two-sided 90% interval.
 Z90 = 1.6448536269514722
 #: When the history shows no stockouts at all, the prior per tier (per event): the
@@ -285,31 +303,23 @@ def tiers_at_visits(
     return out
 
 
-def prior_churn(
-    met: StockoutsMet, tiers: pd.Series | None, annual: float, labels: tuple[str, ...]
-) -> dict[str, float]:
-    """Per tier: the per-event churn that loses `annual` of the tier's customers a year
-    given each one's stockouts met a year (`per_event_churn_exposure`); a tier that met
-    none takes the whole base's exposure, a history without stockouts `FALLBACK_PRIOR`."""
+def prior_churn(met: StockoutsMet, annual: float, labels: tuple[str, ...]) -> dict[str, float]:
+    """Per tier, the prior's mean churn per stockout: the one per-event figure that loses
+    `annual` of the whole base a year given each customer's stockouts met a year
+    (`per_event_churn_exposure`); a history without stockouts `FALLBACK_PRIOR`. One
+    figure for every tier: the preset is a share of the base, and a tier that meets few
+    stockouts loses few customers to them (a per-tier calibration read a rare stockout
+    as a near-certain loss: 30-60% per event for tier C)."""
+    fallback = {label: FALLBACK_PRIOR.get(label, 0.05) for label in labels}
     if not met.events.any():
-        return {label: FALLBACK_PRIOR.get(label, 0.05) for label in labels}
+        return fallback
     years = max(met.n_days, 1) / 365.25
     per_year = np.bincount(met.customer, weights=met.events, minlength=len(met.customers)) / years
-    tier = (
-        tiers.astype(str).reindex(met.customers).fillna("C").to_numpy()
-        if tiers is not None
-        else np.full(len(met.customers), "ALL")
-    )
-    out = {}
-    for label in labels:
-        exposure = per_year[tier == label]
-        if not exposure.any():
-            exposure = per_year
-        try:
-            out[label] = per_event_churn_exposure(annual, exposure)
-        except ValueError:  # too few customers meet stockouts to lose that many
-            out[label] = FALLBACK_PRIOR.get(label, 0.05)
-    return out
+    try:
+        q = per_event_churn_exposure(annual, per_year)
+    except ValueError:  # too few customers meet stockouts to lose that many
+        return fallback
+    return {label: q for label in labels}
 
 
 def estimate_churn(
@@ -322,11 +332,11 @@ def estimate_churn(
     follow_days: int = FOLLOW_DAYS,
 ) -> ChurnEstimate:
     """Churn per stockout per tier (see the module docstring). `tiers`: each customer's
-    tier now (the labels reported, and the prior's exposure); `visit_tiers`: the tier
-    of each visit as it stood then (`tiers_at_visits`; None: `tiers`). `annual`: the
-    sector preset's share of customers lost a year to stockouts (the prior);
-    `return_probability` and `mean_days_to_return` (days, exponential) of a lost
-    customer: one who came back within the follow-up looks as if they never left."""
+    tier now (the labels reported); `visit_tiers`: the tier of each visit as it stood
+    then (`tiers_at_visits`; None: `tiers`). `annual`: the sector preset's share of
+    customers lost a year to stockouts (the prior); `return_probability` and
+    `mean_days_to_return` (days, exponential) of a lost customer: one who came back
+    within the follow-up looks as if they never left."""
     if visit_tiers is None and tiers is not None:
         visit_tiers = tiers.astype(str).reindex(met.customers[met.customer]).to_numpy()
     data = visits_followed(met, visit_tiers, follow_days)
@@ -334,35 +344,36 @@ def estimate_churn(
         labels: tuple[str, ...] = tuple(sorted(set(tiers.astype(str)))) or ("ALL",)
     else:
         labels = ("ALL",)
-    prior = prior_churn(met, tiers, annual, labels)
+    prior = prior_churn(met, annual, labels)
+    centre = {t: _centre_for_mean(prior[t], PRIOR_LOGIT_SD**2 + TIER_LOGIT_SD**2) for t in labels}
     events = data.groupby("tier")["stockouts"].sum().reindex(labels).fillna(0.0)
-    fitted, coefficients, note = _fit(data, labels, events)
+    fitted, coefficients, note = _fit(data, labels, events, centre)
     # Seen as churned only if not back within the follow-up: q_seen = q x keep.
     keep = 1.0 - return_probability * (1.0 - np.exp(-follow_days / mean_days_to_return))
+    own: dict[str, tuple[float, float]] = {}
+    for t in fitted:
+        data_t = _own_data(*fitted[t], centre[t], keep)
+        if data_t is not None:
+            own[t] = data_t
+    mean, cov = pooled_posterior(labels, centre, own)
     per_tier = {}
-    for label in labels:
-        q0 = prior[label]
-        m0, s0 = _logit(q0), PRIOR_LOGIT_SD
-        estimate = fitted.get(label)
-        q_hat, q_se, weight, mean, sd = None, None, 0.0, m0, s0
-        if estimate is not None:
-            theta, se = estimate
-            q_hat = float(min(_sigmoid(theta) / keep, 0.999))
-            theta = _logit(q_hat)
-            q_se = float(q_hat * (1 - q_hat) * se)
-            weight = s0**2 / (s0**2 + se**2)
-            mean = weight * theta + (1 - weight) * m0
-            sd = float(np.sqrt(1.0 / (1.0 / s0**2 + 1.0 / se**2)))
-        source = "fitted" if weight >= 0.75 else "prior" if weight <= 0.25 else "mixed"
+    for i, label in enumerate(labels):
+        sd = float(np.sqrt(cov[i, i]))
+        moved = 1.0 - cov[i, i] / (PRIOR_LOGIT_SD**2 + TIER_LOGIT_SD**2)
+        share = own[label][1] * cov[i, i] if label in own else 0.0
+        source = "prior" if moved <= 0.25 else "fitted" if share >= 0.75 else "mixed"
+        estimate = own.get(label)
         per_tier[label] = TierChurn(
-            mean=_posterior_mean(mean, sd),
-            low=_sigmoid(mean - Z90 * sd),
-            high=_sigmoid(mean + Z90 * sd),
+            mean=_posterior_mean(float(mean[i]), sd),
+            low=_sigmoid(mean[i] - Z90 * sd),
+            high=_sigmoid(mean[i] + Z90 * sd),
             source=source,
             events=float(events[label]),
-            prior=q0,
-            estimate=q_hat,
-            standard_error=q_se,
+            prior=prior[label],
+            estimate=None if estimate is None else _sigmoid(estimate[0]),
+            standard_error=None
+            if estimate is None
+            else _q_standard_error(estimate[0], 1.0 / np.sqrt(estimate[1])),
         )
     return ChurnEstimate(
         per_tier=per_tier,
@@ -374,11 +385,76 @@ def estimate_churn(
     )
 
 
+def _own_data(
+    theta: float, se: float, ridge_centre: float, keep: float
+) -> tuple[float, float] | None:
+    """A tier's own data on the log-odds of the true churn per stockout: (estimate,
+    precision), the fit's ridge taken out and the returners put back (q = q_seen /
+    keep, delta method); None when the data say nothing beyond the ridge."""
+    precision = 1.0 / se**2 - 1.0 / FIT_RIDGE_SD**2
+    if not np.isfinite(precision) or precision < 1e-6:
+        return None
+    seen = (theta / se**2 - ridge_centre / FIT_RIDGE_SD**2) / precision
+    q_seen = _sigmoid(seen)
+    q = min(q_seen / keep, 0.999)
+    # d logit(q) / d logit(q_seen) = (1 - q_seen) / (1 - q)
+    slope = (1.0 - q_seen) / (1.0 - q)
+    return _logit(q), precision / slope**2
+
+
+def pooled_posterior(
+    labels: tuple[str, ...], centre: dict[str, float], own: dict[str, tuple[float, float]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance of the tiers' log-odds, theta_t = centre_t + eta + delta_t
+    (see the module docstring), given each tier's own (estimate, precision): a Gaussian
+    over (eta, delta_1..delta_T), solved exactly, mapped to theta."""
+    n = len(labels)
+    precision = np.zeros((n + 1, n + 1))
+    linear = np.zeros(n + 1)
+    precision[0, 0] = 1.0 / PRIOR_LOGIT_SD**2
+    for i, label in enumerate(labels, start=1):
+        precision[i, i] = 1.0 / TIER_LOGIT_SD**2
+        if label in own:  # estimate - centre = eta + delta_t + noise
+            estimate, p = own[label]
+            for a in (0, i):
+                linear[a] += p * (estimate - centre[label])
+                for b in (0, i):
+                    precision[a, b] += p
+    cov_latent = np.linalg.inv(precision)
+    mean_latent = cov_latent @ linear
+    to_theta = np.hstack([np.ones((n, 1)), np.eye(n)])  # theta_t - centre_t = eta + delta_t
+    mean = np.array([centre[t] for t in labels]) + to_theta @ mean_latent
+    cov: np.ndarray = to_theta @ cov_latent @ to_theta.T
+    return mean, cov
+
+
+def _centre_for_mean(q: float, variance: float) -> float:
+    """The centre m of log-odds ~ Normal(m, variance) whose mean probability is `q`."""
+    lo, hi = -20.0, 20.0
+    for _ in range(60):
+        m = 0.5 * (lo + hi)
+        if _posterior_mean(m, float(np.sqrt(variance))) < q:
+            lo = m
+        else:
+            hi = m
+    return 0.5 * (lo + hi)
+
+
+def _q_standard_error(theta: float, se: float) -> float:
+    q = _sigmoid(theta)
+    return float(q * (1 - q) * se)
+
+
 def _fit(
-    data: pd.DataFrame, labels: tuple[str, ...], events: pd.Series
+    data: pd.DataFrame,
+    labels: tuple[str, ...],
+    events: pd.Series,
+    ridge: dict[str, float],
 ) -> tuple[dict[str, tuple[float, float]], pd.DataFrame, str]:
     """The hazard model and, per tier with enough stockouts met, the log-odds of the
-    churn per stockout seen within the follow-up and its standard error."""
+    churn per stockout seen within the follow-up and its standard error (with a weak
+    normal of `FIT_RIDGE_SD` around `ridge[t]`, so a tier the data push to 0 stays
+    finite and its standard error says how little they tell)."""
     from statsmodels.base.model import GenericLikelihoodModel
 
     fitted_tiers = [t for t in labels if events[t] >= MIN_EVENTS]
@@ -396,6 +472,7 @@ def _fit(
     )
     y = data["churned"].to_numpy(dtype=float)
     n_base = x.shape[1]
+    centres = np.array([ridge[t] for t in fitted_tiers])
 
     class _Hazard(GenericLikelihoodModel):  # type: ignore[misc]
         def loglikeobs(self, params: np.ndarray) -> np.ndarray:
@@ -406,6 +483,10 @@ def _fit(
             log_quit = np.log(-np.expm1(log_stay))
             out: np.ndarray = y * log_quit + (1 - y) * log_stay
             return out
+
+        def loglike(self, params: np.ndarray) -> float:
+            penalty = 0.5 * np.sum(((params[n_base:] - centres) / FIT_RIDGE_SD) ** 2)
+            return float(self.loglikeobs(params).sum() - penalty)
 
     names = [*base.columns, *(f"stockout_{t}" for t in fitted_tiers)]
     start = np.r_[np.zeros(n_base), np.full(len(fitted_tiers), -3.0)]
@@ -430,7 +511,7 @@ def _fit(
         for j, t in enumerate(fitted_tiers)
         if np.isfinite(se[n_base + j]) and se[n_base + j] > 0
     }
-    return out, coefficients, f"hazard model on {len(data):,} visits"
+    return out, coefficients, f"hazard model on {len(data):,} visits, tiers pooled"
 
 
 def _sigmoid(x: float) -> float:
@@ -447,6 +528,17 @@ def _posterior_mean(mean: float, sd: float) -> float:
     x, w = np.polynomial.hermite.hermgauss(32)
     values = 1.0 / (1.0 + np.exp(-(mean + np.sqrt(2.0) * sd * x)))
     return float(w @ values / np.sqrt(np.pi))
+
+
+def exposure_days(dataset: Dataset) -> tuple[np.ndarray, pd.Timestamp]:
+    """The days each SKU was out of stock, as the stockouts customers met are counted
+    on: judged on each SKU's local rate (`forecast.stockouts`, `LEVEL_DAYS`), not the
+    whole-history rate the forecast censors on. (n_skus, days) bool, and the first day."""
+    from forecast.engine import dataset_stockouts
+    from forecast.stockouts import LEVEL_DAYS
+
+    stockouts, start = dataset_stockouts(dataset, level_days=LEVEL_DAYS)
+    return stockouts.out, start
 
 
 def churn_from_history(

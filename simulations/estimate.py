@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from contract.dataset import Dataset
-from forecast.engine import DatasetForecast, ForecastResult, dataset_stockouts, refit_panel
+from forecast.engine import DatasetForecast, ForecastResult, refit_panel
 from forecast.panel import TOTAL, Panel
 from forecast.segments import (
     SegmentConfig,
@@ -31,7 +31,7 @@ from forecast.segments import (
     segment_customers,
 )
 from simulations.calibration import per_event_churn_exposure
-from simulations.churn import churn_from_history
+from simulations.churn import churn_from_history, exposure_days
 from simulations.engine import DemandEstimate
 from simulations.model import Behaviour, SimWorld
 from simulations.world import PRESETS, TIERS, GeneratedWorld
@@ -240,8 +240,8 @@ def from_dataset(
     per_event, source = None, ""
     if churn == "fitted":
         try:
-            out, start = dataset_stockouts(dataset)
-            fit = churn_from_history(dataset, tier.dropna(), out.out, start, sector)
+            out, start = exposure_days(dataset)
+            fit = churn_from_history(dataset, tier.dropna(), out, start, sector)
             per_event = np.array([fit.means().get(t, 0.0) for t in TIERS])
             sources = "/".join(sorted({c.source for c in fit.per_tier.values()}))
             source = f"{sources}: {fit.note}, shrunk toward the {sector} preset"
