@@ -11,8 +11,8 @@ module computes, for every supplier at once (vectorized over blocks):
   as a fractional covering bound (blocks in order of loss per currency, the last one
   in part): a lower bound on the true loss, so the relaxation stays an upper bound;
 - `priced_plan`: a plan that meets every open supplier's minimum: a supplier short of
-  it is re-priced as a whole (the minimum's shadow price lowers its price of spend)
-  until its SKUs' best prefixes reach it;
+  it adds the blocks that give up the least net value on the way (`least_loss_cover`,
+  a dynamic program over its spend);
 - `relaxation`: the resulting bound, and `terms_prices`, the budget price that
   minimizes it (the bound is convex in the price; golden-section search).
 """
@@ -119,46 +119,135 @@ def covering_loss(
     return out
 
 
+#: Steps of a supplier's missing spend in `least_loss_cover` (its resolution).
+COVER_STEPS = 128
+
+
+def least_loss_cover(
+    problem: ReorderProblem,
+    blocks: Blocks,
+    net: np.ndarray,
+    best_t: np.ndarray,
+    deficit: np.ndarray,
+    steps: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per SKU, how many blocks past its best prefix to add so that each supplier with a
+    `deficit` (currency) reaches it giving up the least net value: a dynamic program
+    over the supplier's SKUs (each one's blocks in order: packs come after the MOQ) and
+    its missing spend in `steps` steps (default `COVER_STEPS`). Each SKU's spend is
+    rounded down to a step, so a plan found always reaches the deficit, and gives up no
+    more than the best plan with a step of room per SKU. Re-pricing a short supplier as
+    a whole instead overshot its minimum: on the binding-terms benchmark (2,000 SKUs)
+    its priced plans gave up 4% more than the fractional bound, this 2%. Returns (extra
+    blocks per SKU, reached per supplier)."""
+    steps = steps or COVER_STEPS
+    n, n_sup = problem.n_skus, len(problem.supplier_ids)
+    extra = np.zeros(n, dtype=np.int64)
+    reached = deficit <= 1e-9
+    sup_of = problem.supplier[blocks.sku]
+    cand = np.flatnonzero((blocks.index >= best_t[blocks.sku]) & ~reached[sup_of])
+    if not cand.size:
+        return extra, reached
+    sups = np.unique(sup_of[cand])
+    row = np.full(n_sup, -1)
+    row[sups] = np.arange(sups.size)
+    step = deficit[sups] / steps
+    sku = blocks.sku[cand]
+    first = np.r_[True, sku[1:] != sku[:-1]]
+    starts = np.flatnonzero(first)
+    size = np.diff(np.r_[starts, sku.size])
+    rank = np.arange(sku.size) - np.repeat(starts, size)  # j - 1: blocks added so far
+
+    def running(x: np.ndarray) -> np.ndarray:
+        total = np.cumsum(x, dtype=float)
+        out: np.ndarray = total - np.repeat(total[starts] - x[starts], size)
+        return out
+
+    r = row[sup_of[cand]]
+    units = np.minimum(np.floor(running(blocks.cost[cand]) / step[r] + 1e-9), steps)
+    units = units.astype(np.int64)
+    loss = running(-net[cand])
+    # Of a SKU's block counts that reach the same step, only the one giving up least
+    # matters (at most steps + 1 options per SKU).
+    order = np.lexsort((loss, units, sku))
+    order = order[np.r_[True, (np.diff(sku[order]) != 0) | (np.diff(units[order]) != 0)]]
+    cand, units, loss, rank, r, sku = (
+        x[order] for x in (cand, units, loss, rank, r, sku)
+    )  # options: by SKU, then step
+    first = np.r_[True, sku[1:] != sku[:-1]]
+    starts = np.flatnonzero(first)
+    ordinal = np.arange(sku.size) - np.repeat(starts, np.diff(np.r_[starts, sku.size]))
+    slot = _slots(r[starts])[np.cumsum(first) - 1]
+    state = np.arange(steps + 1)
+    best = np.full((sups.size, steps + 1), np.inf)
+    best[:, 0] = 0.0
+    choices = []
+    for k in range(int(slot.max()) + 1):
+        members = np.flatnonzero(slot == k)
+        members = members[np.argsort(ordinal[members], kind="stable")]
+        rows = np.unique(r[members])
+        after = best[rows].copy()  # adding nothing
+        choice = np.full(after.shape, -1, dtype=np.int64)
+        where = np.searchsorted(rows, r[members])
+        cuts = np.searchsorted(ordinal[members], np.arange(int(ordinal[members].max()) + 2))
+        for j in range(cuts.size - 1):
+            part = members[cuts[j] : cuts[j + 1]]
+            p = where[cuts[j] : cuts[j + 1]]
+            source = np.maximum(state[None, :] - units[part][:, None], 0)
+            value = np.take_along_axis(best[rows[p]], source, axis=1) + loss[part][:, None]
+            better = value < after[p] - 1e-12
+            after[p] = np.where(better, value, after[p])
+            choice[p] = np.where(better, j, choice[p])
+        best[rows] = after
+        choices.append((rows, choice, members))
+    ok = np.isfinite(best[:, steps])
+    reached[sups[ok]] = True
+    level = np.full(sups.size, steps)
+    for rows, choice, members in reversed(choices):
+        j = choice[np.arange(rows.size), level[rows]]
+        chosen = (j >= 0) & ok[rows]
+        # The option of ordinal j of this slot's SKU, in each row that chose one.
+        width = int(ordinal.max()) + 2
+        key = r[members] * width + ordinal[members]
+        order = np.argsort(key)
+        at = members[order[np.searchsorted(key[order], rows[chosen] * width + j[chosen])]]
+        extra[sku[at]] = rank[at] + 1
+        level[rows[chosen]] = np.maximum(level[rows[chosen]] - units[at], 0)
+    return extra, reached
+
+
+def _slots(owner: np.ndarray) -> np.ndarray:
+    """For items listed with their owner (any order): each item's position among its
+    owner's items (0, 1, ...), in listed order."""
+    order = np.argsort(owner, kind="stable")
+    count = np.bincount(owner)
+    first = np.cumsum(count) - count
+    out = np.empty(owner.size, dtype=np.int64)
+    out[order] = np.arange(owner.size) - np.repeat(first, count)
+    return out
+
+
 def priced_plan(
     problem: ReorderProblem,
     blocks: Blocks,
     net: np.ndarray,
     drop: bool = True,
-    iterations: int = 30,
 ) -> np.ndarray:
     """Blocks taken by the priced plan: each SKU at its best prefix; a supplier short of
-    its minimum re-priced as a whole (its own price on spend lowered by nu_s, the
-    minimum's shadow price, found by bisection) until its SKUs' best prefixes reach the
-    minimum, or closed when even free spending cannot; with `drop`, suppliers whose net
-    value does not beat their fixed cost are closed too."""
+    its minimum adds the blocks that give up the least net value on the way there
+    (`least_loss_cover`), or is closed when even all of them cannot reach it; with
+    `drop`, suppliers whose net value does not beat their fixed cost are closed too."""
     n, n_sup = problem.n_skus, len(problem.supplier_ids)
     sup_of = problem.supplier[blocks.sku]
     terms = has_terms(problem)
     minimum = np.where(terms, problem.supplier_min_value, 0.0)
-
-    def at(nu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        best_t, _ = best_prefixes(net + nu[sup_of] * blocks.cost, blocks, n)
-        take = blocks.index < best_t[blocks.sku]
-        return take, np.bincount(sup_of[take], weights=blocks.cost[take], minlength=n_sup)
-
-    take, spend = at(np.zeros(n_sup))
-    short = minimum > spend + 1e-9
-    if short.any():
-        # The largest useful discount makes every block worth taking.
-        ratio = np.where(blocks.cost > 0, -net / np.maximum(blocks.cost, 1e-12), 0.0)
-        top = np.zeros(n_sup)
-        np.maximum.at(top, sup_of, ratio)
-        lo, hi = np.zeros(n_sup), np.where(short, top + 1.0, 0.0)
-        _, reach = at(hi)
-        short &= reach >= minimum - 1e-9  # the others cannot reach it: closed below
-        for _ in range(iterations):
-            mid = (lo + hi) / 2
-            _, spent = at(np.where(short, mid, 0.0))
-            enough = spent >= minimum - 1e-9
-            hi = np.where(short & enough, mid, hi)
-            lo = np.where(short & ~enough, mid, lo)
-        take, spend = at(np.where(short, hi, 0.0))
-    take[(terms & (spend < minimum - 1e-9))[sup_of]] = False  # out of reach
+    best_t, _ = best_prefixes(net, blocks, n)
+    take = blocks.index < best_t[blocks.sku]
+    spend = np.bincount(sup_of[take], weights=blocks.cost[take], minlength=n_sup)
+    deficit = np.where(terms, minimum - spend, 0.0)
+    extra, reached = least_loss_cover(problem, blocks, net, best_t, deficit)
+    take = blocks.index < (best_t + extra)[blocks.sku]
+    take[(terms & ~reached)[sup_of]] = False  # out of reach
     if drop:
         value = np.bincount(sup_of[take], weights=net[take], minlength=n_sup)
         take[(terms & (value - problem.supplier_order_cost <= 0))[sup_of]] = False
