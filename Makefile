@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test quick lint typecheck layers pytest install clean screenshot
+.PHONY: demo test quick lint typecheck layers pytest install clean screenshot messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,13 @@ quick: lint typecheck layers
 screenshot: $(STAMP)
 	$(BIN)/replenish demo --out out/demo $(DEMO_ARGS)
 	$(BIN)/python -m tests.browser out/demo/report/report.html docs/report.png
+
+# The web app's strings (api/web): extract them and merge them into each catalog; new
+# ones arrive untranslated, and tests/api/web/test_catalog.py fails until they are.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --omit-header -o api/web/locale/messages.pot .
+	$(BIN)/pybabel update -i api/web/locale/messages.pot -d api/web/locale -D messages \
+		--no-fuzzy-matching --omit-header --width 100
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -23,6 +23,7 @@ from api.database import make_engine
 from api.gate import Gate
 from api.jobs import Workers
 from api.routes import data, ops, plans, simulations, users
+from api.web import pages
 from api.webhook import Dispatcher
 
 log = logging.getLogger("replenish.api")
@@ -33,7 +34,7 @@ HEAVY_THREADS = 2
 DESCRIPTION = """Reorder plans, purchase approvals and what-if simulations, persisted.
 
 Every route under /v1 takes an API key: `Authorization: Bearer KEY`. Errors are RFC 9457
-problem documents (`application/problem+json`)."""
+problem documents (`application/problem+json`). People use the web app at /app."""
 
 
 def start_once_per_service(
@@ -114,4 +115,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     observability.install(app, app.state.metrics)
     for router in ROUTERS:
         app.include_router(router)
+    pages.install(app)  # the web app at /app (api.web)
     return app

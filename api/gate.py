@@ -6,8 +6,9 @@ so the check cannot wait for them); then a body larger than the route's cap is r
 with 413 from its Content-Length alone, and a body that arrives without one (chunked)
 is counted as it streams and cut off at the cap (Starlette's body-limit middleware).
 Uploads (`/v1/datasets/...`) may be REPLENISH_MAX_UPLOAD_BYTES plus the multipart
-envelope; every other route REPLENISH_MAX_JSON_BYTES. With the database unreachable the
-key cannot be checked: 503 with a retry hint.
+envelope; every other route REPLENISH_MAX_JSON_BYTES, and so do the web app's forms
+(/app/, whose pages check their session cookie themselves). With the database
+unreachable the key cannot be checked: 503 with a retry hint.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from api.errors import problem_response, unavailable_response
 
 GUARDED = "/v1/"
 UPLOADS = "/v1/datasets/"
+#: The web app's forms (api.web): signed in by cookie, their bodies capped as JSON's.
+PAGES = "/app/"
 #: Methods whose routes read no body (reads: the hot path skips the byte counting).
 BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 #: Room for the multipart envelope (boundaries, part headers) around an uploaded file.
@@ -54,6 +57,10 @@ class Gate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(GUARDED):
+            posted = scope["type"] == "http" and scope["method"] not in BODILESS
+            if posted and scope["path"].startswith(PAGES):  # signed in by cookie (api.web)
+                await self._capped(GUARDED, scope, receive, send)
+                return
             await self.app(scope, receive, send)
             return
         request = Request(scope)
@@ -78,13 +85,18 @@ class Gate:
             await self.app(scope, receive, send)
             return
         prefix = UPLOADS if scope["path"].startswith(UPLOADS) else GUARDED
+        await self._capped(prefix, scope, receive, send)
+
+    async def _capped(self, prefix: str, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on with its body capped at `prefix`'s limit (413 beyond)."""
         cap, said = self.caps[prefix]
         declared = _content_length(scope)
         if declared is not None and declared > cap:
             detail = f"the request body is {declared:,} bytes, more than the {said:,} allowed here"
             await self._refuse(
-                problem_response(request, 413, "Content Too Large", detail), scope, receive, send
-            )
+                problem_response(Request(scope), 413, "Content Too Large", detail),
+                scope, receive, send,
+            )  # fmt: skip
             return
         await self.limited[prefix](scope, receive, send)
 

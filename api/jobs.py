@@ -355,6 +355,7 @@ class Workers:
             raise Stopped(STOPPED)
 
     def _plan(self, job_id: str, attempt: int) -> None:
+        from replenish.comparison import compare_plans
         from replenish.planning import PlanRequest, plan_dataset
 
         with self.sessions() as db:
@@ -377,11 +378,14 @@ class Workers:
             self._progress(job_id, attempt, at[name])
             yield
 
-        result = plan_dataset(
+        planned = plan_dataset(
             dataset, request, engine="dask" if self.settings.dask_address else "inline",
             address=self.settings.dask_address, stage=stage,
             forecast_progress=lambda done, total: self._check(),
-        ).run.plan  # fmt: skip
+        )  # fmt: skip
+        result = planned.run.plan
+        # What the approver weighs the plan against: the ERP rule and the other peers.
+        comparison = compare_plans(planned).reset_index().to_dict(orient="records")
         self._check()
         rows = result.lines.to_dict(orient="records")
         lines = [
@@ -395,8 +399,9 @@ class Workers:
             for row, why in zip(rows, result.reasons, strict=True)
         ]  # fmt: skip
         record = jsonable(
-            {**result.record, "suppliers": result.suppliers.to_dict(orient="records")}
-        )
+            {**result.record, "suppliers": result.suppliers.to_dict(orient="records"),
+             "comparison": comparison}
+        )  # fmt: skip
         with self.sessions() as db:  # lines, plan and job in one transaction
             job = self._finish(db, job_id, attempt)
             drafted = db.execute(
@@ -434,4 +439,5 @@ def _simulation_result(result: Any) -> dict[str, Any]:
 
 
 def new_job_id() -> str:
+    """A job's id: a random UUID (api.plans makes plan jobs' ids the same way)."""
     return str(uuid.uuid4())

@@ -43,8 +43,29 @@ class User(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     key_prefix: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    #: Set when the key was revoked: it is refused from then on (api.auth).
+    #: Set when the key was revoked: it is refused from then on (api.auth), and the user
+    #: can no longer sign in to the app.
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: argon2 hash of the app password (api.web.signin); None: API key only.
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: Failed sign-ins in a row; at api.web.signin.MAX_FAILURES the user is locked out.
+    failed_signins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: The app's language for this user ("en", "zh_CN"); None: the browser's.
+    language: Mapped[str | None] = mapped_column(String(10), nullable=True)
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie's token (stored as its SHA-256), the CSRF token
+    every form of the session carries, and when the session ends."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class AuditEntry(Base):

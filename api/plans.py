@@ -15,16 +15,19 @@ action lands in the audit log.
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, Role
 from api.errors import HTTPProblem
-from api.models import AuditEntry, Plan, PlanEditor, PlanLine, PurchaseOrder, utcnow
+from api.models import AuditEntry, Job, Plan, PlanEditor, PlanLine, PurchaseOrder, utcnow
 from api.webhook import enqueue
 
 TRANSITIONS = {
@@ -36,6 +39,56 @@ TRANSITIONS = {
 
 #: Quantities are stored as 32-bit integers (SQLite and PostgreSQL alike).
 MAX_QUANTITY = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class Started:
+    """A plan request's plan and job; `new` False when an earlier request with the same
+    idempotency key already started them (nothing to queue)."""
+
+    plan_id: int
+    job_id: str
+    new: bool
+
+
+def earlier_request(
+    db: Session, user: Principal, key: str, params: dict[str, Any]
+) -> Started | None:
+    """This user's earlier request with idempotency `key`; 409 if its body differed."""
+    seen = db.scalar(select(Plan).where(Plan.requested_by == user.id, Plan.idempotency_key == key))
+    if seen is None:
+        return None
+    if seen.params != params:
+        raise HTTPProblem(409, "Conflict", "this Idempotency-Key was used for another request")
+    job = db.scalar(select(Job).where(Job.plan_id == seen.id))
+    return Started(seen.id, job.id if job else "", new=False)
+
+
+def request_plan(db: Session, user: Principal, params: dict[str, Any], key: str | None) -> Started:
+    """A pending plan and its queued job (commits); with idempotency `key`, a retry of
+    the same request gets the same plan and job back (`new` False), whoever wins a race
+    between two of them. The caller hands a new job to the workers."""
+    if key is not None:
+        earlier = earlier_request(db, user, key, params)
+        if earlier is not None:
+            return earlier
+    plan = Plan(requested_by=user.id, idempotency_key=key, params=params)
+    db.add(plan)
+    try:
+        db.flush()
+    except IntegrityError:  # a concurrent retry with the same key got there first
+        db.rollback()
+        earlier = earlier_request(db, user, key or "", params)
+        if earlier is None:
+            raise
+        return earlier
+    job = Job(
+        id=str(uuid.uuid4()), kind="plan", params=params, plan_id=plan.id, created_by=user.id,
+        attempt=1,
+    )  # fmt: skip
+    db.add(job)
+    db.commit()
+    return Started(plan.id, job.id, new=True)
 
 
 def get_plan(db: Session, plan_id: int) -> Plan:

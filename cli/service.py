@@ -158,6 +158,34 @@ def users_rotate(who: Who) -> None:
     typer.echo(key)
 
 
+@users_app.command("password")
+def users_password(
+    who: Who,
+    stdin: Annotated[
+        bool, typer.Option("--stdin", help="Read the password from standard input (scripts).")
+    ] = False,
+) -> None:
+    """Set a user's password for the web app (/app); asked twice unless --stdin. Ends
+    the user's signed-in sessions and any lock-out."""
+    import sys
+
+    from api.accounts import find_user
+    from api.web.signin import set_password
+
+    if stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with _session() as db:
+        user = find_user(db, who)
+        try:
+            set_password(db, user, password, None, "cli")
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
+        db.commit()
+    err_console.print(f"{escape(user.name)} can now sign in to the app")
+
+
 @users_app.command("set-role")
 def users_set_role(
     who: Who, role: Annotated[str, typer.Argument(help=f"One of {', '.join(ROLES)}.")]

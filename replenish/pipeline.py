@@ -20,17 +20,10 @@ import pandas as pd
 from contract.atomic import replace_folder
 from contract.dataset import Dataset
 from forecast.engine import DatasetForecast, protection_days
-from optimize.baselines import (
-    SERVICE_LEVEL,
-    SERVICE_Z,
-    base_stock,
-    min_max_safety,
-    solve_segment_blind,
-    urgency,
-)
-from optimize.frontier import budget_frontier, outcomes
-from optimize.solve import Solution
+from optimize.baselines import SERVICE_LEVEL, SERVICE_Z
+from optimize.frontier import budget_frontier
 from replenish.care import care_list
+from replenish.comparison import ERP, churn_and_units, compare_plans
 from replenish.planning import (
     DEFAULT_BUDGET_SHARE,
     PlanRequest,
@@ -45,8 +38,6 @@ from simulations.experiments import ExperimentResult, run_experiment
 from simulations.scenario_file import parse
 
 log = logging.getLogger(__name__)
-#: The ERP rule the plan is compared with and the simulation's reference.
-ERP = "ERP min/max + safety stock"
 
 
 @dataclass(frozen=True)
@@ -96,13 +87,6 @@ def _timed(seconds: dict[str, float], name: str, stage: Stage) -> Iterator[None]
     log.info("%s: %.1f s", name, seconds[name])
 
 
-def _expected(
-    plan: PlanRun, solution: Solution, churn: np.ndarray, units: np.ndarray
-) -> dict[str, float]:
-    out = outcomes(plan.problem, solution, churn, units)
-    return {"cost": solution.cost, "lines": int((solution.packs > 0).sum()), **out}
-
-
 def run(
     dataset: Dataset,
     settings: RunSettings | None = None,
@@ -134,36 +118,9 @@ def run(
         planned.forecast, planned.churn, planned.churn_source, planned.run
     )  # fmt: skip
     budget = float(plan.problem.budget or 0.0)
-    problem = plan.problem
     with _timed(seconds, "compare", stage):
-        blind = solve_segment_blind(plan.problem)
-
-        def ordering(packs: np.ndarray) -> Solution:
-            quantity = packs * plan.problem.pack_size
-            cost = float(quantity @ plan.problem.unit_cost)
-            return replace(plan.solution, packs=packs, quantity=quantity, cost=cost)
-
-        # The baselines a buyer would otherwise use, set for a 95% service target and
-        # trimmed to the budget by what runs out first (optimize.baselines).
-        first = urgency(plan.problem)
-        erp_solution = ordering(min_max_safety(plan.problem, SERVICE_Z, priority=first))
-        base_solution = ordering(base_stock(plan.problem, SERVICE_LEVEL, priority=first))
-        churn_vec = np.array([churn.of(s) for s in problem.segments])
-        units = np.ones(len(problem.segments))
-        if forecast.segments is not None:
-            per_line = forecast.segments.tiers["units_per_line"].to_dict()
-            units = np.array([float(per_line.get(s, 1.0)) for s in problem.segments])
-        comparison = pd.DataFrame(
-            [
-                {
-                    "plan": "churn-aware (this plan)",
-                    **_expected(plan, plan.solution, churn_vec, units),
-                },
-                {"plan": "segment-blind", **_expected(plan, blind, churn_vec, units)},
-                {"plan": ERP, **_expected(plan, erp_solution, churn_vec, units)},
-                {"plan": "base-stock", **_expected(plan, base_solution, churn_vec, units)},
-            ]
-        ).set_index("plan")
+        comparison = compare_plans(planned)
+        churn_vec, units = churn_and_units(planned)
     with _timed(seconds, "budget frontier", stage):
         budgets = [budget * f for f in (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)]
         frontier = budget_frontier(plan.problem, budgets, churn_vec, units)

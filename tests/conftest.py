@@ -40,6 +40,20 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium for the browser tests. Without it they are skipped on a
+    developer's machine but fail under CI=true: the browser checks are never lost."""
+    from tests.browser import find_chromium
+
+    found = find_chromium()
+    if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but no Chromium: .ci/run must install Debian's chromium")
+        pytest.skip("no Chromium on this machine (apt-get install chromium)")
+    return found
+
+
 def _database_params() -> list[str]:
     params = ["sqlite"]
     if os.environ.get(POSTGRES_ENV):

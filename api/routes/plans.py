@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from sqlalchemy import ColumnElement, Select, bindparam, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import datasets, plans
@@ -15,7 +14,7 @@ from api.auth import CurrentUser, Principal, Reader, Role, require
 from api.cache import Rendered
 from api.deps import DB, JobId, Limit, Offset, RowId, SkuId, in_session
 from api.errors import HTTPProblem
-from api.jobs import new_job_id, scope_errors
+from api.jobs import scope_errors
 from api.models import (
     AuditEntry,
     Job,
@@ -49,19 +48,6 @@ def _plan_out(db: Session, plan: Plan) -> dict[str, Any]:
     return {**PlanOut.model_validate(plan).model_dump(exclude={"lines"}), "lines": list(lines)}
 
 
-def _earlier_request(
-    db: Session, user: Principal, key: str, body: PlanRequest
-) -> dict[str, Any] | None:
-    """The ids of this user's earlier request with `key`; 409 if its body differed."""
-    seen = db.scalar(select(Plan).where(Plan.requested_by == user.id, Plan.idempotency_key == key))
-    if seen is None:
-        return None
-    if seen.params != body.model_dump():
-        raise HTTPProblem(409, "Conflict", "this Idempotency-Key was used for another request")
-    job = db.scalar(select(Job).where(Job.plan_id == seen.id))
-    return {"job_id": job.id if job else "", "plan_id": seen.id}
-
-
 def _check_scope(request: Request, db: Session, body: PlanRequest) -> None:
     """422 naming each supplier or category the stored dataset does not have (409 while
     the dataset is incomplete: there is nothing to check them against yet)."""
@@ -89,31 +75,14 @@ def request_plan(
     """Start a job (forecast + optimize); retries with the same Idempotency-Key get the
     same job and plan back."""
     key = (idempotency_key or "").strip() or None  # an empty key is no key
-    if key is not None:
-        earlier = _earlier_request(db, user, key, body)
-        if earlier is not None:
-            return earlier
-    if body.suppliers or body.categories:
+    fresh = key is None or plans.earlier_request(db, user, key, body.model_dump()) is None
+    if fresh and (body.suppliers or body.categories):
         _check_scope(request, db, body)
-    plan = Plan(requested_by=user.id, idempotency_key=key, params=body.model_dump())
-    db.add(plan)
-    try:
-        db.flush()
-    except IntegrityError:  # a concurrent retry with the same key got there first
-        db.rollback()
-        earlier = _earlier_request(db, user, key or "", body)
-        if earlier is None:
-            raise
-        return earlier
-    job = Job(
-        id=new_job_id(), kind="plan", params=body.model_dump(), plan_id=plan.id,
-        created_by=user.id, attempt=1,
-    )  # fmt: skip
-    db.add(job)
-    db.commit()
-    request.app.state.workers.submit(job.id, job.attempt)
-    response.headers["Location"] = f"/v1/jobs/{job.id}"
-    return {"job_id": job.id, "plan_id": plan.id}
+    started = plans.request_plan(db, user, body.model_dump(), key)
+    if started.new:
+        request.app.state.workers.submit(started.job_id, 1)
+    response.headers["Location"] = f"/v1/jobs/{started.job_id}"
+    return {"job_id": started.job_id, "plan_id": started.plan_id}
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, summary="A job's status and progress")

@@ -56,6 +56,25 @@ def test_users_create_refuses_bad_names_and_roles(database: str, args: list[str]
     assert result.exit_code == 2 and result.stdout == ""
 
 
+def test_users_password_lets_a_user_sign_in_to_the_app(database: str) -> None:
+    from api.web.signin import SignInRefused, sign_in
+
+    runner.invoke(app, ["db", "upgrade"])
+    runner.invoke(app, ["users", "create", "ana", "--role", "buyer"])
+    weak = runner.invoke(app, ["users", "password", "ana", "--stdin"], input="short\n")
+    assert weak.exit_code == 1 and "at least" in weak.stderr
+    unknown = runner.invoke(app, ["users", "password", "bo", "--stdin"], input="long enough pw\n")
+    assert unknown.exit_code == 1 and "no user 'bo'" in unknown.stderr
+    done = runner.invoke(app, ["users", "password", "ana", "--stdin"], input="long enough pw\n")
+    assert done.exit_code == 0 and "can now sign in" in done.stderr
+    with Session(make_engine(database)) as db:
+        assert sign_in(db, "ana", "long enough pw", None).user.name == "ana"
+        with pytest.raises(SignInRefused):
+            sign_in(db, "ana", "short", None)
+    asked = runner.invoke(app, ["users", "password", "ana"], input="another password\n" * 2)
+    assert asked.exit_code == 0, asked.output
+
+
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_serve_refuses_an_unmigrated_database(database: str, workers: str) -> None:
     result = runner.invoke(app, ["serve", "--port", "1", "--workers", workers])

@@ -6,24 +6,11 @@ developer's machine but fails under CI=true: the browser check is never silently
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-import pytest
 
 from replenish.pipeline import Outcome, write
 from replenish.report import SECTIONS, write_report
-from tests.browser import find_chromium, render
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    found = find_chromium()
-    if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but no Chromium: .ci/run must install Debian's chromium")
-        pytest.skip("no Chromium on this machine (apt-get install chromium)")
-    return found
+from tests.browser import render
 
 
 def test_the_report_renders_with_every_chart(

@@ -1,0 +1,105 @@
+"""The app's languages: gettext catalogs (Babel) and number, money and date formats.
+
+English is the source language; Simplified Chinese comes from
+`api/web/locale/zh_CN/LC_MESSAGES/messages.po`, compiled in memory when first used (no
+compiled file to go stale beside its source). A user's language is their setting, else
+the browser's Accept-Language, else English. `make messages` extracts the strings of the
+templates and of this package and merges them into the catalog; a test fails when one
+has no translation.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+
+from babel import Locale, dates, numbers
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+#: Languages the app speaks, as stored in users.language and as gettext names them.
+LANGUAGES = ("en", "zh_CN")
+#: Each language's name in itself, for the language switch.
+NAMES = {"en": "English", "zh_CN": "简体中文"}
+DEFAULT = "en"
+
+
+def catalog_path(language: str) -> Path:
+    return LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
+
+
+@cache
+def translations(language: str) -> NullTranslations:
+    """The compiled catalog of `language` (English: the source strings themselves)."""
+    if language == DEFAULT or language not in LANGUAGES:
+        return NullTranslations()
+    with catalog_path(language).open("rb") as po:
+        catalog = read_po(po, locale=language)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled)
+
+
+def negotiate(setting: str | None, accept_language: str | None) -> str:
+    """The user's setting if the app speaks it, else the first language of
+    Accept-Language (by q-value) that it speaks, else English."""
+    if setting in LANGUAGES:
+        return setting
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if tag and quality > 0:
+            ranked.append((-quality, position, tag.strip().lower().replace("_", "-")))
+    for _, _, tag in sorted(ranked):
+        if tag == "en" or tag.startswith("en-"):
+            return "en"
+        # Simplified Chinese: zh, zh-CN, zh-SG, zh-Hans-*; not zh-TW / zh-HK / zh-Hant.
+        if tag == "zh" or tag in ("zh-cn", "zh-sg") or tag.startswith("zh-hans"):
+            return "zh_CN"
+    return DEFAULT
+
+
+@dataclass(frozen=True)
+class Formats:
+    """Numbers, money and dates written as `language` writes them."""
+
+    language: str
+
+    @property
+    def locale(self) -> Locale:
+        return Locale.parse(self.language)
+
+    def number(self, value: float | int | None, digits: int = 0) -> str:
+        if value is None:
+            return "–"
+        pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+        return numbers.format_decimal(value, format=pattern, locale=self.locale)
+
+    def money(self, value: float | None) -> str:
+        """Currency amounts with two decimals and thousands separators (the dataset
+        carries no currency, so none is named)."""
+        return self.number(value, 2)
+
+    def percent(self, value: float | None, digits: int = 0) -> str:
+        """`value` a fraction (0.25 is 25%)."""
+        if value is None:
+            return "–"
+        pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "") + "%"
+        return numbers.format_percent(value, format=pattern, locale=self.locale)
+
+    def moment(self, value: datetime | None) -> str:
+        if value is None:
+            return "–"
+        return dates.format_datetime(value, format="medium", locale=self.locale)

@@ -1,0 +1,596 @@
+"""The web app at /app: server-rendered pages for buyers, approvers, planners and viewers.
+
+Jinja2 templates, htmx for the parts that update in place (a job's progress, a line's
+edit); every script and style is vendored under /app/static, so the app works offline.
+Pages call the same services as the API (`api.plans` for every plan transition, edit
+and order, `api.datasets` for the stored dataset): the rules (four eyes, versions,
+MOQ, budgets) are checked in one place. A browser signs in with a password
+(`api.web.signin`) and holds an HttpOnly session cookie; every POST carries the
+session's CSRF token (a form field, or the X-CSRF-Token header htmx sends) and is
+refused with 403 without it. Text goes through the user's gettext catalog
+(`api.web.i18n`), numbers through their locale's formats.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from pydantic import ValidationError
+from sqlalchemy import desc, exists, select
+from sqlalchemy.orm import Session
+
+from api import datasets, plans
+from api.auth import Role
+from api.deps import DB, in_session
+from api.errors import HTTPProblem
+from api.models import Job, Plan, PlanEditor, PlanLine, PurchaseOrder, User
+from api.schemas import PlanRequest
+from api.web import signin
+from api.web.i18n import LANGUAGES, NAMES, Formats, negotiate, translations
+
+log = logging.getLogger("replenish.api")
+
+SESSION_COOKIE = "replenish_session"
+#: The sign-in form's CSRF token (double submit: cookie and form field must match).
+SIGNIN_COOKIE = "replenish_signin"
+LANGUAGE_COOKIE = "replenish_lang"
+STATIC = Path(__file__).resolve().parent / "static"
+#: Plans and orders a list page shows (newest first).
+LIST_ROWS = 50
+#: Alerts on the home page.
+HOME_ALERTS = 10
+
+
+def N_(message: str) -> str:
+    """Marks a word for the catalog that the templates translate from data."""
+    return message
+
+
+#: Words that reach the pages as data (states, statuses, roles, a line's steps and what
+#: limited it, the plans compared): listed so that `make messages` puts them in the
+#: catalog, and the catalog test checks each has a translation.
+DATA_WORDS = (
+    # plan states, job and order statuses
+    N_("pending"), N_("draft"), N_("submitted"), N_("approved"), N_("rejected"),
+    N_("ordered"), N_("failed"), N_("queued"), N_("running"), N_("succeeded"),
+    # roles
+    N_("viewer"), N_("buyer"), N_("approver"), N_("planner"), N_("admin"),
+    # the steps that add up to a line's quantity (optimize.reasons)
+    N_("forecast"), N_("safety_stock"), N_("priority_uplift"), N_("pack_moq_rounding"),
+    N_("constraint_cut"),
+    # what stopped a line from getting more (optimize.solve)
+    N_("none"), N_("budget"), N_("volume"), N_("moq"), N_("supplier terms"),
+    N_("supplier minimum"), N_("max units"),
+    # the plans an approver compares (replenish.comparison)
+    N_("churn-aware (this plan)"), N_("segment-blind"), N_("ERP min/max + safety stock"),
+    N_("base-stock"),
+)  # fmt: skip
+
+router = APIRouter(prefix="/app", include_in_schema=False)
+_env = Environment(
+    loader=PackageLoader("api.web", "templates"),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+class SignInNeeded(Exception):
+    """No live session: the browser is sent to the sign-in page, then back to `path`."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+class PageError(Exception):
+    """A refusal shown as a page: `status` and a message already in the user's language."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def _secure(request: Request) -> bool:
+    """Served over HTTPS (directly or behind a proxy that says so): cookies are Secure."""
+    forwarded = request.headers.get("x-forwarded-proto", "")
+    return request.url.scheme == "https" or forwarded.split(",")[0].strip() == "https"
+
+
+def language_of(request: Request, current: signin.Current | None) -> str:
+    """The user's setting, else the language cookie, else Accept-Language."""
+    setting = current.language if current is not None else None
+    if setting not in LANGUAGES:
+        setting = request.cookies.get(LANGUAGE_COOKIE)
+    return negotiate(setting, request.headers.get("accept-language"))
+
+
+def gettext_of(request: Request) -> Callable[[str], str]:
+    """The request's gettext (for messages built in route code)."""
+    current = getattr(request.state, "current", None)
+    return translations(language_of(request, current)).gettext
+
+
+def render(
+    request: Request,
+    template: str,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """`template` in the request's language, with the signed-in user (if any)."""
+    current: signin.Current | None = getattr(request.state, "current", None)
+    language = language_of(request, current)
+    t = translations(language)
+    html = _env.get_template(template).render(
+        _=t.gettext, ngettext=t.ngettext, fmt=Formats(language), language=language,
+        html_lang="zh-CN" if language == "zh_CN" else "en", languages=NAMES,
+        current=current, path=request.url.path, may=_may(current), **context,
+    )  # fmt: skip
+    return HTMLResponse(html, status_code=status, headers=dict(headers or {}))
+
+
+def _may(current: signin.Current | None) -> dict[str, bool]:
+    """What the signed-in user's role lets them do (pages hide what they may not)."""
+    role = current.user.role if current is not None else ""
+    admin = role == Role.admin.value
+    return {
+        "buy": admin or role == Role.buyer.value,
+        "approve": admin or role == Role.approver.value,
+        "order": admin or role in (Role.buyer.value, Role.approver.value),
+        "plan": admin or role == Role.planner.value,
+    }
+
+
+async def signed_in(request: Request) -> signin.Current:
+    """The request's live session (SignInNeeded without one)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    current = None
+    if token:
+        current = await in_session(request, lambda db: signin.session_user(db, token))
+    if current is None:
+        raise SignInNeeded(request.url.path)
+    request.state.current = current
+    request.state.user = current.user.name  # the request log names the user
+    return current
+
+
+Web = Annotated[signin.Current, Depends(signed_in)]
+
+
+async def posted(request: Request, current: Web) -> dict[str, str]:
+    """A POST's form fields, once its CSRF token is checked (403 without it)."""
+    form = await request.form()
+    sent = form.get("csrf_token") or request.headers.get("x-csrf-token") or ""
+    if not isinstance(sent, str) or not hmac.compare_digest(sent, current.csrf_token):
+        raise PageError(403, gettext_of(request)("This form has expired. Reload the page."))
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+Form = Annotated[dict[str, str], Depends(posted)]
+
+
+def need(request: Request, current: signin.Current, what: str) -> None:
+    """PageError 403 unless the user's role allows `what` (a key of `_may`)."""
+    if not _may(current)[what]:
+        raise PageError(403, gettext_of(request)("Your role does not allow this."))
+
+
+def _next_path(raw: str | None) -> str:
+    """Where to go after sign-in: a path of this app only (no open redirect)."""
+    if raw and raw.startswith("/app") and not raw.startswith("//") and "\\" not in raw:
+        return raw
+    return "/app/"
+
+
+# --- sign in, sign out, language ---------------------------------------------------
+
+
+@router.get("/signin")
+def signin_form(request: Request, next: str | None = None) -> HTMLResponse:
+    token = request.cookies.get(SIGNIN_COOKIE) or secrets.token_urlsafe(32)
+    response = render(request, "signin.html", next=_next_path(next), form_token=token, error="")
+    response.set_cookie(
+        SIGNIN_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request),
+        path="/app/signin",
+    )  # fmt: skip
+    return response
+
+
+@router.post("/signin")
+async def signin_submit(request: Request) -> Response:
+    form = await request.form()
+    _ = gettext_of(request)
+    token = request.cookies.get(SIGNIN_COOKIE) or ""
+    sent = form.get("csrf_token")
+    name, password = form.get("name"), form.get("password")
+    goto = _next_path(form.get("next") if isinstance(form.get("next"), str) else None)  # type: ignore[arg-type]
+    if not token or not isinstance(sent, str) or not hmac.compare_digest(sent, token):
+        raise PageError(403, _("This form has expired. Reload the page."))
+    if not isinstance(name, str) or not isinstance(password, str) or not name or not password:
+        return render(request, "signin.html", 422, next=goto, form_token=token,
+                      error=_("Enter your name and password."))  # fmt: skip
+
+    def attempt(db: Session) -> signin.SignedIn:
+        return signin.sign_in(db, name[:100], password[:signin.MAX_PASSWORD + 1],
+                              request.state.request_id)  # fmt: skip
+
+    try:
+        done = await _in_transaction(request, attempt)
+    except signin.SignInRefused as refused:
+        if refused.code == "locked":
+            message = _("Too many failed sign-ins. Try again in %(minutes)d minutes.") % {
+                "minutes": signin.LOCK_MINUTES
+            }
+            return render(request, "signin.html", 423, next=goto, form_token=token, error=message)
+        return render(request, "signin.html", 401, next=goto, form_token=token,
+                      error=_("The name or the password is not right."))  # fmt: skip
+    response = RedirectResponse(goto, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE, done.token, max_age=signin.SESSION_HOURS * 3600, httponly=True,
+        samesite="lax", secure=_secure(request), path="/app",
+    )  # fmt: skip
+    response.delete_cookie(SIGNIN_COOKIE, path="/app/signin")
+    return response
+
+
+async def _in_transaction(request: Request, work: Callable[[Session], Any]) -> Any:
+    """`work(db)` in a worker thread with a transactional session (it commits)."""
+    from starlette.concurrency import run_in_threadpool
+
+    def unit() -> Any:
+        with request.app.state.sessions() as db:
+            return work(db)
+
+    return await run_in_threadpool(unit)
+
+
+@router.post("/signout")
+async def signout(request: Request, current: Web, _form: Form) -> Response:
+    token = request.cookies.get(SESSION_COOKIE) or ""
+    await _in_transaction(
+        request, lambda db: signin.sign_out(db, token, current.user.id, request.state.request_id)
+    )
+    response = RedirectResponse("/app/signin", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/app")
+    return response
+
+
+@router.get("/language/{language}")
+def choose_language(language: str, request: Request, next: str | None = None) -> Response:
+    """Remember a language in a cookie (the sign-in page; no account is touched)."""
+    response = RedirectResponse(_next_path(next), status_code=303)
+    if language in LANGUAGES:
+        response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86400, samesite="lax",
+                            secure=_secure(request), path="/app")  # fmt: skip
+    return response
+
+
+@router.post("/language")
+async def set_language(request: Request, current: Web, form: Form) -> Response:
+    """The signed-in user's language, kept with their account and in a cookie."""
+    language = form.get("language", "")
+    if language not in LANGUAGES:
+        raise PageError(422, gettext_of(request)("Unknown language."))
+    await _in_transaction(request, lambda db: signin.set_language(db, current.user.id, language))
+    response = RedirectResponse(_next_path(form.get("next")), status_code=303)
+    response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86400, samesite="lax",
+                        secure=_secure(request), path="/app")  # fmt: skip
+    return response
+
+
+# --- home --------------------------------------------------------------------------
+
+
+def _waiting(db: Session, current: signin.Current) -> list[Plan]:
+    """Plans that wait for this user: approvers see what others submitted (and they did
+    not edit); buyers see their drafts and rejected plans."""
+    user, may = current.user, _may(current)
+    found: list[Plan] = []
+    if may["approve"]:
+        edited = exists().where(PlanEditor.plan_id == Plan.id, PlanEditor.user_id == user.id)
+        found += db.scalars(
+            select(Plan)
+            .where(Plan.state == "submitted", Plan.requested_by != user.id, ~edited)
+            .order_by(Plan.id)
+            .limit(LIST_ROWS)
+        ).all()
+    if may["buy"]:
+        found += db.scalars(
+            select(Plan)
+            .where(Plan.requested_by == user.id, Plan.state.in_(("draft", "rejected", "pending")))
+            .order_by(desc(Plan.id))
+            .limit(LIST_ROWS)
+        ).all()
+    return found
+
+
+@router.get("/")
+def home(request: Request, db: DB, current: Web) -> HTMLResponse:
+    limit = request.app.state.settings.max_upload_bytes
+    alerts: list[dict[str, Any]] | None = None
+    analysis = datasets.analyse(db, limit)
+    if analysis is not None:
+        from replenish.alerts import stock_alerts
+
+        _report, dataset = datasets.load(db, limit)
+        assert dataset is not None  # analysed, so complete
+        table = stock_alerts(dataset, analysis.segments, analysis.churn).head(HOME_ALERTS)
+        alerts = [{str(k): v for k, v in row.items()} for row in table.to_dict(orient="records")]
+    orders = db.scalars(select(PurchaseOrder).order_by(desc(PurchaseOrder.id)).limit(10)).all()
+    return render(
+        request, "home.html", alerts=alerts, waiting=_waiting(db, current), orders=orders,
+        names=_names(db),
+    )  # fmt: skip
+
+
+def _names(db: Session) -> dict[int, str]:
+    return {u.id: u.name for u in db.scalars(select(User)).all()}
+
+
+# --- plans -------------------------------------------------------------------------
+
+
+@router.get("/plans")
+def plan_list(request: Request, db: DB, current: Web) -> HTMLResponse:
+    rows = db.scalars(select(Plan).order_by(desc(Plan.id)).limit(LIST_ROWS)).all()
+    return render(request, "plans.html", plans=rows, names=_names(db))
+
+
+def _request_form(
+    request: Request, values: Mapping[str, str], errors: Mapping[str, str], status: int = 200
+) -> HTMLResponse:
+    return render(request, "plan_new.html", status, values=values, errors=errors,
+                  form_id=values.get("form_id") or secrets.token_urlsafe(16))  # fmt: skip
+
+
+@router.get("/plans/new")
+def plan_form(request: Request, current: Web) -> HTMLResponse:
+    need(request, current, "buy")
+    return _request_form(request, {}, {})
+
+
+def _ids(raw: str) -> list[str] | None:
+    """A comma- or line-separated list of ids (None when empty: all of them)."""
+    found = [part.strip() for part in raw.replace("\n", ",").split(",") if part.strip()]
+    return found or None
+
+
+@router.post("/plans/new")
+def plan_request(request: Request, db: DB, current: Web, form: Form) -> Response:
+    """Validate the form as the API validates its body, start the plan's job, and show
+    its progress. The form's id is the idempotency key: a second click gets the same
+    plan."""
+    need(request, current, "buy")
+    _ = gettext_of(request)
+    raw = {
+        "budget": form.get("budget", "").strip() or None,
+        "capacity": form.get("capacity", "").strip() or None,
+        "suppliers": _ids(form.get("suppliers", "")),
+        "categories": _ids(form.get("categories", "")),
+        "horizon_days": form.get("horizon_days", "").strip() or None,
+    }
+    errors: dict[str, str] = {}
+    body = None
+    if raw["budget"] is None:
+        errors["budget"] = _("Enter a budget.")
+    else:
+        try:
+            body = PlanRequest.model_validate(raw)
+        except ValidationError as exc:
+            for e in exc.errors():
+                field = str(e["loc"][0]) if e["loc"] else "budget"
+                errors.setdefault(field, _field_error(_, e))
+    if body is not None and (body.suppliers or body.categories):
+        _report, dataset = datasets.load(db, request.app.state.settings.max_upload_bytes)
+        if dataset is None:
+            errors["suppliers"] = _("Upload the dataset first.")
+        else:
+            from api.jobs import scope_errors
+
+            for problem in scope_errors(dataset, body.suppliers, body.categories):
+                # ["body", field, index]; ["body"] when the combination leaves no SKU
+                where = problem["loc"]
+                field = str(where[1]) if len(where) > 1 else "suppliers"
+                errors[field] = "; ".join(filter(None, (errors.get(field), problem["msg"])))
+    if errors or body is None:
+        return _request_form(request, form, errors, 422)
+    key = "web-" + form.get("form_id", "")[:100] if form.get("form_id") else None
+    try:
+        started = plans.request_plan(db, current.user, body.model_dump(), key)
+    except HTTPProblem as exc:
+        return _request_form(request, form, {"budget": exc.detail}, exc.status)
+    if started.new:
+        request.app.state.workers.submit(started.job_id, 1)
+    return RedirectResponse(f"/app/jobs/{started.job_id}", status_code=303)
+
+
+def _field_error(_: Callable[[str], str], error: Mapping[str, Any]) -> str:
+    """A pydantic error as the form says it."""
+    kind = str(error.get("type", ""))
+    if kind in ("float_parsing", "int_parsing", "float_type", "int_type"):
+        return _("Enter a number.")
+    if kind in ("greater_than_equal", "greater_than"):
+        return _("Must not be negative.")
+    if kind in ("less_than_equal", "less_than"):
+        return _("Too large.")
+    if kind == "finite_number":
+        return _("Enter a number.")
+    return str(error.get("msg", _("Not valid.")))
+
+
+@router.get("/jobs/{job_id}")
+def job_page(job_id: str, request: Request, db: DB, current: Web) -> HTMLResponse:
+    job = _job(request, db, job_id)
+    return render(request, "job.html", job=job)
+
+
+@router.get("/jobs/{job_id}/progress")
+def job_progress(job_id: str, request: Request, db: DB, current: Web) -> HTMLResponse:
+    """The progress bar (htmx polls it); once a plan's job succeeds, htmx goes to it."""
+    job = _job(request, db, job_id)
+    headers = {}
+    if job.status == "succeeded" and job.plan_id is not None:
+        headers["HX-Redirect"] = f"/app/plans/{job.plan_id}"
+    return render(request, "job_progress.html", headers=headers, job=job)
+
+
+def _job(request: Request, db: Session, job_id: str) -> Job:
+    job = db.get(Job, job_id[:36])
+    if job is None:
+        raise PageError(404, gettext_of(request)("There is no such job."))
+    return job
+
+
+def _plan_page(
+    request: Request, db: Session, current: signin.Current, plan_id: int,
+    error: str = "", status: int = 200,
+) -> HTMLResponse:  # fmt: skip
+    plan = db.get(Plan, plan_id)
+    if plan is None:
+        raise PageError(404, gettext_of(request)("There is no such plan."))
+    db.refresh(plan)  # a page after a failed change shows what is stored now
+    lines = db.scalars(
+        select(PlanLine).where(PlanLine.plan_id == plan_id).order_by(PlanLine.id)
+    ).all()
+    user = current.user
+    edited_by_me = db.get(PlanEditor, (plan_id, user.id)) is not None
+    mine = plan.requested_by == user.id or user.role == Role.admin.value
+    may = _may(current)
+    job = db.scalar(select(Job).where(Job.plan_id == plan_id))
+    return render(
+        request, "plan.html", status, plan=plan, lines=lines, record=plan.record or {},
+        error=error, names=_names(db), job=job,
+        can_edit=may["buy"] and mine and plan.state == "draft",
+        can_decide=may["approve"] and plan.state == "submitted"
+        and plan.requested_by != user.id and not edited_by_me,
+        own_plan=plan.requested_by == user.id or edited_by_me,
+    )  # fmt: skip
+
+
+@router.get("/plans/{plan_id}")
+def plan_page(plan_id: int, request: Request, db: DB, current: Web) -> HTMLResponse:
+    return _plan_page(request, db, current, plan_id)
+
+
+def _refusal(request: Request, exc: HTTPProblem) -> str:
+    """A service refusal in the user's words: a plan changed meanwhile is said plainly."""
+    _ = gettext_of(request)
+    if exc.status == 409:
+        return _("This plan changed since you opened it: review it again.") + f" ({exc.detail})"
+    if exc.status == 403:
+        return _("You may not do this to this plan.") + f" ({exc.detail})"
+    return exc.detail
+
+
+def _version(raw: str | None) -> int | None:
+    return int(raw) if raw is not None and raw.isdigit() and len(raw) < 10 else None
+
+
+@router.post("/plans/{plan_id}/lines/{sku_id}")
+def edit_line(
+    plan_id: int, sku_id: str, request: Request, db: DB, current: Web, form: Form
+) -> Response:
+    need(request, current, "buy")
+    _ = gettext_of(request)
+    packs_raw, reason = form.get("packs", "").strip(), form.get("reason", "").strip()
+    version = _version(form.get("version"))
+    if not packs_raw.isdigit() or len(packs_raw) > 9:
+        return _plan_page(request, db, current, plan_id,
+                          _("Packs must be a whole number, 0 or more."), 422)  # fmt: skip
+    if not reason:
+        return _plan_page(request, db, current, plan_id, _("Say why you change the line."), 422)
+    if version is None:
+        return _plan_page(request, db, current, plan_id, _("Reload the page."), 409)
+    try:
+        plans.edit_line(db, plan_id, sku_id[:100], int(packs_raw), reason[:2000], current.user,
+                        version, request.state.request_id)  # fmt: skip
+    except HTTPProblem as exc:
+        db.rollback()
+        return _plan_page(request, db, current, plan_id, _refusal(request, exc), exc.status)
+    return RedirectResponse(f"/app/plans/{plan_id}#line-{quote(sku_id)}", status_code=303)
+
+
+@router.post("/plans/{plan_id}/{action}")
+def decide(
+    plan_id: int, action: str, request: Request, db: DB, current: Web, form: Form
+) -> Response:
+    """submit (the requester), approve or reject (another user, with a reason)."""
+    _ = gettext_of(request)
+    if action not in plans.TRANSITIONS:
+        raise PageError(404, _("There is no such action."))
+    need(request, current, "buy" if action == "submit" else "approve")
+    reason = form.get("reason", "").strip()[:2000] or None
+    if action == "reject" and reason is None:
+        return _plan_page(request, db, current, plan_id, _("A rejection needs a reason."), 422)
+    version = _version(form.get("version"))
+    if version is None:
+        return _plan_page(request, db, current, plan_id, _("Reload the page."), 409)
+    webhook = request.app.state.settings.webhook_url is not None
+    try:
+        plans.transition(db, plan_id, action, current.user, version, reason,
+                         request.state.request_id, webhook)  # fmt: skip
+    except HTTPProblem as exc:
+        db.rollback()
+        return _plan_page(request, db, current, plan_id, _refusal(request, exc), exc.status)
+    if action == "approve":
+        return RedirectResponse(f"/app/orders?plan={plan_id}", status_code=303)
+    return RedirectResponse(f"/app/plans/{plan_id}", status_code=303)
+
+
+# --- purchase orders ---------------------------------------------------------------
+
+
+@router.get("/orders")
+def order_list(request: Request, db: DB, current: Web, plan: int | None = None) -> HTMLResponse:
+    query = select(PurchaseOrder).order_by(desc(PurchaseOrder.id)).limit(LIST_ROWS)
+    if plan is not None:
+        query = query.where(PurchaseOrder.plan_id == plan)
+    return render(request, "orders.html", orders=db.scalars(query).all(), plan=plan, error="")
+
+
+@router.post("/orders/{order_id}/ordered")
+def mark_ordered(order_id: int, request: Request, db: DB, current: Web, form: Form) -> Response:
+    need(request, current, "order")
+    _ = gettext_of(request)
+    reference = form.get("reference", "").strip()[:100] or None
+    try:
+        order = plans.mark_ordered(db, order_id, current.user, reference, request.state.request_id)
+    except HTTPProblem as exc:
+        db.rollback()
+        rows = db.scalars(select(PurchaseOrder).order_by(desc(PurchaseOrder.id)).limit(LIST_ROWS))
+        message = _("This order changed since you opened it.") if exc.status == 409 else ""
+        return render(request, "orders.html", exc.status, orders=rows.all(), plan=None,
+                      error=f"{message} ({exc.detail})".strip())  # fmt: skip
+    return RedirectResponse(f"/app/orders?plan={order.plan_id}", status_code=303)
+
+
+# --- the app -----------------------------------------------------------------------
+
+
+def install(app: FastAPI) -> None:
+    """Mount the app's pages, its vendored assets and its error pages on `app`."""
+    app.include_router(router)
+    app.mount("/app/static", StaticFiles(directory=STATIC), name="app-static")
+
+    @app.exception_handler(SignInNeeded)
+    async def to_signin(request: Request, exc: SignInNeeded) -> Response:
+        target = f"/app/signin?next={quote(exc.path)}"
+        if request.headers.get("hx-request"):  # htmx follows this header, not a 303
+            return Response(status_code=200, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(PageError)
+    async def page_error(request: Request, exc: PageError) -> Response:
+        return render(request, "error.html", exc.status, message=exc.message)

@@ -1,0 +1,281 @@
+"""The web app's pages through a browser-like client: each role's work, the rules the
+pages enforce (roles, CSRF, four eyes, stale pages), and both languages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+from starlette.routing import Route
+
+from api.models import AuditEntry, Plan, PlanLine, PurchaseOrder
+from api.web.pages import router
+from tests.api.conftest import upload_example
+from tests.api.web.conftest import sign_in
+from tests.patience import eventually
+
+pytestmark = pytest.mark.database
+
+
+def _request_plan(client: TestClient, token: str, budget: str = "600") -> int:
+    """Request a plan through the form and wait for it; its id."""
+    form = client.get("/app/plans/new").text
+    form_id = re.search(r'name="form_id" value="([^"]+)"', form)
+    assert form_id
+    r = client.post(
+        "/app/plans/new", data={"budget": budget, "csrf_token": token, "form_id": form_id[1]},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert r.status_code == 303, r.text
+    job = r.headers["location"].rsplit("/", 1)[1]
+    assert f"/app/jobs/{job}/progress" in client.get(r.headers["location"]).text  # it polls
+
+    def done() -> str | None:
+        r = client.get(f"/app/jobs/{job}/progress", headers={"HX-Request": "true"})
+        assert 'data-status="failed"' not in r.text, r.text
+        target: str | None = r.headers.get("HX-Redirect")
+        return target
+
+    target = eventually(done, f"plan job {job}", every=0.2)
+    return int(target.rsplit("/", 1)[1])
+
+
+def _version(html: str) -> str:
+    found = re.search(r'name="version" value="(\d+)"', html)
+    assert found
+    return found[1]
+
+
+def _switch(client: TestClient, name: str) -> str:
+    client.cookies.clear()
+    return sign_in(client, name)
+
+
+def test_buyer_to_approver_to_purchase_order(
+    client: TestClient, people: dict[str, str], migrated: Engine
+) -> None:
+    upload_example(client, people["bob"])
+    token = sign_in(client, "bob")
+    plan_id = _request_plan(client, token)
+    page = client.get(f"/app/plans/{plan_id}").text
+    assert "Against the ERP min/max plan" in page  # the approver's comparison is there
+    with Session(migrated) as db:
+        line = db.scalars(
+            select(PlanLine).where(PlanLine.plan_id == plan_id, PlanLine.quantity > 0)
+        ).first()
+        assert line is not None
+        sku, packs = line.sku_id, line.packs
+    # The buyer edits a line with a reason, then submits.
+    r = client.post(
+        f"/app/plans/{plan_id}/lines/{sku}",
+        data={"csrf_token": token, "version": _version(page), "packs": str(packs + 1),
+              "reason": "promotion next week"},
+    )  # fmt: skip
+    assert r.status_code == 200 and "promotion next week" in r.text
+    r = client.post(
+        f"/app/plans/{plan_id}/submit", data={"csrf_token": token, "version": _version(r.text)}
+    )
+    assert 'data-state="submitted"' in r.text
+    assert "Approve" not in r.text  # nobody approves their own plan
+
+    # Another user approves it from their home page's list.
+    token = _switch(client, "ann")
+    home = client.get("/app/").text
+    assert f'href="/app/plans/{plan_id}"' in home
+    page = client.get(f"/app/plans/{plan_id}").text
+    r = client.post(
+        f"/app/plans/{plan_id}/approve",
+        data={"csrf_token": token, "version": _version(page), "reason": "fine"},
+    )
+    assert r.status_code == 200 and "Mark ordered" in r.text
+    with Session(migrated) as db:
+        orders = db.scalars(select(PurchaseOrder).where(PurchaseOrder.plan_id == plan_id)).all()
+        assert orders and all(o.status == "approved" for o in orders)
+        edited = next(item for o in orders for item in o.lines if item["sku_id"] == sku)
+        assert edited["packs"] == packs + 1
+    for order in orders:
+        r = client.post(
+            f"/app/orders/{order.id}/ordered",
+            data={"csrf_token": token, "reference": f"PO-{order.id}"},
+        )
+        assert r.status_code == 200
+    with Session(migrated) as db:
+        assert db.get(Plan, plan_id).state == "ordered"  # type: ignore[union-attr]
+        actions = db.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert [a for a in actions if a in ("edit", "submit", "approve")] == [
+        "edit",
+        "submit",
+        "approve",
+    ]
+    assert actions.count("order") == len(orders)
+
+
+def test_a_stale_page_says_the_plan_changed_and_changes_nothing(
+    client: TestClient, people: dict[str, str], migrated: Engine
+) -> None:
+    upload_example(client, people["bob"])
+    token = sign_in(client, "bob")
+    plan_id = _request_plan(client, token)
+    stale = _version(client.get(f"/app/plans/{plan_id}").text)
+    client.post(f"/app/plans/{plan_id}/submit", data={"csrf_token": token, "version": stale})
+    token = _switch(client, "ann")
+    old = client.get(f"/app/plans/{plan_id}").text  # opened before amy rejects it
+    other = TestClient(client.app)
+    other_token = sign_in(other, "amy")
+    r = other.post(
+        f"/app/plans/{plan_id}/reject",
+        data={"csrf_token": other_token, "version": _version(old), "reason": "too much"},
+    )
+    assert 'data-state="rejected"' in r.text
+    r = client.post(
+        f"/app/plans/{plan_id}/approve", data={"csrf_token": token, "version": _version(old)}
+    )
+    assert r.status_code == 409
+    assert "changed since you opened it" in r.text
+    with Session(migrated) as db:
+        assert db.get(Plan, plan_id).state == "rejected"  # type: ignore[union-attr]
+        assert db.scalar(select(func.count(PurchaseOrder.id))) == 0
+
+
+def test_an_edit_below_the_moq_is_refused_with_the_reason(
+    client: TestClient, people: dict[str, str], migrated: Engine
+) -> None:
+    upload_example(client, people["bob"])
+    token = sign_in(client, "bob")
+    plan_id = _request_plan(client, token)
+    with Session(migrated) as db:
+        line = db.scalars(
+            select(PlanLine).where(PlanLine.plan_id == plan_id, PlanLine.moq > PlanLine.pack_size)
+        ).first()
+    if line is None:
+        pytest.fail("the example shop should have a SKU whose MOQ is more than one pack")
+    page = client.get(f"/app/plans/{plan_id}").text
+    r = client.post(
+        f"/app/plans/{plan_id}/lines/{line.sku_id}",
+        data={"csrf_token": token, "version": _version(page), "packs": "1", "reason": "less"},
+    )
+    assert r.status_code == 422 and "below the MOQ" in r.text
+    with Session(migrated) as db:
+        assert db.get(PlanLine, line.id).packs == line.packs  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/app/plans/new", {"budget": "100"}),
+        ("/app/plans/1/approve", {"version": "1"}),
+        ("/app/orders/1/ordered", {"reference": "X"}),
+    ],
+)
+def test_a_viewer_sees_no_buttons_and_a_forged_post_is_403(
+    client: TestClient, people: dict[str, str], migrated: Engine, path: str, data: dict[str, str]
+) -> None:
+    token = sign_in(client, "vic")
+    home = client.get("/app/").text
+    assert "Request a plan" not in home
+    r = client.post(path, data={**data, "csrf_token": token})
+    assert r.status_code == 403
+    with Session(migrated) as db:
+        assert db.scalar(select(func.count(Plan.id))) == 0
+
+
+def test_a_post_without_the_csrf_token_is_refused(
+    client: TestClient, people: dict[str, str], migrated: Engine
+) -> None:
+    sign_in(client, "bob")
+    r = client.post("/app/plans/new", data={"budget": "100"})
+    assert r.status_code == 403
+    r = client.post("/app/plans/new", data={"budget": "100", "csrf_token": "forged"})
+    assert r.status_code == 403
+    with Session(migrated) as db:
+        assert db.scalar(select(func.count(Plan.id))) == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"budget": ""}, "Enter a budget."),
+        ({"budget": "-5"}, "Must not be negative."),
+        ({"budget": "lots"}, "Enter a number."),
+        ({"budget": "nan"}, "Enter a number."),
+        ({"budget": "100", "horizon_days": "999"}, "Too large."),
+        ({"budget": "100", "suppliers": "NOPE"}, "no SKU has supplier_id &#39;NOPE&#39;"),
+    ],
+)
+def test_a_bad_plan_request_is_shown_on_the_form_and_starts_nothing(
+    client: TestClient,
+    people: dict[str, str],
+    migrated: Engine,
+    fields: dict[str, str],
+    message: str,
+) -> None:
+    upload_example(client, people["bob"])
+    token = sign_in(client, "bob")
+    r = client.post("/app/plans/new", data={**fields, "csrf_token": token, "form_id": "f1"})
+    assert r.status_code == 422
+    assert message in r.text
+    assert 'aria-invalid="true"' in r.text
+    with Session(migrated) as db:
+        assert db.scalar(select(func.count(Plan.id))) == 0
+
+
+def test_a_second_click_on_request_gets_the_same_plan(
+    client: TestClient, people: dict[str, str], migrated: Engine
+) -> None:
+    upload_example(client, people["bob"])
+    token = sign_in(client, "bob")
+    data = {"budget": "600", "csrf_token": token, "form_id": "same-form"}
+    first = client.post("/app/plans/new", data=data, follow_redirects=False)
+    second = client.post("/app/plans/new", data=data, follow_redirects=False)
+    assert first.headers["location"] == second.headers["location"]
+    with Session(migrated) as db:
+        assert db.scalar(select(func.count(Plan.id))) == 1
+
+
+def test_every_page_needs_a_session(client: TestClient, people: dict[str, str]) -> None:
+    pages = [
+        r for r in router.routes  # the app includes its routers lazily: walk this one
+        if isinstance(r, Route) and r.path != "/app/signin"
+        and not r.path.startswith("/app/language/")
+    ]  # fmt: skip
+    assert len(pages) >= 10
+    for route in pages:
+        path = route.path.replace("{plan_id}", "1").replace("{job_id}", "x").replace(
+            "{sku_id}", "S").replace("{order_id}", "1").replace("{action}", "submit")  # fmt: skip
+        for method in sorted(route.methods or ()):
+            if method == "HEAD":
+                continue
+            r = client.request(method, path, follow_redirects=False)
+            assert r.status_code == 303, (method, path, r.status_code)
+            assert r.headers["location"].startswith("/app/signin")
+
+
+def test_the_pages_speak_chinese_to_a_chinese_browser(
+    client: TestClient, people: dict[str, str]
+) -> None:
+    page = client.get("/app/signin", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"})
+    assert '<html lang="zh-CN">' in page.text and "登录" in page.text
+    page = client.get("/app/signin", headers={"Accept-Language": "zh-TW,en;q=0.5"})
+    assert '<html lang="en">' in page.text  # traditional Chinese is not spoken: English
+    token = sign_in(client, "bob")
+    r = client.post(
+        "/app/language", data={"csrf_token": token, "language": "zh_CN", "next": "/app/plans"}
+    )
+    assert "补货计划" in r.text and "暂无计划" in r.text
+    client.cookies.delete("replenish_lang", path="/app")
+    # The setting is kept with the account: it wins over the browser's language.
+    assert "补货计划" in client.get("/app/plans", headers={"Accept-Language": "en"}).text
+
+
+def test_numbers_are_written_the_users_way(
+    client: TestClient, people: dict[str, str], migrated: Engine
+) -> None:
+    upload_example(client, people["bob"])
+    token = sign_in(client, "bob")
+    plan_id = _request_plan(client, token, budget="12345.5")
+    page = client.get(f"/app/plans/{plan_id}").text
+    assert "12,345.50" in page  # thousands separators and two decimals for money
+    assert "12345.5" not in page
