@@ -15,9 +15,9 @@ from sqlalchemy import select
 from api.auth import Principal, Reader, Role, require
 from api.deps import DB, RowId
 from api.errors import HTTPProblem
-from api.jobs import new_job_id
-from api.models import Job, Simulation, SimulationChart
-from simulations.scenario_file import DEFAULT, ScenarioError, parse
+from api.models import Simulation, SimulationChart
+from api.simulations import request_simulation
+from simulations.scenario_file import DEFAULT, ScenarioError
 
 router = APIRouter(prefix="/v1", tags=["simulations"])
 Planner = Annotated[Principal, Depends(require(Role.planner))]
@@ -33,19 +33,13 @@ def start(
     scenario: Annotated[dict[str, Any], Body(openapi_examples={"default": {"value": EXAMPLE}})],
 ) -> dict[str, Any]:
     try:
-        parse(scenario, "scenario")
+        queued = request_simulation(db, user, scenario)
     except ScenarioError as exc:
         lines = str(exc).splitlines()
         raise HTTPProblem(422, "Invalid scenario", lines[0], {"problems": lines[1:]}) from None
-    job = Job(id=new_job_id(), kind="simulation", params={}, created_by=user.id, attempt=1)
-    db.add(job)
-    db.flush()
-    sim = Simulation(job_id=job.id, requested_by=user.id, scenario=scenario)
-    db.add(sim)
-    db.commit()
-    request.app.state.workers.submit(job.id, job.attempt)
-    response.headers["Location"] = f"/v1/jobs/{job.id}"
-    return {"job_id": job.id, "simulation_id": sim.id}
+    request.app.state.workers.submit(queued.job_id, 1)
+    response.headers["Location"] = f"/v1/jobs/{queued.job_id}"
+    return {"job_id": queued.job_id, "simulation_id": queued.simulation_id}
 
 
 @router.get("/simulations/{simulation_id}", summary="A simulation's state and results with CIs")

@@ -33,10 +33,22 @@ from api import datasets, plans
 from api.auth import Role
 from api.deps import DB, in_session
 from api.errors import HTTPProblem
-from api.models import Job, Plan, PlanEditor, PlanLine, PurchaseOrder, User
+from api.models import (
+    Job,
+    Plan,
+    PlanEditor,
+    PlanLine,
+    PurchaseOrder,
+    Simulation,
+    SimulationChart,
+    User,
+)
 from api.schemas import PlanRequest
+from api.simulations import request_simulation
 from api.web import signin
 from api.web.i18n import LANGUAGES, NAMES, Formats, negotiate, translations
+from api.web.results import simulation_view
+from simulations.scenario_file import ScenarioError
 
 log = logging.getLogger("replenish.api")
 
@@ -74,6 +86,8 @@ DATA_WORDS = (
     # the plans an approver compares (replenish.comparison)
     N_("churn-aware (this plan)"), N_("segment-blind"), N_("ERP min/max + safety stock"),
     N_("base-stock"),
+    # the what-if's policies and its baseline (api.web.pages.POLICIES)
+    N_("min/max"), N_("(s,S)"), N_("churn-aware"), N_("baseline"),
 )  # fmt: skip
 
 router = APIRouter(prefix="/app", include_in_schema=False)
@@ -117,7 +131,8 @@ def language_of(request: Request, current: signin.Current | None) -> str:
 
 
 def gettext_of(request: Request) -> Callable[[str], str]:
-    """The request's gettext (for messages built in route code)."""
+    """The request's gettext (for messages built in route code). Bind it to `_` and
+    call `_("...")`: only calls of `_` are extracted into the catalog."""
     current = getattr(request.state, "current", None)
     return translations(language_of(request, current)).gettext
 
@@ -174,7 +189,8 @@ async def posted(request: Request, current: Web) -> dict[str, str]:
     form = await request.form()
     sent = form.get("csrf_token") or request.headers.get("x-csrf-token") or ""
     if not isinstance(sent, str) or not hmac.compare_digest(sent, current.csrf_token):
-        raise PageError(403, gettext_of(request)("This form has expired. Reload the page."))
+        _ = gettext_of(request)
+        raise PageError(403, _("This form has expired. Reload the page."))
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
@@ -184,7 +200,8 @@ Form = Annotated[dict[str, str], Depends(posted)]
 def need(request: Request, current: signin.Current, what: str) -> None:
     """PageError 403 unless the user's role allows `what` (a key of `_may`)."""
     if not _may(current)[what]:
-        raise PageError(403, gettext_of(request)("Your role does not allow this."))
+        _ = gettext_of(request)
+        raise PageError(403, _("Your role does not allow this."))
 
 
 def _next_path(raw: str | None) -> str:
@@ -282,7 +299,8 @@ async def set_language(request: Request, current: Web, form: Form) -> Response:
     """The signed-in user's language, kept with their account and in a cookie."""
     language = form.get("language", "")
     if language not in LANGUAGES:
-        raise PageError(422, gettext_of(request)("Unknown language."))
+        _ = gettext_of(request)
+        raise PageError(422, _("Unknown language."))
     await _in_transaction(request, lambda db: signin.set_language(db, current.user.id, language))
     response = RedirectResponse(_next_path(form.get("next")), status_code=303)
     response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86400, samesite="lax",
@@ -433,7 +451,7 @@ def _field_error(_: Callable[[str], str], error: Mapping[str, Any]) -> str:
 @router.get("/jobs/{job_id}")
 def job_page(job_id: str, request: Request, db: DB, current: Web) -> HTMLResponse:
     job = _job(request, db, job_id)
-    return render(request, "job.html", job=job)
+    return render(request, "job.html", job=job, target=_job_result(db, job))
 
 
 @router.get("/jobs/{job_id}/progress")
@@ -441,15 +459,25 @@ def job_progress(job_id: str, request: Request, db: DB, current: Web) -> HTMLRes
     """The progress bar (htmx polls it); once a plan's job succeeds, htmx goes to it."""
     job = _job(request, db, job_id)
     headers = {}
-    if job.status == "succeeded" and job.plan_id is not None:
-        headers["HX-Redirect"] = f"/app/plans/{job.plan_id}"
-    return render(request, "job_progress.html", headers=headers, job=job)
+    target = _job_result(db, job)
+    if job.status == "succeeded" and target:
+        headers["HX-Redirect"] = target
+    return render(request, "job_progress.html", headers=headers, job=job, target=target)
+
+
+def _job_result(db: Session, job: Job) -> str:
+    """The page of what `job` makes: its plan or its simulation."""
+    if job.plan_id is not None:
+        return f"/app/plans/{job.plan_id}"
+    sim = db.scalar(select(Simulation.id).where(Simulation.job_id == job.id))
+    return f"/app/simulations/{sim}" if sim is not None else ""
 
 
 def _job(request: Request, db: Session, job_id: str) -> Job:
     job = db.get(Job, job_id[:36])
     if job is None:
-        raise PageError(404, gettext_of(request)("There is no such job."))
+        _ = gettext_of(request)
+        raise PageError(404, _("There is no such job."))
     return job
 
 
@@ -459,7 +487,8 @@ def _plan_page(
 ) -> HTMLResponse:  # fmt: skip
     plan = db.get(Plan, plan_id)
     if plan is None:
-        raise PageError(404, gettext_of(request)("There is no such plan."))
+        _ = gettext_of(request)
+        raise PageError(404, _("There is no such plan."))
     db.refresh(plan)  # a page after a failed change shows what is stored now
     lines = db.scalars(
         select(PlanLine).where(PlanLine.plan_id == plan_id).order_by(PlanLine.id)
@@ -574,6 +603,144 @@ def mark_ordered(order_id: int, request: Request, db: DB, current: Web, form: Fo
         return render(request, "orders.html", exc.status, orders=rows.all(), plan=None,
                       error=f"{message} ({exc.detail})".strip())  # fmt: skip
     return RedirectResponse(f"/app/orders?plan={order.plan_id}", status_code=303)
+
+
+# --- what-if simulations (planners) ------------------------------------------------
+
+#: The policies a planner can compare (the scenario file's kinds), in the order shown.
+POLICIES = {
+    "min/max": "min_max", "base-stock": "base_stock", "(s,S)": "ss",
+    "segment-blind": "segment_blind", "churn-aware": "churn_aware",
+}  # fmt: skip
+#: The what-if's fields and the scenario-file place each one fills.
+WHATIF_FIELDS = {
+    "days": "run.days", "replications": "run.replications", "seed": "run.seed",
+    "reference": "run.reference", "lead_time_factor": "scenarios[1].lead_time_factor",
+    "demand_factor": "scenarios[1].demand_factor",
+    "churn_multiplier": "scenarios[1].churn_multiplier",
+    "budget_factor": "scenarios[1].budget_factor", "whatif": "scenarios[1].name",
+    "churn": "behaviour.churn_per_stockout", "policies": "policies",
+}  # fmt: skip
+WHATIF_DEFAULTS = {
+    "days": "90", "replications": "5", "seed": "1", "reference": "min/max",
+    "match": "on", "whatif": "lead times x2", "lead_time_factor": "2", "demand_factor": "1",
+    "churn_multiplier": "1", "budget_factor": "", "churn": "",
+    **{f"policy-{name}": "on" for name in POLICIES},
+}  # fmt: skip
+
+
+def _whatif_form(
+    request: Request, values: Mapping[str, str], errors: Mapping[str, str], status: int = 200
+) -> HTMLResponse:
+    return render(request, "whatif.html", status, values=values, errors=errors,
+                  policies=list(POLICIES))  # fmt: skip
+
+
+@router.get("/simulations/new")
+def whatif_form(request: Request, current: Web) -> HTMLResponse:
+    need(request, current, "plan")
+    return _whatif_form(request, WHATIF_DEFAULTS, {})
+
+
+def _scenario(
+    form: Mapping[str, str], _: Callable[[str], str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The scenario file's content from the what-if form, and the fields that are not
+    numbers (the scenario's own validation checks the rest)."""
+    errors: dict[str, str] = {}
+
+    def number(name: str, kind: type[int] | type[float]) -> float | None:
+        raw = form.get(name, "").strip()
+        if not raw:
+            return None
+        try:
+            value = kind(raw)
+        except ValueError:
+            errors[name] = _("Enter a whole number.") if kind is int else _("Enter a number.")
+            return None
+        if value != value or value in (float("inf"), float("-inf")):
+            errors[name] = _("Enter a number.")
+            return None
+        return value
+
+    chosen = [name for name in POLICIES if form.get(f"policy-{name}")]
+    if not chosen:
+        errors["policies"] = _("Choose at least one policy.")
+    reference = form.get("reference", "")
+    if chosen and reference not in chosen:
+        errors["reference"] = _("The reference must be one of the chosen policies.")
+    run: dict[str, Any] = {"reference": reference}
+    for name in ("days", "replications", "seed"):
+        value = number(name, int)
+        if value is not None:
+            run[name] = value
+    if form.get("match"):
+        run["match_inventory"] = reference
+    whatif: dict[str, Any] = {"name": form.get("whatif", "").strip() or "what-if"}
+    for name in ("lead_time_factor", "demand_factor", "churn_multiplier", "budget_factor"):
+        value = number(name, float)
+        if value is not None:
+            whatif[name] = value
+    if form.get("compensation"):
+        whatif["compensation"] = True
+    scenario: dict[str, Any] = {
+        "run": run,
+        "policies": [{"name": name, "kind": POLICIES[name]} for name in chosen],
+        "scenarios": [{"name": "baseline"}, whatif],
+    }
+    churn = number("churn", float)
+    if churn is not None:
+        scenario["behaviour"] = {"churn_per_stockout": churn / 100.0}
+    return scenario, errors
+
+
+@router.post("/simulations/new")
+def whatif_request(request: Request, db: DB, current: Web, form: Form) -> Response:
+    """Validate the what-if as a scenario file is validated; queue it; show progress."""
+    need(request, current, "plan")
+    _ = gettext_of(request)
+    scenario, errors = _scenario(form, _)
+    if not errors:
+        try:
+            queued = request_simulation(db, current.user, scenario)
+        except ScenarioError as exc:
+            places = {place: field for field, place in WHATIF_FIELDS.items()}
+            for line in str(exc).splitlines()[1:]:
+                place, _sep, message = line.strip().partition(": ")
+                field = places.get(place) or places.get(place.split("[")[0], "days")
+                errors.setdefault(field, message)
+        else:
+            request.app.state.workers.submit(queued.job_id, 1)
+            return RedirectResponse(f"/app/jobs/{queued.job_id}", status_code=303)
+    return _whatif_form(request, form, errors, 422)
+
+
+@router.get("/simulations")
+def simulation_list(request: Request, db: DB, current: Web) -> HTMLResponse:
+    rows = db.scalars(select(Simulation).order_by(desc(Simulation.id)).limit(LIST_ROWS)).all()
+    return render(request, "simulations.html", simulations=rows, names=_names(db))
+
+
+@router.get("/simulations/{simulation_id}")
+def simulation_page(simulation_id: int, request: Request, db: DB, current: Web) -> HTMLResponse:
+    sim = db.get(Simulation, simulation_id)
+    if sim is None:
+        _ = gettext_of(request)
+        raise PageError(404, _("There is no such simulation."))
+    charts = db.scalars(
+        select(SimulationChart.name).where(SimulationChart.simulation_id == simulation_id)
+    ).all()
+    job = db.get(Job, sim.job_id)
+    return render(request, "simulation.html", sim=sim, job=job, charts=charts,
+                  view=simulation_view(sim.result) if sim.result else None)  # fmt: skip
+
+
+@router.get("/simulations/{simulation_id}/charts/{name}.png")
+def simulation_chart(simulation_id: int, name: str, db: DB, current: Web) -> Response:
+    row = db.get(SimulationChart, (simulation_id, name[:50]))
+    if row is None:
+        return Response(status_code=404)
+    return Response(row.png, media_type="image/png")
 
 
 # --- the app -----------------------------------------------------------------------

@@ -3,8 +3,8 @@ PostgreSQL, in English and in Simplified Chinese.
 
 A buyer signs in with the keyboard, requests a plan, watches its progress, reviews a
 line's reasons, edits it and submits; an approver (in Chinese) approves it and marks
-its purchase orders placed; a viewer sees no button it may not use and a forged POST
-is refused. On every page: no console error, no accessibility violation found by
+its purchase orders placed; a planner runs a what-if and reads it with its charts; a
+viewer sees no button it may not use and a forged POST is refused. On every page: no console error, no accessibility violation found by
 axe-core (vendored in tests/vendor), and on Chinese pages no English string of the
 catalog left untranslated.
 """
@@ -66,7 +66,10 @@ def server(database_url: str) -> Iterator[str]:
     migrate.upgrade(engine)
     keys = {}
     with Session(engine) as db:
-        for name, role in [("bob", Role.buyer), ("ann", Role.approver), ("vic", Role.viewer)]:
+        for name, role in [
+            ("bob", Role.buyer), ("ann", Role.approver), ("vic", Role.viewer),
+            ("pia", Role.planner),
+        ]:  # fmt: skip
             user, keys[name] = create_user(db, name, role)
             set_password(db, user, PASSWORD, None)
         db.commit()
@@ -217,3 +220,21 @@ def test_a_viewer_sees_no_buttons_and_a_forged_post_is_refused(browser: Any, ser
     assert forged.status == 403
     no_token = page.request.post(f"{server}/app/signout", form={})
     assert no_token.status == 403
+
+
+def test_a_planner_goes_from_sign_in_to_a_what_if_with_charts(browser: Any, server: str) -> None:
+    planner = Checked(browser.new_context(locale="en-GB").new_page(), chinese=False)
+    page = planner.page
+    _sign_in_by_keyboard(planner, server, "pia")
+    page.get_by_role("link", name="New what-if simulation").click()
+    planner.check()
+    page.get_by_label("Days simulated").fill("30")
+    page.get_by_label("Replications").fill("3")
+    page.get_by_label("(s,S)").uncheck()
+    page.get_by_role("button", name="Run the simulation").click()
+    page.wait_for_url(re.compile(r".*/app/simulations/\d+$"), timeout=WAIT_MS)
+    planner.check()
+    assert page.locator("[data-state]").first.get_attribute("data-state") == "succeeded"
+    assert page.locator("svg.chart").count() == 2
+    loaded = page.evaluate("Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)")
+    assert loaded and all(loaded)

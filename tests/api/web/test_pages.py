@@ -279,3 +279,61 @@ def test_numbers_are_written_the_users_way(
     page = client.get(f"/app/plans/{plan_id}").text
     assert "12,345.50" in page  # thousands separators and two decimals for money
     assert "12345.5" not in page
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"days": "0"}, "days", "greater than or equal to 1"),
+        ({"days": "ten"}, "days", "Enter a whole number."),
+        ({"policy-min/max": "", "reference": "min/max"}, "reference", "one of the chosen"),
+        ({"lead_time_factor": "-1"}, "lead_time_factor", "greater than 0"),
+        ({"churn": "inf"}, "churn", "Enter a number."),
+    ],
+)
+def test_a_bad_what_if_is_shown_on_its_form_and_queues_nothing(
+    client: TestClient,
+    people: dict[str, str],
+    migrated: Engine,
+    fields: dict[str, str],
+    field: str,
+    message: str,
+) -> None:
+    from api.models import Simulation
+    from api.web.pages import WHATIF_DEFAULTS
+
+    token = sign_in(client, "pia")
+    r = client.post("/app/simulations/new", data={**WHATIF_DEFAULTS, **fields, "csrf_token": token})
+    assert r.status_code == 422
+    assert message in r.text
+    assert f'id="{field}"' in r.text
+    with Session(migrated) as db:
+        assert db.scalar(select(func.count(Simulation.id))) == 0
+
+
+def test_a_planner_runs_a_what_if_and_reads_it_with_intervals(
+    client: TestClient, people: dict[str, str]
+) -> None:
+    from api.web.pages import WHATIF_DEFAULTS
+
+    upload_example(client, people["bob"])
+    token = sign_in(client, "pia")
+    fields = {**WHATIF_DEFAULTS, "days": "30", "replications": "3", "policy-(s,S)": "",
+              "policy-base-stock": "", "csrf_token": token}  # fmt: skip
+    r = client.post("/app/simulations/new", data=fields, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    job = r.headers["location"].rsplit("/", 1)[1]
+
+    def done() -> str | None:
+        r = client.get(f"/app/jobs/{job}/progress", headers={"HX-Request": "true"})
+        assert 'data-status="failed"' not in r.text, r.text
+        target: str | None = r.headers.get("HX-Redirect")
+        return target
+
+    page = client.get(eventually(done, f"simulation job {job}", every=0.5)).text
+    assert 'data-state="succeeded"' in page
+    assert page.count("<svg") == 2  # one chart per what-if: baseline and lead times x2
+    assert page.count("data-verdict=") == 2 * 2  # two policies against the reference, twice
+    assert "[" in page and "min/max" in page
+    images = re.findall(r'src="(/app/simulations/\d+/charts/[^"]+\.png)"', page)
+    assert images and client.get(images[0]).content[:4] == b"\x89PNG"
