@@ -22,7 +22,7 @@ from rich.markup import escape
 
 from cli.backtest import backtest_cmd
 from cli.importing import import_cmd
-from cli.service import db_app, serve, users_app
+from cli.service import db_app, demo_serve, serve, users_app
 from cli.simulate import print_experiment, simulate_cmd
 from cli.terminal import (
     StageBars,
@@ -185,8 +185,21 @@ def demo(
     seed: SeedOption = 0,
     end_date: EndOption = None,
     fmt: FormatOption = "csv",
+    serve_app: Annotated[
+        bool,
+        typer.Option(
+            "--serve",
+            help="Instead of the report: load the world into the service's database "
+            "(REPLENISH_DATABASE_URL, else OUT/replenish.db), create a buyer, an approver "
+            "and a planner (passwords printed once), request a first plan and serve the "
+            "web app.",
+        ),
+    ] = False,
+    host: Annotated[str, typer.Option(help="With --serve: interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="With --serve: TCP port.", min=1, max=65535)] = 8000,
 ) -> None:
-    """Generate a world, write it as a dataset, then `replenish run` on it."""
+    """Generate a world, write it as a dataset, then `replenish run` on it (or, with
+    --serve, serve it in the web app)."""
     check_choice(size, list(SIZES), "--size")
     check_choice(sector, list(PRESETS), "--sector")
     check_choice(fmt, ["csv", "parquet"], "--format")
@@ -200,6 +213,9 @@ def demo(
     print_report(report)
     if dataset is None:
         raise typer.Exit(code=1)
+    if serve_app:
+        demo_serve(data_dir, out / "replenish.db", host, port)
+        return
     tiers = world.customer_truth.set_index("customer_id")["tier"]
     with progress_bar() as progress, stage(progress, "summarizing"):
         summary = overview(dataset, tiers)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -261,3 +262,86 @@ def _request_log() -> None:
         api_log.addHandler(handler)
         api_log.setLevel(logging.INFO)
         api_log.propagate = False
+
+
+#: The demo's people: (name, role). Their passwords are made fresh and printed once.
+DEMO_PEOPLE = (("demo-buyer", "buyer"), ("demo-approver", "approver"), ("demo-planner", "planner"))
+#: The first plan's budget: this share of 28 days of the history's average spend.
+DEMO_BUDGET_SHARE = 0.6
+
+
+def demo_serve(data_dir: Path, database: Path, host: str, port: int) -> None:
+    """Load the dataset in `data_dir` into the service's database (REPLENISH_DATABASE_URL,
+    else a fresh SQLite file `database`), create the demo's people with new passwords
+    (printed once), serve the app and request a first plan as soon as it serves."""
+    import os
+    import secrets
+    from contextlib import asynccontextmanager
+    from dataclasses import replace
+
+    import uvicorn
+
+    from api import datasets, migrate
+    from api.accounts import AccountError, create_user, find_user
+    from api.app import create_app
+    from api.auth import Principal, Role
+    from api.config import Settings
+    from api.database import make_engine, sessions
+    from api.plans import request_plan
+    from api.web.signin import set_password
+    from contract.schema import TABLES_BY_NAME
+
+    settings = Settings.from_env()
+    if not os.environ.get("REPLENISH_DATABASE_URL"):
+        database.unlink(missing_ok=True)  # the demo's own file: a fresh start each time
+        settings = replace(settings, database_url=f"sqlite:///{database}")
+    engine = make_engine(settings.database_url)
+    _guarded(lambda: migrate.upgrade(engine))
+    made = sessions(engine)
+    passwords: dict[str, str] = {}
+    with made() as db:
+        for name, role in DEMO_PEOPLE:
+            try:
+                user = find_user(db, name)
+            except AccountError:
+                user, _key = create_user(db, name, Role(role), via="demo")
+            passwords[name] = secrets.token_urlsafe(9)
+            set_password(db, user, passwords[name], None, "demo")
+        buyer = Principal.of(find_user(db, DEMO_PEOPLE[0][0]))
+        db.commit()
+        for path in sorted(data_dir.iterdir()):
+            if path.stem in TABLES_BY_NAME:
+                datasets.store(db, path.stem, path.read_bytes(), path.name, buyer.id,
+                               settings.max_upload_bytes)  # fmt: skip
+        db.commit()
+        _report, dataset = datasets.load(db, settings.max_upload_bytes)
+    if dataset is None:
+        raise _fail("the demo dataset did not load")
+    orders = dataset.orders.merge(dataset.skus[["sku_id", "unit_cost"]], on="sku_id")
+    days = max((orders["date"].max() - orders["date"].min()).days, 1)
+    spend = float((orders["quantity"] * orders["unit_cost"]).sum()) / days * 28
+    budget = round(DEMO_BUDGET_SHARE * spend, 2)
+
+    app = create_app(settings, engine)
+    serving = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def with_first_plan(application: Any) -> Any:
+        async with serving(application) as state:  # jobs recovered, workers ready
+            with made() as db:
+                started = request_plan(db, buyer, {
+                    "budget": budget, "capacity": None, "suppliers": None, "categories": None,
+                    "horizon_days": None,
+                }, "demo-first-plan")  # fmt: skip
+            application.state.workers.submit(started.job_id, 1)
+            yield state
+
+    app.router.lifespan_context = with_first_plan
+    rows = "\n".join(f"  {name:<14} {role:<9} {passwords[name]}" for name, role in DEMO_PEOPLE)
+    err_console.print(
+        f"[bold]The app[/]: http://{host}:{port}/app/  (Ctrl-C stops it)\n"
+        f"Sign in as (passwords shown once):\n{escape(rows)}\n"
+        f"A first plan with a budget of {budget:,.2f} is being computed for demo-buyer."
+    )
+    _request_log()
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -77,9 +77,6 @@ DATA_WORDS = (
     N_("ordered"), N_("failed"), N_("queued"), N_("running"), N_("succeeded"),
     # roles
     N_("viewer"), N_("buyer"), N_("approver"), N_("planner"), N_("admin"),
-    # the steps that add up to a line's quantity (optimize.reasons)
-    N_("forecast"), N_("safety_stock"), N_("priority_uplift"), N_("pack_moq_rounding"),
-    N_("constraint_cut"),
     # what stopped a line from getting more (optimize.solve)
     N_("none"), N_("budget"), N_("volume"), N_("moq"), N_("supplier terms"),
     N_("supplier minimum"), N_("max units"),
@@ -89,6 +86,15 @@ DATA_WORDS = (
     # the what-if's policies and its baseline (api.web.pages.POLICIES)
     N_("min/max"), N_("(s,S)"), N_("churn-aware"), N_("baseline"),
 )  # fmt: skip
+
+#: The steps that add up to a line's quantity (optimize.reasons), in words.
+STEPS = {
+    "forecast": N_("expected demand not yet covered"),
+    "safety_stock": N_("safety stock (segment-blind)"),
+    "priority_uplift": N_("for the customers who buy it"),
+    "pack_moq_rounding": N_("whole packs and MOQ"),
+    "constraint_cut": N_("cut by budget, volume or supplier terms"),
+}
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 _env = Environment(
@@ -500,7 +506,7 @@ def _plan_page(
     job = db.scalar(select(Job).where(Job.plan_id == plan_id))
     return render(
         request, "plan.html", status, plan=plan, lines=lines, record=plan.record or {},
-        error=error, names=_names(db), job=job,
+        error=error, names=_names(db), job=job, steps=STEPS,
         can_edit=may["buy"] and mine and plan.state == "draft",
         can_decide=may["approve"] and plan.state == "submitted"
         and plan.requested_by != user.id and not edited_by_me,

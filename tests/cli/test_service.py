@@ -151,3 +151,65 @@ def test_sigterm_stops_serve_and_leaves_its_job_failed_and_retriable(tmp_path: P
         assert db.scalar(select(func.count()).select_from(PlanLine)) == 0
         plan = db.get(Plan, accepted["plan_id"])
         assert plan is not None and plan.state == "failed"
+
+
+@pytest.mark.slow
+def test_demo_serve_shows_a_newcomer_the_app_with_a_first_plan(tmp_path: Path) -> None:
+    """One command: a world in the embedded SQLite file, three people, a first plan
+    computed by the server, and the app's URL."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from tests.api.web.conftest import csrf_of
+    from tests.patience import eventually
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "REPLENISH_DATABASE_URL"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "demo", "--size", "tiny", "--serve", "--port", str(port),
+         "--out", str(tmp_path / "demo")],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        said = []
+        assert proc.stderr is not None
+        for line in proc.stderr:  # up to the line that says the plan is coming
+            said.append(line)
+            if "first plan" in line:
+                break
+        text = "".join(said)
+        assert f"http://127.0.0.1:{port}/app/" in text
+        passwords = dict(re.findall(r"^\s+(demo-\w+)\s+\w+\s+(\S+)$", text, re.MULTILINE))
+        assert set(passwords) == {"demo-buyer", "demo-approver", "demo-planner"}
+        assert (tmp_path / "demo" / "replenish.db").exists()
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, timeout=60, follow_redirects=True) as browser:
+
+            def serving() -> bool:
+                try:
+                    return browser.get("/health").status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            eventually(serving, "the demo's server")
+            form = browser.get("/app/signin")
+            signed = browser.post(
+                "/app/signin",
+                data={"name": "demo-buyer", "password": passwords["demo-buyer"],
+                      "csrf_token": csrf_of(form.text)},
+            )  # fmt: skip
+            assert signed.status_code == 200 and "Plans waiting for me" in signed.text
+
+            def drafted() -> str | None:
+                page = browser.get("/app/plans/1")
+                return page.text if 'data-state="draft"' in page.text else None
+
+            page = eventually(drafted, "the demo's first plan")
+            assert page.count('class="edit"') > 0  # lines the buyer can edit
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
