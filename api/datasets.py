@@ -76,10 +76,12 @@ def raw_frames(db: Session, limit: int) -> dict[str, pd.DataFrame]:
 
 @dataclass(frozen=True)
 class Analysis:
-    """What reads derive from a complete dataset: customer segments and churn per stockout."""
+    """What reads derive from a complete dataset: customer segments, churn per stockout,
+    and the stock alerts ranked by value at risk (`replenish.alerts`)."""
 
     segments: Segments | None
     churn: ChurnAssumptions
+    alerts: pd.DataFrame
 
 
 @dataclass
@@ -118,6 +120,7 @@ def analyse(db: Session, limit: int) -> Analysis | None:
     """Segments and fitted churn of the stored dataset (None while it is incomplete),
     computed once per dataset like the dataset itself."""
     from forecast.segments import segment_customers
+    from replenish.alerts import stock_alerts
     from replenish.planning import fitted_churn
 
     loaded = _load(db, limit)
@@ -127,7 +130,7 @@ def analyse(db: Session, limit: int) -> Analysis | None:
         data = loaded.dataset
         segments = segment_customers(data) if data.customers is not None else None
         churn, _ = fitted_churn(data, segments)
-        loaded.analysis = Analysis(segments, churn)
+        loaded.analysis = Analysis(segments, churn, stock_alerts(data, segments, churn))
     return loaded.analysis
 
 

@@ -1,8 +1,9 @@
 """The service load benchmark's peer: uvicorn serving the same response bytes, no app work.
 
-A bare ASGI callable answers `GET /v1/plans/...` and `GET /v1/purchase-orders...` with the
-bodies the real service returned (files `plan.json` and `feed.json` in the directory named
-by REPLENISH_PEER_DIR), with no authentication, database, validation or logging. Run under
+A bare ASGI callable answers `GET /v1/plans/...`, `GET /v1/purchase-orders...` and the web
+app's `/app/plans/...` and `/app/` with the bodies the real service returned (files
+`plan.json`, `feed.json`, `page-plan.json`, `page-home.json` in the directory named by
+REPLENISH_PEER_DIR), with no authentication, database, validation or logging. Run under
 the same uvicorn, loop, HTTP parser and worker count as `replenish serve`, it is the floor
 the HTTP stack itself sets on this machine: the benchmark reports the service against it.
 
@@ -22,6 +23,8 @@ _DIR = Path(os.environ.get("REPLENISH_PEER_DIR", "."))
 _ROUTES = (
     ("/v1/plans/", _DIR / "plan.json"),
     ("/v1/purchase-orders", _DIR / "feed.json"),
+    ("/app/plans/", _DIR / "page-plan.json"),
+    ("/app/", _DIR / "page-home.json"),
 )
 _BODIES = {prefix: path.read_bytes() for prefix, path in _ROUTES if path.exists()}
 

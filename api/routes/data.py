@@ -155,12 +155,10 @@ async def customers(
 async def alerts(
     request: Request, db: DB, data: Data, _: Reader, limit: Limit = 100, offset: Offset = 0
 ) -> dict[str, Any]:
-    from replenish.alerts import stock_alerts
-
     def ranked() -> pd.DataFrame:
         analysis = datasets.analyse(db, request.app.state.settings.max_upload_bytes)
         assert analysis is not None  # `data` resolved, so the dataset is complete
-        table = stock_alerts(data, analysis.segments, analysis.churn)
+        table = analysis.alerts.copy()
         table["days_of_cover"] = table["days_of_cover"].replace(np.inf, np.nan)
         return table
 

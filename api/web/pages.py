@@ -17,6 +17,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -26,11 +27,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from pydantic import ValidationError
-from sqlalchemy import desc, exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy import desc, exists, func, select
+from sqlalchemy.orm import Session, defer
 
 from api import datasets, plans
 from api.auth import Role
+from api.cache import Rendered
 from api.deps import DB, in_session
 from api.errors import HTTPProblem
 from api.models import (
@@ -61,6 +63,9 @@ STATIC = Path(__file__).resolve().parent / "static"
 LIST_ROWS = 50
 #: Alerts on the home page.
 HOME_ALERTS = 10
+#: A plan's lines per page (each with its reasons): a 1,000-line plan stays quick to
+#: render and to read.
+LINES_PER_PAGE = 100
 
 
 def N_(message: str) -> str:
@@ -150,8 +155,11 @@ def render(
     headers: Mapping[str, str] | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    """`template` in the request's language, with the signed-in user (if any)."""
-    current: signin.Current | None = getattr(request.state, "current", None)
+    """`template` in the request's language, with the signed-in user (if any; a
+    `current` in `context` stands for them, e.g. with a slot for the CSRF token)."""
+    current: signin.Current | None = context.pop("current", None) or getattr(
+        request.state, "current", None
+    )
     language = language_of(request, current)
     t = translations(language)
     html = _env.get_template(template).render(
@@ -341,22 +349,24 @@ def _waiting(db: Session, current: signin.Current) -> list[Plan]:
 
 
 @router.get("/")
-def home(request: Request, db: DB, current: Web) -> HTMLResponse:
+async def home(request: Request, current: Web) -> HTMLResponse:
+    """Plans waiting for this user, stock alerts by value at risk, recent orders: read in
+    one worker-thread call (the dataset's analysis is computed once per dataset)."""
     limit = request.app.state.settings.max_upload_bytes
-    alerts: list[dict[str, Any]] | None = None
-    analysis = datasets.analyse(db, limit)
-    if analysis is not None:
-        from replenish.alerts import stock_alerts
 
-        _report, dataset = datasets.load(db, limit)
-        assert dataset is not None  # analysed, so complete
-        table = stock_alerts(dataset, analysis.segments, analysis.churn).head(HOME_ALERTS)
-        alerts = [{str(k): v for k, v in row.items()} for row in table.to_dict(orient="records")]
-    orders = db.scalars(select(PurchaseOrder).order_by(desc(PurchaseOrder.id)).limit(10)).all()
-    return render(
-        request, "home.html", alerts=alerts, waiting=_waiting(db, current), orders=orders,
-        names=_names(db),
-    )  # fmt: skip
+    def work(db: Session) -> HTMLResponse:
+        analysis = datasets.analyse(db, limit)
+        alerts = None
+        if analysis is not None:
+            top = analysis.alerts.head(HOME_ALERTS).to_dict(orient="records")
+            alerts = [{str(k): v for k, v in row.items()} for row in top]
+        orders = db.scalars(select(PurchaseOrder).order_by(desc(PurchaseOrder.id)).limit(10))
+        return render(
+            request, "home.html", alerts=alerts, waiting=_waiting(db, current),
+            orders=orders.all(), names=_names(db),
+        )  # fmt: skip
+
+    return await in_session(request, work)
 
 
 def _names(db: Session) -> dict[int, str]:
@@ -489,15 +499,23 @@ def _job(request: Request, db: Session, job_id: str) -> Job:
 
 def _plan_page(
     request: Request, db: Session, current: signin.Current, plan_id: int,
-    error: str = "", status: int = 200,
+    error: str = "", status: int = 200, page: int = 1,
 ) -> HTMLResponse:  # fmt: skip
     plan = db.get(Plan, plan_id)
     if plan is None:
         _ = gettext_of(request)
         raise PageError(404, _("There is no such plan."))
     db.refresh(plan)  # a page after a failed change shows what is stored now
+    count = db.scalar(select(func.count(PlanLine.id)).where(PlanLine.plan_id == plan_id)) or 0
+    pages = max(-(-count // LINES_PER_PAGE), 1)
+    page = min(max(page, 1), pages)
     lines = db.scalars(
-        select(PlanLine).where(PlanLine.plan_id == plan_id).order_by(PlanLine.id)
+        select(PlanLine)
+        .options(defer(PlanLine.reasons))  # loaded when a line's reasons are opened
+        .where(PlanLine.plan_id == plan_id)
+        .order_by(PlanLine.id)
+        .offset((page - 1) * LINES_PER_PAGE)
+        .limit(LINES_PER_PAGE)
     ).all()
     user = current.user
     edited_by_me = db.get(PlanEditor, (plan_id, user.id)) is not None
@@ -505,8 +523,10 @@ def _plan_page(
     may = _may(current)
     job = db.scalar(select(Job).where(Job.plan_id == plan_id))
     return render(
-        request, "plan.html", status, plan=plan, lines=lines, record=plan.record or {},
-        error=error, names=_names(db), job=job, steps=STEPS,
+        request, "plan.html", status, current=current, plan=plan, lines=lines,
+        record=plan.record or {},
+        error=error, names=_names(db), job=job, page=page, pages=pages,
+        count=count, per_page=LINES_PER_PAGE,
         can_edit=may["buy"] and mine and plan.state == "draft",
         can_decide=may["approve"] and plan.state == "submitted"
         and plan.requested_by != user.id and not edited_by_me,
@@ -514,9 +534,52 @@ def _plan_page(
     )  # fmt: skip
 
 
+#: Stands for the session's CSRF token in a cached page (api.web.pages.plan_page).
+_CSRF_SLOT = "\x00csrf\x00"
+
+
 @router.get("/plans/{plan_id}")
-def plan_page(plan_id: int, request: Request, db: DB, current: Web) -> HTMLResponse:
-    return _plan_page(request, db, current, plan_id)
+async def plan_page(plan_id: int, request: Request, current: Web, page: int = 1) -> Response:
+    """The review page, served from the rendered-bytes cache while the plan's version is
+    unchanged (as `GET /v1/plans/{id}`): keyed by plan, version, page of lines, language
+    and user (what they may do differs), rendered with a slot for the session's CSRF
+    token that is filled in on the way out. Cached only if the version did not move
+    while the page was read."""
+    cache: Rendered = request.app.state.rendered
+    page = min(max(page, 1), 10**6)
+    language = language_of(request, current)
+    slotted = replace(current, csrf_token=_CSRF_SLOT)
+
+    def work(db: Session) -> bytes:
+        version = db.scalar(select(Plan.version).where(Plan.id == plan_id))
+        key = ("app-plan", plan_id, version, page, language, current.user.id)
+        body = cache.get(key) if version is not None else None
+        if body is None:
+            body = bytes(_plan_page(request, db, slotted, plan_id, page=page).body)
+            if (
+                version is not None
+                and db.scalar(select(Plan.version).where(Plan.id == plan_id)) == version
+            ):
+                cache.put(key, body)
+        return body
+
+    body = await in_session(request, work)
+    token = current.csrf_token.encode()
+    return HTMLResponse(body.replace(_CSRF_SLOT.encode(), token))
+
+
+@router.get("/plans/{plan_id}/lines/{sku_id}/reasons")
+def line_reasons(plan_id: int, sku_id: str, request: Request, db: DB, current: Web) -> HTMLResponse:
+    """A line's reasons: the fragment htmx puts in the plan page, or a page of its own."""
+    line = db.scalar(
+        select(PlanLine).where(PlanLine.plan_id == plan_id, PlanLine.sku_id == sku_id[:100])
+    )
+    if line is None:
+        _ = gettext_of(request)
+        raise PageError(404, _("There is no such line."))
+    fragment = request.headers.get("hx-request") == "true"
+    template = "line_reasons.html" if fragment else "line_page.html"
+    return render(request, template, line=line, steps=STEPS)
 
 
 def _refusal(request: Request, exc: HTTPProblem) -> str:
@@ -554,7 +617,10 @@ def edit_line(
     except HTTPProblem as exc:
         db.rollback()
         return _plan_page(request, db, current, plan_id, _refusal(request, exc), exc.status)
-    return RedirectResponse(f"/app/plans/{plan_id}#line-{quote(sku_id)}", status_code=303)
+    page = _version(form.get("page")) or 1
+    return RedirectResponse(
+        f"/app/plans/{plan_id}?page={page}#line-{quote(sku_id)}", status_code=303
+    )
 
 
 @router.post("/plans/{plan_id}/{action}")

@@ -102,6 +102,8 @@ def test_buyer_to_approver_to_purchase_order(
             data={"csrf_token": token, "reference": f"PO-{order.id}"},
         )
         assert r.status_code == 200
+    home = client.get("/app/")  # recent orders, with their suppliers' order numbers
+    assert home.status_code == 200 and f"PO-{orders[0].id}" in home.text
     with Session(migrated) as db:
         assert db.get(Plan, plan_id).state == "ordered"  # type: ignore[union-attr]
         actions = db.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
@@ -337,3 +339,87 @@ def test_a_planner_runs_a_what_if_and_reads_it_with_intervals(
     assert "[" in page and "min/max" in page
     images = re.findall(r'src="(/app/simulations/\d+/charts/[^"]+\.png)"', page)
     assert images and client.get(images[0]).content[:4] == b"\x89PNG"
+
+
+def test_a_long_plan_is_read_a_page_of_lines_at_a_time(
+    client: TestClient, people: dict[str, str], migrated: Engine
+) -> None:
+    from api.models import User
+    from api.web.pages import LINES_PER_PAGE
+
+    with Session(migrated) as db:
+        bob = db.scalar(select(User).where(User.name == "bob"))
+        assert bob is not None
+        plan = Plan(requested_by=bob.id, params={"budget": 1e6}, state="draft", version=2,
+                    record={"total_cost": 1.0})  # fmt: skip
+        db.add(plan)
+        db.flush()
+        count = 2 * LINES_PER_PAGE + 50
+        db.add_all(
+            PlanLine(
+                plan_id=plan.id,
+                sku_id=f"SKU{i:04d}",
+                supplier_id="SUP",
+                pack_size=1,
+                packs=1,
+                quantity=1,
+                unit_cost=1.0,
+                reasons={},
+            )  # fmt: skip
+            for i in range(count)
+        )
+        db.commit()
+        plan_id = plan.id
+    token = sign_in(client, "bob")
+    first = client.get(f"/app/plans/{plan_id}").text
+    assert first.count('id="line-') == LINES_PER_PAGE and 'id="line-SKU0000"' in first
+    last = client.get(f"/app/plans/{plan_id}?page=99").text  # past the end: the last page
+    assert last.count('id="line-') == 50 and f'id="line-SKU{count - 1:04d}"' in last
+    assert 'rel="prev"' in last and 'rel="next"' not in last
+    # An edit on page 3 brings the buyer back to page 3.
+    r = client.post(
+        f"/app/plans/{plan_id}/lines/SKU0240",
+        data={"csrf_token": token, "version": "2", "packs": "3", "reason": "more", "page": "3"},
+        follow_redirects=False,
+    )
+    assert r.headers["location"] == f"/app/plans/{plan_id}?page=3#line-SKU0240"
+
+
+def test_a_lines_reasons_come_as_a_fragment_for_htmx_and_as_a_page_without_it(
+    client: TestClient, people: dict[str, str], migrated: Engine
+) -> None:
+    upload_example(client, people["bob"])
+    token = sign_in(client, "bob")
+    plan_id = _request_plan(client, token)
+    with Session(migrated) as db:
+        line = db.scalars(select(PlanLine).where(PlanLine.plan_id == plan_id)).first()
+        assert line is not None
+    url = f"/app/plans/{plan_id}/lines/{line.sku_id}/reasons"
+    fragment = client.get(url, headers={"HX-Request": "true"}).text
+    assert "<html" not in fragment and "Steps that add up to the quantity" in fragment
+    page = client.get(url).text
+    assert "<html" in page and "Steps that add up to the quantity" in page
+    assert client.get(f"/app/plans/{plan_id}/lines/NOPE/reasons").status_code == 404
+
+
+def test_a_cached_review_page_carries_each_sessions_token_and_follows_the_plan(
+    client: TestClient, people: dict[str, str], migrated: Engine
+) -> None:
+    from tests.api.web.conftest import csrf_of
+
+    upload_example(client, people["bob"])
+    token = sign_in(client, "bob")
+    plan_id = _request_plan(client, token)
+    other = TestClient(client.app)
+    other_token = sign_in(other, "bob")  # the same user, a second browser
+    assert other_token != token
+    first = client.get(f"/app/plans/{plan_id}").text
+    again = client.get(f"/app/plans/{plan_id}").text  # from the cache
+    seen_by_other = other.get(f"/app/plans/{plan_id}").text
+    assert first == again and csrf_of(again) == token
+    assert csrf_of(seen_by_other) == other_token and "\x00" not in seen_by_other
+    r = client.post(
+        f"/app/plans/{plan_id}/submit", data={"csrf_token": token, "version": _version(first)}
+    )
+    assert 'data-state="submitted"' in r.text
+    assert 'data-state="submitted"' in other.get(f"/app/plans/{plan_id}").text
