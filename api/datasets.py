@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from api.models import DatasetTable, utcnow
+from api.models import AuditEntry, DatasetTable, utcnow
 from contract.dataset import Dataset, check_frames
 from contract.schema import TABLES_BY_NAME
 from contract.sources import Limits, SourceError, read_table_file
@@ -132,6 +132,29 @@ def analyse(db: Session, limit: int) -> Analysis | None:
         churn, _ = fitted_churn(data, segments)
         loaded.analysis = Analysis(segments, churn, stock_alerts(data, segments, churn))
     return loaded.analysis
+
+
+def upload(
+    db: Session,
+    name: str,
+    content: bytes,
+    filename: str | None,
+    user_id: int,
+    limit: int,
+    request_id: str | None,
+) -> Stored:
+    """`store`, with the change in the audit log (commits): the API's upload route and the
+    web app's uploads page."""
+    stored = store(db, name, content, filename, user_id, limit)
+    if stored.changed:
+        db.add(
+            AuditEntry(
+                actor_id=user_id, action="upload", entity="dataset", entity_id=name,
+                after={"rows": stored.rows, "sha256": stored.sha256}, request_id=request_id,
+            )
+        )  # fmt: skip
+        db.commit()
+    return stored
 
 
 def store(

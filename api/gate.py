@@ -7,7 +7,8 @@ with 413 from its Content-Length alone, and a body that arrives without one (chu
 is counted as it streams and cut off at the cap (Starlette's body-limit middleware).
 Uploads (`/v1/datasets/...`) may be REPLENISH_MAX_UPLOAD_BYTES plus the multipart
 envelope; every other route REPLENISH_MAX_JSON_BYTES, and so do the web app's forms
-(/app/, whose pages check their session cookie themselves). With the database
+(/app/, whose pages check their session cookie themselves) but its uploads
+(/app/uploads/, capped as the API's). With the database
 unreachable the key cannot be checked: 503 with a retry hint.
 """
 
@@ -30,6 +31,7 @@ GUARDED = "/v1/"
 UPLOADS = "/v1/datasets/"
 #: The web app's forms (api.web): signed in by cookie, their bodies capped as JSON's.
 PAGES = "/app/"
+PAGE_UPLOADS = "/app/uploads/"
 #: Methods whose routes read no body (reads: the hot path skips the byte counting).
 BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 #: Room for the multipart envelope (boundaries, part headers) around an uploaded file.
@@ -59,7 +61,8 @@ class Gate:
         if scope["type"] != "http" or not scope["path"].startswith(GUARDED):
             posted = scope["type"] == "http" and scope["method"] not in BODILESS
             if posted and scope["path"].startswith(PAGES):  # signed in by cookie (api.web)
-                await self._capped(GUARDED, scope, receive, send)
+                cap = UPLOADS if scope["path"].startswith(PAGE_UPLOADS) else GUARDED
+                await self._capped(cap, scope, receive, send)
                 return
             await self.app(scope, receive, send)
             return

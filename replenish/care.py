@@ -89,3 +89,46 @@ def care_list(
         }
     )
     return frame.sort_values("value_at_risk", ascending=False, kind="stable").head(top)
+
+
+#: Days back a stockout a customer met still calls for care (`recently_let_down`).
+RECENT_DAYS = 30
+LET_DOWN_COLUMNS = [
+    "customer_id", "tier", "short_lines", "units_short", "last_short", "clv", "value_at_risk",
+    "skus",
+]  # fmt: skip
+
+
+def recently_let_down(
+    dataset: Dataset, segments: Segments | None, churn: ChurnAssumptions, days: int = RECENT_DAYS
+) -> pd.DataFrame:
+    """Customers who met a recorded stockout (a line with units short) in the last `days`
+    days of the history, most value at risk first: CLV x (1 - (1 - P(churn | stockout))^
+    short lines), with the SKUs they missed. Empty without customers or short lines."""
+    orders = dataset.orders
+    if segments is None or orders.empty:
+        return pd.DataFrame(columns=LET_DOWN_COLUMNS)
+    recent = orders[
+        (orders["date"] > orders["date"].max() - pd.Timedelta(days=days))
+        & (orders["quantity_short"] > 0)
+        & orders["customer_id"].notna()
+    ]
+    if recent.empty:
+        return pd.DataFrame(columns=LET_DOWN_COLUMNS)
+    grouped = recent.groupby("customer_id", sort=False)
+    out = pd.DataFrame(
+        {
+            "short_lines": grouped.size(),
+            "units_short": grouped["quantity_short"].sum(),
+            "last_short": grouped["date"].max(),
+            "skus": grouped["sku_id"].agg(lambda s: ", ".join(sorted(set(map(str, s))))),
+        }
+    )
+    people = segments.customers.set_index("customer_id")
+    out["tier"] = people["tier"].astype(str).reindex(out.index)
+    out["clv"] = np.maximum(customer_clv(segments, out.index), 0.0)
+    q = out["tier"].map(lambda t: churn.of(str(t)) if isinstance(t, str) else 0.0)
+    out["value_at_risk"] = out["clv"] * (1.0 - (1.0 - q.astype(float)) ** out["short_lines"])
+    out = out.reset_index().rename(columns={"index": "customer_id"})
+    out = out[LET_DOWN_COLUMNS].sort_values("value_at_risk", ascending=False, kind="stable")
+    return out.reset_index(drop=True)

@@ -18,7 +18,6 @@ from api import datasets
 from api.auth import Principal, Reader, Role, require
 from api.deps import DB, Limit, Offset, heavy
 from api.errors import HTTPProblem
-from api.models import AuditEntry
 from contract.dataset import Dataset
 from contract.schema import TABLES_BY_NAME
 
@@ -61,21 +60,11 @@ async def upload(
     limit = request.app.state.settings.max_upload_bytes  # the body's size: api.gate
     content = await _read_capped(file, limit)
 
-    def store() -> datasets.Stored:
-        stored = datasets.store(db, table, content, file.filename, user.id, limit)
-        if stored.changed:
-            db.add(
-                AuditEntry(
-                    actor_id=user.id, action="upload", entity="dataset", entity_id=table,
-                    after={"rows": stored.rows, "sha256": stored.sha256},
-                    request_id=request.state.request_id,
-                )
-            )  # fmt: skip
-            db.commit()
-        return stored
-
     try:
-        stored = await heavy(request, store)
+        stored = await heavy(
+            request, datasets.upload, db, table, content, file.filename, user.id, limit,
+            request.state.request_id,
+        )  # fmt: skip
     except datasets.UploadRejected as exc:
         problems = [
             {"table": p.table, "file": p.file, "column": p.column, "code": p.code,

@@ -209,7 +209,7 @@ def test_a_viewer_sees_no_buttons_and_a_forged_post_is_refused(browser: Any, ser
     viewer = Checked(browser.new_context(locale="zh-CN").new_page(), chinese=True)
     page = viewer.page
     _sign_in_by_keyboard(viewer, server, "vic")
-    for path in ("/app/", "/app/plans", "/app/orders"):
+    for path in ("/app/", "/app/plans", "/app/orders", "/app/customers", "/app/simulations"):
         page.goto(server + path)
         viewer.check()
         buttons = page.get_by_role("button").all_inner_texts()

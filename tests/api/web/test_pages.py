@@ -4,6 +4,7 @@ pages enforce (roles, CSRF, four eyes, stale pages), and both languages."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -365,7 +366,7 @@ def test_a_long_plan_is_read_a_page_of_lines_at_a_time(
                 quantity=1,
                 unit_cost=1.0,
                 reasons={},
-            )  # fmt: skip
+            )
             for i in range(count)
         )
         db.commit()
@@ -423,3 +424,77 @@ def test_a_cached_review_page_carries_each_sessions_token_and_follows_the_plan(
     )
     assert 'data-state="submitted"' in r.text
     assert 'data-state="submitted"' in other.get(f"/app/plans/{plan_id}").text
+
+
+def test_the_customers_page_lists_tiers_the_let_down_and_exports_csv(
+    client: TestClient, people: dict[str, str]
+) -> None:
+    token = sign_in(client, "vic")  # any signed-in role reads customers
+    assert token and "Upload the dataset, with its customers" in client.get("/app/customers").text
+    assert client.get("/app/customers.csv").status_code == 409
+    upload_example(client, people["bob"])
+    page = client.get("/app/customers").text
+    assert "Tiers" in page and page.count('<th scope="row">') >= 3  # tiers A, B, C
+    assert "To care for" in page
+    csv = client.get("/app/customers.csv")
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert "attachment" in csv.headers["content-disposition"]
+    text = csv.content.decode("utf-8-sig")
+    header, *rows = text.strip().splitlines()
+    assert header.startswith("customer_id,tier,score,amount,margin")
+    assert len(rows) == 40  # every customer of the example shop
+
+
+def _upload_page(client: TestClient, token: str, table: str, content: bytes) -> Any:
+    return client.post(
+        f"/app/uploads/{table}", data={"csrf_token": token},
+        files={"file": (f"{table}.csv", content, "text/csv")},
+    )  # fmt: skip
+
+
+def test_a_buyer_uploads_the_dataset_in_the_browser(
+    client: TestClient, people: dict[str, str], migrated: Engine
+) -> None:
+    from api.models import DatasetTable
+    from tests.api.conftest import EXAMPLE
+
+    token = sign_in(client, "bob")
+    assert "Still missing" in client.get("/app/uploads").text
+    for table in ("suppliers", "skus", "customers", "orders", "inventory"):
+        r = _upload_page(client, token, table, (EXAMPLE / f"{table}.csv").read_bytes())
+        assert r.status_code == 200 and f"{table} stored" in r.text, r.text
+    assert "Still missing" not in r.text
+    # A broken table is refused whole, with its column and rows; the stored one stays.
+    with Session(migrated) as db:
+        before = db.get(DatasetTable, "skus")
+        assert before is not None
+        kept = before.sha256
+    lines = (EXAMPLE / "skus.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    cost = header.index("unit_cost")
+    row = lines[1].split(",")
+    row[cost] = "-3"
+    broken = "\n".join([lines[0], ",".join(row), *lines[2:]]) + "\n"
+    r = _upload_page(client, token, "skus", broken.encode())
+    assert r.status_code == 422
+    assert "skus was not stored" in r.text and "unit_cost" in r.text
+    with Session(migrated) as db:
+        after = db.get(DatasetTable, "skus")
+        assert after is not None and after.sha256 == kept
+
+
+def test_uploads_are_for_buyers_and_need_a_file(
+    client: TestClient, people: dict[str, str], migrated: Engine
+) -> None:
+    from tests.api.conftest import EXAMPLE
+
+    token = sign_in(client, "vic")
+    assert 'type="file"' not in client.get("/app/uploads").text
+    content = (EXAMPLE / "suppliers.csv").read_bytes()
+    assert _upload_page(client, token, "suppliers", content).status_code == 403
+    token = _switch(client, "bob")
+    assert _upload_page(client, token, "nonsense", content).status_code == 404
+    r = client.post("/app/uploads/suppliers", data={"csrf_token": token})
+    assert r.status_code == 422 and "Choose a file" in r.text
+    r = client.post("/app/uploads/suppliers", files={"file": ("s.csv", content, "text/csv")})
+    assert r.status_code == 403  # no CSRF token
