@@ -27,12 +27,12 @@ def test_each_customer_short_in_the_window_is_listed_with_the_closed_form_risk()
     assert sorted(listed["customer_id"]) == sorted(short.index)
     assert listed["value_at_risk"].is_monotonic_decreasing
     clv = segments.customers.set_index("customer_id")["clv"]
-    for row in listed.itertuples():
-        n = short[row.customer_id]
-        assert row.short_lines == n
-        expected = max(clv[row.customer_id], 0.0) * (1 - (1 - churn.of(row.tier)) ** n)
-        assert np.isclose(row.value_at_risk, expected)
-        assert 0 <= row.value_at_risk <= row.clv
+    for row in listed.to_dict(orient="records"):
+        who, n = str(row["customer_id"]), int(short[row["customer_id"]])
+        assert row["short_lines"] == n
+        expected = max(float(clv[who]), 0.0) * (1 - (1 - churn.of(str(row["tier"]))) ** n)
+        assert np.isclose(float(row["value_at_risk"]), expected)
+        assert 0 <= float(row["value_at_risk"]) <= float(row["clv"])
 
 
 def test_nobody_is_listed_without_customers_or_without_short_lines() -> None:
