@@ -117,13 +117,15 @@ class Checked:
         self.errors: list[str] = []
         page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: self.errors.append(str(e)))
+        # Before each document's own scripts, outside the pages' Content-Security-Policy
+        # (which refuses any script the app did not serve, as it should).
+        page.add_init_script(path=str(AXE))
         self.english = _english_strings() if chinese else set()
 
     def check(self) -> None:
         page = self.page
         page.wait_for_load_state("load")
         assert self.errors == [], f"{page.url}: {self.errors}"
-        page.add_script_tag(path=str(AXE))
         found = page.evaluate(
             "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
             ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"

@@ -498,3 +498,15 @@ def test_uploads_are_for_buyers_and_need_a_file(
     assert r.status_code == 422 and "Choose a file" in r.text
     r = client.post("/app/uploads/suppliers", files={"file": ("s.csv", content, "text/csv")})
     assert r.status_code == 403  # no CSRF token
+
+
+def test_pages_forbid_framing_and_foreign_scripts(
+    client: TestClient, people: dict[str, str]
+) -> None:
+    for page in (client.get("/app/signin"), client.get("/app/signin?next=/app/plans")):
+        policy = page.headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+        assert page.headers["x-frame-options"] == "DENY"
+        assert page.headers["x-content-type-options"] == "nosniff"
+    sign_in(client, "bob")
+    assert "frame-ancestors" in client.get("/app/plans").headers["content-security-policy"]
