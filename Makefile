@@ -45,11 +45,16 @@ screenshot: $(STAMP)
 	$(BIN)/replenish demo --out out/demo $(DEMO_ARGS)
 	$(BIN)/python -m tests.browser out/demo/report/report.html docs/report.png
 
-# The web app's strings (api/web): extract them and merge them into each catalog; new
-# ones arrive untranslated, and tests/api/web/test_catalog.py fails until they are.
+# The web app's strings (api/web) and the report's (replenish/report.py, tables.py,
+# verdicts.py): extract them and merge them into each catalog; new ones arrive
+# untranslated, and the catalog tests (tests/api/web, tests/replenish) fail until they are.
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg --no-location --omit-header -o api/web/locale/messages.pot .
 	$(BIN)/pybabel update -i api/web/locale/messages.pot -d api/web/locale -D messages \
+		--no-fuzzy-matching --omit-header --width 100
+	$(BIN)/pybabel extract -F babel-report.cfg --no-location --omit-header \
+		-o replenish/locale/report.pot .
+	$(BIN)/pybabel update -i replenish/locale/report.pot -d replenish/locale -D report \
 		--no-fuzzy-matching --omit-header --width 100
 
 clean:

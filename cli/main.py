@@ -11,6 +11,7 @@ import logging
 import signal
 import time
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -177,6 +178,21 @@ def _write(dataset: Dataset, out: Path, fmt: str, overwrite: bool) -> None:
     console.print(f"wrote {out}")
 
 
+LangOption = Annotated[
+    str, typer.Option("--lang", help="Language of report.html: en or zh-CN (Simplified Chinese).")
+]
+
+
+def _language(tag: str) -> str:
+    """--lang as gettext names it; a usage error for a language the report does not speak."""
+    from runtime.catalogs import language_of
+
+    try:
+        return language_of(tag)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--lang") from None
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the demo's outputs.")] = Path("out/demo"),
@@ -195,6 +211,7 @@ def demo(
             "web app.",
         ),
     ] = False,
+    lang: LangOption = "en",
     host: Annotated[str, typer.Option(help="With --serve: interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="With --serve: TCP port.", min=1, max=65535)] = 8000,
 ) -> None:
@@ -203,6 +220,7 @@ def demo(
     check_choice(size, list(SIZES), "--size")
     check_choice(sector, list(PRESETS), "--sector")
     check_choice(fmt, ["csv", "parquet"], "--format")
+    language = _language(lang)
     end = parse_day(end_date, "--end-date") or date.today() - timedelta(days=1)
     started = time.perf_counter()
     world = _generate_with_progress(size, sector, seed, end)
@@ -220,7 +238,7 @@ def demo(
     with progress_bar() as progress, stage(progress, "summarizing"):
         summary = overview(dataset, tiers)
     _print_overview(summary, world)
-    outcome = _run_pipeline(dataset, RunSettings(), out / "report")
+    outcome = _run_pipeline(dataset, RunSettings(), out / "report", language)
     seconds = {
         "generate + write + validate": time.perf_counter() - started - sum(outcome.seconds.values())
     }
@@ -228,13 +246,16 @@ def demo(
     console.print(f"dataset in {data_dir}")
 
 
-def _run_pipeline(dataset: Dataset, settings: RunSettings, out: Path) -> Outcome:
-    """The main job with a progress bar per stage; prints the buyer's summary."""
+def _run_pipeline(
+    dataset: Dataset, settings: RunSettings, out: Path, language: str = "en"
+) -> Outcome:
+    """The main job with a progress bar per stage; prints the buyer's summary; the
+    report in `language`."""
     with progress_bar() as progress:
         bars = StageBars(progress)
         outcome = run_pipeline(dataset, settings, bars.stage, bars.forecast_progress)
         with bars.stage("writing the report"):
-            write_outputs(outcome, out, write_report)
+            write_outputs(outcome, out, partial(write_report, language=language))
     _print_outcome(outcome, out)
     return outcome
 
@@ -293,10 +314,12 @@ def run_cmd(
     engine: Annotated[
         str, typer.Option(help="inline, local (Dask), dask (by address) or auto.")
     ] = "auto",
+    lang: LangOption = "en",
 ) -> None:
     """The main job: forecast, plan, compare, simulate; write report.html and the plan."""
     check_choice(sector, list(PRESETS), "--sector")
     check_choice(engine, ENGINES, "--engine")
+    language = _language(lang)
     try:
         settings = RunSettings(
             budget=budget, days=days, replications=replications, sector=sector, engine=engine
@@ -305,7 +328,7 @@ def run_cmd(
         raise typer.BadParameter(str(exc)) from None
     started = time.perf_counter()
     dataset = load_or_exit(folder)
-    outcome = _run_pipeline(dataset, settings, out)
+    outcome = _run_pipeline(dataset, settings, out, language)
     _print_timings(
         {
             "load and validate": time.perf_counter() - started - sum(outcome.seconds.values()),

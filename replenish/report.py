@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -22,21 +23,49 @@ from optimize.frontier import plot_frontier
 from replenish.pipeline import Outcome
 from replenish.tables import html_table
 from replenish.verdicts import Verdict
+from runtime.catalogs import compiled
 from simulations.charts import customers_lost, profit_vs_fill
 from simulations.experiments import ExperimentResult
 from simulations.metrics import ALL, lookup, paired
 
+#: The report's catalogs: replenish/locale/LANG/LC_MESSAGES/report.po (`make messages`).
+LOCALE = Path(__file__).resolve().parent / "locale"
+Words = Callable[[str], str]
+
+
+def N_(message: str) -> str:
+    """Marks a string for the catalog that is translated later, where it is shown."""
+    return message
+
+
+def words(language: str) -> Words:
+    """The report's gettext in `language` ("en" or "zh_CN")."""
+    return compiled(LOCALE / language / "LC_MESSAGES" / "report.po", language).gettext
+
+
 SECTIONS = (
-    ("summary", "What to order"),
-    ("plans", "This plan against the alternatives"),
-    ("simulation", "What each policy costs in customers"),
-    ("frontier", "What each budget buys"),
-    ("forecasts", "Forecasts of the biggest lines"),
-    ("history", "What the history hid"),
-    ("segments", "Customer segments and their value"),
-    ("care", "Care list"),
-    ("assumptions", "Assumptions"),
+    ("summary", N_("What to order")),
+    ("plans", N_("This plan against the alternatives")),
+    ("simulation", N_("What each policy costs in customers")),
+    ("frontier", N_("What each budget buys")),
+    ("forecasts", N_("Forecasts of the biggest lines")),
+    ("history", N_("What the history hid")),
+    ("segments", N_("Customer segments and their value")),
+    ("care", N_("Care list")),
+    ("assumptions", N_("Assumptions")),
 )
+#: Words the report shows from data, for the catalog: plans and policies, where a
+#: churn figure came from, the plan's status, the packs' rounding rule.
+NAMES = (
+    N_("churn-aware (this plan)"), N_("segment-blind"), N_("ERP min/max + safety stock"),
+    N_("base-stock"), N_("churn-aware"), N_("(s,S)"), N_("min/max"),
+    N_("prior"), N_("fitted"), N_("mixed"),
+    N_("optimal"), N_("near-optimal"), N_("feasible"), N_("nothing to order"),
+    N_("up"), N_("cap"),
+    # what limits a line (optimize.solve)
+    N_("none"), N_("budget"), N_("volume"), N_("moq"), N_("supplier terms"),
+    N_("supplier minimum"), N_("max units"),
+)  # fmt: skip
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #222; }
@@ -63,20 +92,22 @@ def _money(value: float) -> str:
     return f"{value:,.0f}"
 
 
-def _unspent(why: dict[str, object] | None) -> str:
+def _unspent(why: dict[str, object] | None, _: Words) -> str:
     """A list item saying why part of the budget was left, or nothing."""
     if not why:
         return ""
     reasons = "; ".join(str(r) for r in why["reasons"])  # type: ignore[attr-defined]
-    return f"<li>Left unspent: {_money(float(why['amount']))} ({html.escape(reasons)}).</li>"  # type: ignore[arg-type]
+    amount = _money(float(why["amount"]))  # type: ignore[arg-type]
+    said = _("Left unspent: %(amount)s (%(reasons)s).") % {"amount": amount, "reasons": reasons}
+    return f"<li>{html.escape(said)}</li>"
 
 
 #: The simulation's paired metrics the report shows, in words (money in currency).
 METRIC_WORDS = {
-    "net_value": "net value",
-    "customers_lost": "customers lost",
-    "profit": "profit",
-    "clv_active_end": "CLV of customers kept",
+    "net_value": N_("net value"),
+    "customers_lost": N_("customers lost"),
+    "profit": N_("profit"),
+    "clv_active_end": N_("CLV of customers kept"),
 }
 
 
@@ -96,7 +127,7 @@ def simulated_verdicts(sim: ExperimentResult, plan_policy: str = "churn-aware") 
     ]
 
 
-def _first_screen(sim: ExperimentResult | None) -> str:
+def _first_screen(sim: ExperimentResult | None, _: Words) -> str:
     """What a buyer must read before anything else: where the plan does not beat an
     alternative on their own history, said plainly; then where it does."""
     if sim is None:
@@ -104,25 +135,31 @@ def _first_screen(sim: ExperimentResult | None) -> str:
     verdicts = simulated_verdicts(sim)
     short = [v for v in verdicts if v.outcome != "beat"]
     lead = (
-        f"On your history the plan does not beat {', '.join(v.against for v in short)} "
-        "on net value (margin - holding - order costs - CLV of customers lost)."
+        _("On your history the plan does not beat %(policies)s on net value (margin - "
+          "holding - order costs - CLV of customers lost).")
+        % {"policies": ", ".join(_(v.against) for v in short)}
         if short
-        else "On your history the plan beat every alternative on net value."
-    )
+        else _("On your history the plan beat every alternative on net value.")
+    )  # fmt: skip
     items = "".join(
-        f"<li>{html.escape(v.sentence())}</li>"
+        f"<li>{html.escape(v.sentence(_))}</li>"
         for v in short + [v for v in verdicts if v.outcome == "beat"]
     )
     kind = "warn" if short else "good"
+    rest = _(
+        "Simulated over the %(scenario)s on the customers estimated from your history, "
+        "every policy meeting the same customers:"
+    ) % {"scenario": sim.scenarios[0]}
     return (
-        f'<div class="verdict {kind}"><p><b>{html.escape(lead)}</b> Simulated over the '
-        f"{html.escape(sim.scenarios[0])} on the customers estimated from your history, "
-        f"every policy meeting the same customers:</p><ul>{items}</ul></div>"
+        f'<div class="verdict {kind}"><p><b>{html.escape(lead)}</b> {html.escape(rest)}</p>'
+        f"<ul>{items}</ul></div>"
     )
 
 
-def write_report(outcome: Outcome, folder: Path) -> Path:
-    """Draw the charts into `folder/charts` and write `folder/report.html`."""
+def write_report(outcome: Outcome, folder: Path, language: str = "en") -> Path:
+    """Draw the charts into `folder/charts` and write `folder/report.html` in `language`
+    ("en" or "zh_CN"; the charts' own labels stay in English)."""
+    _ = words(language)
     charts = folder / "charts"
     charts.mkdir(parents=True, exist_ok=True)
     plan, record = outcome.plan.plan, outcome.plan.plan.record
@@ -130,42 +167,58 @@ def write_report(outcome: Outcome, folder: Path) -> Path:
     segments = outcome.forecast.segments
     body: dict[str, str] = {}
 
+    def table(frame: pd.DataFrame) -> str:
+        return html_table(frame, words=_)
+
     # What to order.
     lines = plan.lines.sort_values("line_cost", ascending=False, kind="stable")
     expected = outcome.comparison.loc["churn-aware (this plan)"]
     fills = ", ".join(
-        f"tier {s} {100 * float(expected[f'fill_{s}']):.1f}%" for s in problem.segments
+        _("tier %(tier)s %(fill)s")
+        % {"tier": s, "fill": f"{100 * float(expected[f'fill_{s}']):.1f}%"}
+        for s in problem.segments
     )
-    body["summary"] = _first_screen(outcome.simulation) + (
-        f'<p class="headline">Order <b>{len(plan.lines):,} lines</b> from '
-        f"<b>{len(plan.suppliers):,} suppliers</b> for <b>{_money(record['total_cost'])}</b> "
-        f"(budget {_money(outcome.settings.budget or 0.0)}). Expected fill rate over each "
-        f"SKU's protection interval: {fills}; expected customers lost to stockouts "
-        f"{float(expected['customers_lost']):,.1f}.</p>"
-        + "<h3>Totals per supplier</h3>"
-        + html_table(plan.suppliers.set_index("supplier_id"))
-        + "<h3>Biggest lines (all in plan.csv, with their reasons)</h3>"
-        + html_table(
-            lines.head(15)[
-                ["sku_id", "supplier_id", "packs", "quantity", "line_cost", "binding"]
-            ].set_index("sku_id")
+    headline = _(
+        "Order %(lines)s lines from %(suppliers)s suppliers for %(cost)s (budget %(budget)s). "
+        "Expected fill rate over each SKU's protection interval: %(fills)s; expected "
+        "customers lost to stockouts %(lost)s."
+    ) % {
+        "lines": f"{len(plan.lines):,}", "suppliers": f"{len(plan.suppliers):,}",
+        "cost": _money(record["total_cost"]), "budget": _money(outcome.settings.budget or 0.0),
+        "fills": fills, "lost": f"{float(expected['customers_lost']):,.1f}",
+    }  # fmt: skip
+    totals = _("Totals per supplier")
+    biggest = _("Biggest lines (all in plan.csv, with their reasons)")
+    body["summary"] = _first_screen(outcome.simulation, _) + (
+        f'<p class="headline">{html.escape(headline)}</p>'
+        + f"<h3>{html.escape(totals)}</h3>"
+        + table(plan.suppliers.set_index("supplier_id"))
+        + f"<h3>{html.escape(biggest)}</h3>"
+        + table(
+            lines.head(15)[["sku_id", "supplier_id", "packs", "quantity", "line_cost", "binding"]]
+            .assign(binding=lambda f: f["binding"].map(lambda b: _(str(b))))
+            .set_index("sku_id")
         )
     )
 
     # Plans compared.
+    compared = outcome.comparison.rename(index=lambda name: _(str(name)))
     body["plans"] = (
-        "<p>The same budget and forecast, four ways to spend it: expected outcomes over "
-        "each SKU's protection interval (customers lost: expected short purchases x the "
-        "tier's churn per stockout; value lost: units short x their stockout cost).</p>"
-        + html_table(outcome.comparison)
-    )
+        "<p>"
+        + html.escape(_(
+            "The same budget and forecast, four ways to spend it: expected outcomes over "
+            "each SKU's protection interval (customers lost: expected short purchases x the "
+            "tier's churn per stockout; value lost: units short x their stockout cost)."
+        ))
+        + "</p>"
+        + table(compared)
+    )  # fmt: skip
 
     # Simulation.
     sim = outcome.simulation
     if sim is None:
-        body["simulation"] = (
-            '<p class="note">No customer-level simulation: the dataset has no customers.</p>'
-        )
+        no_sim = _("No customer-level simulation: the dataset has no customers.")
+        body["simulation"] = f'<p class="note">{html.escape(no_sim)}</p>'
     else:
         stats = lookup(sim.summary)
         scenario = sim.scenarios[0]
@@ -177,12 +230,12 @@ def write_report(outcome: Outcome, folder: Path) -> Path:
                 places = 1 if metric == "customers_lost" else 0  # else money
                 return f"{mean:,.{places}f} ± {(high - low) / 2:,.{places}f}"
 
-            row = {"policy": policy, "net value": est("net_value"),
-                   "customers lost": est("customers_lost"),
-                   "CLV of customers kept": est("clv_active_end"), "profit": est("profit"),
-                   "average stock value": est("inventory_value")}  # fmt: skip
+            row = {_("policy"): _(policy), _("net value"): est("net_value"),
+                   _("customers lost"): est("customers_lost"),
+                   _("CLV of customers kept"): est("clv_active_end"), _("profit"): est("profit"),
+                   _("average stock value"): est("inventory_value")}  # fmt: skip
             for seg in (s for s in dict.fromkeys(sim.summary["segment"]) if s != ALL):
-                row[f"fill rate {seg}"] = (
+                row[_("fill rate %(tier)s") % {"tier": seg}] = (
                     f"{100 * stats[(scenario, policy, str(seg), 'fill_rate')][0]:.1f}%"
                 )
             rows.append(row)
@@ -191,20 +244,28 @@ def write_report(outcome: Outcome, folder: Path) -> Path:
         places = [1 if m == "customers_lost" else 0 for m in paired["metric"]]
         paired["difference"] = [f"{d:+,.{p}f}" for d, p in zip(paired["diff"], places, strict=True)]
         paired["95% CI"] = [
-            f"{lo:+,.{p}f} to {hi:+,.{p}f}"
+            _("%(low)s to %(high)s") % {"low": f"{lo:+,.{p}f}", "high": f"{hi:+,.{p}f}"}
             for lo, hi, p in zip(paired["ci_low"], paired["ci_high"], places, strict=True)
         ]
-        paired["metric"] = paired["metric"].map(METRIC_WORDS)
+        paired["metric"] = paired["metric"].map(lambda m: _(METRIC_WORDS[str(m)]))
+        paired["policy"] = paired["policy"].map(lambda p: _(str(p)))
+        intro = _(
+            "%(scenario)s, %(replications)s replications on the customers estimated from your "
+            "history, every policy meeting the same customers (mean ± 95%% CI half-width; the "
+            "optimizer policies hold the ERP policy's average stock value)."
+        ) % {"scenario": scenario, "replications": outcome.settings.replications}
+        minus = _("Each policy minus %(reference)s, paired by replication") % {
+            "reference": _(sim.reference)
+        }
         body["simulation"] = (
-            f"<p>{scenario}, {outcome.settings.replications} replications on the customers "
-            "estimated from your history, every policy meeting the same customers (mean ± "
-            "95% CI half-width; the optimizer policies hold the ERP policy's average stock "
-            "value).</p>"
-            + html_table(pd.DataFrame(rows))
-            + f"<h3>Each policy minus {html.escape(sim.reference)}, paired by replication</h3>"
-            + html_table(paired[["policy", "metric", "difference", "95% CI"]])
-            + _img(profit_vs_fill(sim, charts / "profit_vs_fill_rate.png"), "profit vs fill rate")
-            + _img(customers_lost(sim, charts / "customers_lost.png"), "customers lost per tier")
+            f"<p>{html.escape(intro)}</p>"
+            + table(pd.DataFrame(rows))
+            + f"<h3>{html.escape(minus)}</h3>"
+            + table(paired[["policy", "metric", "difference", "95% CI"]])
+            + _img(
+                profit_vs_fill(sim, charts / "profit_vs_fill_rate.png"), _("profit vs fill rate")
+            )
+            + _img(customers_lost(sim, charts / "customers_lost.png"), _("customers lost per tier"))
         )
 
     # Frontier.
@@ -212,7 +273,7 @@ def write_report(outcome: Outcome, folder: Path) -> Path:
     frontier_png = plot_frontier(
         outcome.frontier, problem.segments, customers, charts / "frontier.png"
     )
-    body["frontier"] = _img(frontier_png, "budget frontier") + html_table(
+    body["frontier"] = _img(frontier_png, _("budget frontier")) + table(
         outcome.frontier.set_index("budget")
     )
 
@@ -222,79 +283,108 @@ def write_report(outcome: Outcome, folder: Path) -> Path:
         path = fan_chart(
             outcome.forecast.panel, outcome.forecast.result, str(sku), charts / f"fan_{sku}.png"
         )
-        figures.append(_img(path, f"forecast of {sku}"))
-    body["forecasts"] = "".join(figures) or "<p>The plan orders nothing.</p>"
+        figures.append(_img(path, _("forecast of %(sku)s") % {"sku": sku}))
+    nothing = html.escape(_("The plan orders nothing."))
+    body["forecasts"] = "".join(figures) or f"<p>{nothing}</p>"
 
     # What the history hid: lost sales counted back, bulk lines left out.
     notes = record["assumptions"].get("demand_history") or {}
     lost = outcome.forecast.lost_sales
     bulk = outcome.forecast.bulk_orders
+    hid = _(
+        "%(days)s SKU-days out of stock on %(skus)s SKUs, about %(units)s units asked for "
+        "that sales never recorded; the forecast counts them back. Evidence per day: a stock "
+        "count at zero (snapshot), a recorded shortage the day before (short), or a run of "
+        "days without a sale too long for the SKU's rate (inferred)."
+    ) % {
+        "days": f"{notes.get('days_out_of_stock', 0):,}",
+        "skus": f"{notes.get('skus_out_of_stock', 0):,}",
+        "units": f"{notes.get('units_lost', 0.0):,.0f}",
+    }
+    kept_out = _(
+        "%(count)s one-off bulk line(s), far above their SKU's usual line, kept out of the "
+        "forecast (all in the plan's record)."
+    ) % {"count": f"{len(bulk):,}"}
     body["history"] = (
-        f"<p>{notes.get('days_out_of_stock', 0):,} SKU-days out of stock on "
-        f"{notes.get('skus_out_of_stock', 0):,} SKUs, about "
-        f"{notes.get('units_lost', 0.0):,.0f} units asked for that sales never recorded; "
-        "the forecast counts them back. Evidence per day: a stock count at zero "
-        "(snapshot), a recorded shortage the day before (short), or a run of days without "
-        "a sale too long for the SKU's rate (inferred).</p>"
-        + (html_table(lost.head(15).set_index("sku_id")) if not lost.empty else "")
-        + f"<p>{len(bulk):,} one-off bulk line(s), far above their SKU's usual line, kept "
-        "out of the forecast (all in the plan's record).</p>"
-        + (html_table(bulk.head(15).set_index("order_id")) if not bulk.empty else "")
+        f"<p>{html.escape(hid)}</p>"
+        + (table(lost.head(15).set_index("sku_id")) if not lost.empty else "")
+        + f"<p>{html.escape(kept_out)}</p>"
+        + (table(bulk.head(15).set_index("order_id")) if not bulk.empty else "")
     )
 
     # Segments.
     if segments is None:
-        body["segments"] = (
-            '<p class="note">Anonymous sales: one segment for everybody; no tiers or CLV.</p>'
-        )
+        anonymous = _("Anonymous sales: one segment for everybody; no tiers or CLV.")
+        body["segments"] = f'<p class="note">{html.escape(anonymous)}</p>'
     else:
-        body["segments"] = (
-            "<p>Tiers by value score (spend, margin, growth, strategic fit, "
-            "reputation); CLV over 3 years from measured retention.</p>"
-            + html_table(segments.tiers)
+        tiers = _(
+            "Tiers by value score (spend, margin, growth, strategic fit, reputation); CLV "
+            "over 3 years from measured retention."
         )
+        body["segments"] = f"<p>{html.escape(tiers)}</p>" + table(segments.tiers)
 
     # Care list.
     care = outcome.care.head(25)
     body["care"] = (
-        "<p>Customers most likely to meet the stockouts this plan still leaves, ranked by "
-        "the CLV at risk (all in care_list.csv).</p>" + html_table(care)
+        "<p>"
+        + html.escape(_(
+            "Customers most likely to meet the stockouts this plan still leaves, ranked by "
+            "the CLV at risk (all in care_list.csv)."
+        ))
+        + "</p>"
+        + table(care)
         if not care.empty
-        else "<p>No customer is expected to meet a stockout.</p>"
-    )
+        else "<p>" + html.escape(_("No customer is expected to meet a stockout.")) + "</p>"
+    )  # fmt: skip
 
     # Assumptions.
     a = record["assumptions"]
     churn = ", ".join(
-        f"tier {k}: {100 * v['mean']:.1f}% (90% interval {100 * v['low']:.1f}-"
-        f"{100 * v['high']:.1f}%, {v['source']}, {float(v['events'] or 0):,.0f} stockouts met)"
+        _("tier %(tier)s: %(mean)s (90%% interval %(low)s-%(high)s, %(source)s, %(events)s "
+          "stockouts met)") % {
+            "tier": k, "mean": f"{100 * v['mean']:.1f}%", "low": f"{100 * v['low']:.1f}",
+            "high": f"{100 * v['high']:.1f}%", "source": _(str(v["source"])),
+            "events": f"{float(v['events'] or 0):,.0f}",
+        }
         for k, v in a["churn_per_stockout"].items()
-    )
-    notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in outcome.notes)
-    body["assumptions"] = notes + (
+    )  # fmt: skip
+    notes_html = "".join(f'<p class="note">{html.escape(n)}</p>' for n in outcome.notes)
+    items = [
+        _("Churn per stockout: %(churn)s (%(source)s).")
+        % {"churn": churn, "source": a["churn_source"]},
+        _("Holding cost %(rate)s a year of unit cost; packs rounded %(rounding)s.")
+        % {"rate": f"{100 * a['holding_rate_per_year']:.0f}%", "rounding": _(a["rounding"])},
+        _("Budget %(budget)s; plan gap to its bound %(gap)s (%(status)s).")
+        % {"budget": _money(outcome.settings.budget or 0.0), "gap": f"{100 * record['gap']:.4f}%",
+           "status": _(record["status"])},
+        _("Simulation: %(days)s days x %(replications)s replications, sector preset %(sector)s "
+          "for returns and baseline churn.")
+        % {"days": outcome.settings.days, "replications": outcome.settings.replications,
+           "sector": outcome.settings.sector},
+    ]  # fmt: skip
+    body["assumptions"] = notes_html + (
         "<ul>"
-        f"<li>Churn per stockout: {html.escape(churn)} ({html.escape(a['churn_source'])}).</li>"
-        f"<li>Holding cost {100 * a['holding_rate_per_year']:.0f}% a year of unit cost; "
-        f"packs rounded {html.escape(a['rounding'])}.</li>"
-        f"<li>Budget {_money(outcome.settings.budget or 0.0)}; plan gap to its bound "
-        f"{100 * record['gap']:.4f}% ({html.escape(record['status'])}).</li>"
-        f"{_unspent(record.get('budget_unspent'))}"
-        f"<li>Simulation: {outcome.settings.days} days x {outcome.settings.replications} "
-        f"replications, sector preset {html.escape(outcome.settings.sector)} for returns "
-        "and baseline churn.</li>"
-        "</ul>"
+        + "".join(f"<li>{html.escape(item)}</li>" for item in items[:3])
+        + _unspent(record.get("budget_unspent"), _)
+        + f"<li>{html.escape(items[3])}</li></ul>"
     )
 
     sections = "\n".join(
-        f'<section id="{key}"><h2>{html.escape(title)}</h2>{body[key]}</section>'
+        f'<section id="{key}"><h2>{html.escape(_(title))}</h2>{body[key]}</section>'
         for key, title in SECTIONS
     )
+    lang = "zh-CN" if language == "zh_CN" else "en"
+    history = _("History up to %(day)s; %(skus)s SKUs.") % {
+        "day": f"{outcome.dataset.orders['date'].max():%Y-%m-%d}",
+        "skus": f"{len(outcome.dataset.skus):,}",
+    }
+    title, heading = _("replenish: reorder plan"), _("Reorder plan")
     page = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<title>replenish: reorder plan</title>"
+        f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title>"
         f"<style>{STYLE}</style></head><body>"
-        f"<h1>Reorder plan</h1><p>History up to {outcome.dataset.orders['date'].max():%Y-%m-%d}; "
-        f"{len(outcome.dataset.skus):,} SKUs.</p>{sections}</body></html>"
+        f"<h1>{html.escape(heading)}</h1><p>{html.escape(history)}</p>"
+        f"{sections}</body></html>"
     )
     path = folder / "report.html"
     path.write_text(page, encoding="utf-8")

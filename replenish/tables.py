@@ -18,6 +18,11 @@ import pandas as pd
 Format = Callable[[Any], str]
 
 
+def N_(message: str) -> str:
+    """Marks a header for the report's catalog; `html_table` translates it."""
+    return message
+
+
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and not np.isfinite(value))
 
@@ -57,55 +62,59 @@ def day(value: Any) -> str:
 
 #: Column -> (header, format), for every column a report table shows.
 COLUMNS: dict[str, tuple[str, Format]] = {
-    "supplier_id": ("supplier", text),
-    "sku_id": ("SKU", text),
-    "order_id": ("order", text),
-    "customer_id": ("customer", text),
-    "plan": ("plan", text),
-    "policy": ("policy", text),
-    "tier": ("tier", text),
-    "date": ("date", day),
-    "lines": ("lines", count),
-    "units": ("units", count),
-    "packs": ("packs", count),
-    "quantity": ("units ordered", count),
-    "cost": ("cost", money),
-    "line_cost": ("line cost", money),
-    "volume": ("volume", tenths),
-    "order_cost": ("cost per order", cents),
-    "min_order_value": ("minimum order value", money),
-    "binding": ("what limits the line", text),
-    "budget": ("budget", money),
-    "spend": ("spent", money),
-    "objective": ("plan value", money),
-    "bound": ("best possible value (bound)", money),
-    "customers_lost": ("customers expected lost", tenths),
-    "value_lost": ("value lost to stockouts", money),
-    "days_out": ("days out of stock", count),
-    "units_lost": ("units asked, not recorded", tenths),
-    "days_snapshot": ("days: stock count at 0", count),
-    "days_short": ("days: shortage recorded", count),
-    "days_inferred": ("days: inferred from no sales", count),
-    "usual_line": ("its usual line (units)", tenths),
-    "customers": ("customers", count),
-    "active": ("active customers", count),
-    "margin_per_year": ("margin per customer a year", money),
-    "retention": ("kept a year", percent),
-    "clv": ("CLV (3 years)", money),
-    "units_per_line": ("units per line", tenths),
-    "expected_stockouts": ("stockouts expected to meet", tenths),
-    "value_at_risk": ("CLV at risk", money),
-    "skus": ("SKUs they buy", text),
-    "difference": ("difference", text),
-    "95% CI": ("95% CI", text),
+    "supplier_id": (N_("supplier"), text),
+    "sku_id": (N_("SKU"), text),
+    "order_id": (N_("order"), text),
+    "customer_id": (N_("customer"), text),
+    "plan": (N_("plan"), text),
+    "policy": (N_("policy"), text),
+    "tier": (N_("tier"), text),
+    "date": (N_("date"), day),
+    "lines": (N_("lines"), count),
+    "units": (N_("units"), count),
+    "packs": (N_("packs"), count),
+    "quantity": (N_("units ordered"), count),
+    "cost": (N_("cost"), money),
+    "line_cost": (N_("line cost"), money),
+    "volume": (N_("volume"), tenths),
+    "order_cost": (N_("cost per order"), cents),
+    "min_order_value": (N_("minimum order value"), money),
+    "binding": (N_("what limits the line"), text),
+    "budget": (N_("budget"), money),
+    "spend": (N_("spent"), money),
+    "objective": (N_("plan value"), money),
+    "bound": (N_("best possible value (bound)"), money),
+    "customers_lost": (N_("customers expected lost"), tenths),
+    "value_lost": (N_("value lost to stockouts"), money),
+    "days_out": (N_("days out of stock"), count),
+    "units_lost": (N_("units asked, not recorded"), tenths),
+    "days_snapshot": (N_("days: stock count at 0"), count),
+    "days_short": (N_("days: shortage recorded"), count),
+    "days_inferred": (N_("days: inferred from no sales"), count),
+    "usual_line": (N_("its usual line (units)"), tenths),
+    "customers": (N_("customers"), count),
+    "active": (N_("active customers"), count),
+    "margin_per_year": (N_("margin per customer a year"), money),
+    "retention": (N_("kept a year"), percent),
+    "clv": (N_("CLV (3 years)"), money),
+    "units_per_line": (N_("units per line"), tenths),
+    "expected_stockouts": (N_("stockouts expected to meet"), tenths),
+    "value_at_risk": (N_("CLV at risk"), money),
+    "skus": (N_("SKUs they buy"), text),
+    "metric": (N_("measure"), text),
+    "difference": (N_("difference"), text),
+    "95% CI": (N_("95% CI"), text),
 }
 
 
-def _fallback(column: str, series: pd.Series) -> tuple[str, Format]:
+def _fallback(
+    column: str, series: pd.Series, words: Callable[[str], str] | None = None
+) -> tuple[str, Format]:
     """Header and format of a column `COLUMNS` does not name: fill rates per tier
     (`fill_A`) as percentages, other numbers by their type."""
     if column.startswith("fill_"):
-        return f"fill rate {column.removeprefix('fill_')}", percent
+        pattern = (words or str)(N_("fill rate %(tier)s"))
+        return pattern % {"tier": column.removeprefix("fill_")}, percent
     if pd.api.types.is_float_dtype(series):
         return column.replace("_", " "), tenths
     if pd.api.types.is_integer_dtype(series):
@@ -113,14 +122,19 @@ def _fallback(column: str, series: pd.Series) -> tuple[str, Format]:
     return column.replace("_", " "), text
 
 
-def html_table(frame: pd.DataFrame, columns: dict[str, tuple[str, Format]] | None = None) -> str:
+def html_table(
+    frame: pd.DataFrame,
+    columns: dict[str, tuple[str, Format]] | None = None,
+    words: Callable[[str], str] | None = None,
+) -> str:
     """`frame` as an HTML table for people: the index (when named) as the first column,
-    headers and formats from `columns` (default `COLUMNS`), one header row."""
+    headers and formats from `columns` (default `COLUMNS`), one header row; headers
+    through gettext `words` (the report's language)."""
     known = COLUMNS if columns is None else {**COLUMNS, **columns}
     shown = frame.reset_index() if any(n is not None for n in frame.index.names) else frame
     out = {}
     for column in shown.columns:
-        label, fmt = known.get(str(column)) or _fallback(str(column), shown[column])
-        out[label] = [fmt(v) for v in shown[column].tolist()]
+        label, fmt = known.get(str(column)) or _fallback(str(column), shown[column], words)
+        out[words(label) if words is not None else label] = [fmt(v) for v in shown[column].tolist()]
     table: str = pd.DataFrame(out).to_html(border=0, index=False, escape=True)
     return table

@@ -5,7 +5,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+
+def _same(message: str) -> str:
+    return message
 
 
 @dataclass(frozen=True)
@@ -27,10 +32,17 @@ class Verdict:
             return "worse"
         return "tie"
 
-    def sentence(self) -> str:
-        span = f"{self.lead:+,.0f} (95% CI {self.low:+,.0f} to {self.high:+,.0f})"
+    def sentence(self, _: Callable[[str], str] = _same) -> str:
+        """The verdict in words, through gettext `_` (the report's language)."""
+        values = {
+            "against": _(self.against), "metric": _(self.metric),
+            "span": _("%(lead)s (95%% CI %(low)s to %(high)s)") % {
+                "lead": f"{self.lead:+,.0f}", "low": f"{self.low:+,.0f}",
+                "high": f"{self.high:+,.0f}",
+            },
+        }  # fmt: skip
         if self.outcome == "beat":
-            return f"The plan beat {self.against} on {self.metric} by {span}."
+            return _("The plan beat %(against)s on %(metric)s by %(span)s.") % values
         if self.outcome == "worse":
-            return f"The plan did worse than {self.against} on {self.metric}: {span}."
-        return f"The plan and {self.against} cannot be told apart on {self.metric}: {span}."
+            return _("The plan did worse than %(against)s on %(metric)s: %(span)s.") % values
+        return _("The plan and %(against)s cannot be told apart on %(metric)s: %(span)s.") % values

@@ -3,27 +3,25 @@
 English is the source language; Simplified Chinese comes from
 `api/web/locale/zh_CN/LC_MESSAGES/messages.po`, compiled in memory when first used (no
 compiled file to go stale beside its source). A user's language is their setting, else
-the browser's Accept-Language, else English. `make messages` extracts the strings of the
-templates and of this package and merges them into the catalog; a test fails when one
-has no translation.
+the browser's Accept-Language, else English (runtime.catalogs compiles the catalog).
+`make messages` extracts the strings of the templates and of this package and merges
+them into the catalog; a test fails when one has no translation.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 
 from babel import Locale, dates, numbers
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
+
+from runtime.catalogs import LANGUAGES as LANGUAGES
+from runtime.catalogs import compiled
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
-#: Languages the app speaks, as stored in users.language and as gettext names them.
-LANGUAGES = ("en", "zh_CN")
 #: Each language's name in itself, for the language switch.
 NAMES = {"en": "English", "zh_CN": "简体中文"}
 DEFAULT = "en"
@@ -33,17 +31,9 @@ def catalog_path(language: str) -> Path:
     return LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
 
 
-@cache
 def translations(language: str) -> NullTranslations:
     """The compiled catalog of `language` (English: the source strings themselves)."""
-    if language == DEFAULT or language not in LANGUAGES:
-        return NullTranslations()
-    with catalog_path(language).open("rb") as po:
-        catalog = read_po(po, locale=language)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return Translations(compiled)
+    return compiled(catalog_path(language), language)
 
 
 def negotiate(setting: str | None, accept_language: str | None) -> str:

@@ -76,6 +76,10 @@ def test_unknown_choices_are_refused(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", "--out", str(tmp_path), "--sector", "mining"])
     assert result.exit_code == 2
     assert "retail" in result.output
+    for command in (["demo", "--out", str(tmp_path)], ["run", str(tmp_path)]):
+        result = runner.invoke(app, [*command, "--lang", "fr"])
+        assert result.exit_code == 2 and "zh-CN" in result.output
+    assert not (tmp_path / "dataset").exists()  # refused before any work
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -114,6 +115,22 @@ def test_anonymous_sales_still_get_a_plan(tmp_path: Path, generated_dataset: Dat
     out = write(result, tmp_path / "anon", write_report)
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "No customer-level simulation" in page and "Anonymous sales" in page
+
+
+def test_the_report_speaks_simplified_chinese(tmp_path: Path, outcome: Outcome) -> None:
+    from functools import partial
+
+    from replenish.report import words
+
+    out = write(outcome, tmp_path / "zh", partial(write_report, language="zh_CN"))
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "<html lang='zh-CN'>" in page
+    for _key, title in SECTIONS:  # every section's title, in Chinese
+        assert f">{words('zh_CN')(title)}</h2>" in page and f">{title}</h2>" not in page
+    assert "本计划与其他方案对比" in page and "按供应商汇总" in page
+    headers = re.findall(r"<th>([^<]*)</th>", page)
+    english = [h for h in headers if re.fullmatch(r"[A-Za-z ()%,.-]+", h) and h not in ("SKU",)]
+    assert english == [], f"headers left in English: {english}"
 
 
 def test_an_interrupted_run_leaves_the_previous_outputs(tmp_path: Path, outcome: Outcome) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from replenish.report import _first_screen, simulated_verdicts
+from replenish.report import _first_screen, simulated_verdicts, words
 from replenish.verdicts import Verdict
 from simulations.experiments import ExperimentResult
 from simulations.metrics import ALL, METRICS
@@ -54,9 +54,14 @@ def test_the_first_screen_says_where_the_plan_does_not_win() -> None:
     assert set(verdicts) == {"ERP", "segment-blind"}
     assert verdicts["ERP"].outcome == "beat" and verdicts["ERP"].lead == 50
     assert verdicts["segment-blind"].outcome == "tie"
-    page = _first_screen(sim)
+    page = _first_screen(sim, words("en"))
     assert page.index("does not beat segment-blind") < page.index("The plan beat ERP")
     assert 'class="verdict warn"' in page
     everyone = _experiment({"ERP": list(base - 50), "churn-aware": list(base)})
-    assert "beat every alternative" in _first_screen(everyone)
-    assert _first_screen(None) == ""
+    assert "beat every alternative" in _first_screen(everyone, words("en"))
+    assert _first_screen(None, words("en")) == ""
+    # In Chinese: the same verdicts, the policy names translated too.
+    chinese = _first_screen(sim, words("zh_CN"))
+    assert (
+        "未能胜过：不分客户等级" in chinese and "本计划与不分客户等级在净价值上无法区分" in chinese
+    )
