@@ -64,5 +64,5 @@ def test_the_language_follows_the_setting_then_the_browser() -> None:
 def test_route_code_translates_only_through_calls_the_extractor_sees() -> None:
     """`gettext_of(request)("...")` would show an English string in Chinese pages:
     the extractor only finds calls of `_`."""
-    for source in (ROOT / "api" / "web").glob("*.py"):
+    for source in (ROOT / "api" / "web").rglob("*.py"):
         assert not re.search(r"gettext_of\([^)]*\)\(", source.read_text()), source.name
