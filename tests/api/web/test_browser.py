@@ -1,8 +1,8 @@
 """Each role's journey in headless Chromium on a real `replenish serve`, over SQLite and
 PostgreSQL, in English and in Simplified Chinese.
 
-A buyer signs in with the keyboard, requests a plan, watches its progress, reviews a
-line's reasons, edits it and submits; an approver (in Chinese) approves it and marks
+A buyer signs in with the keyboard, uploads the dataset's tables, requests a plan,
+watches its progress, reviews a line's reasons, edits it and submits; an approver (in Chinese) approves it and marks
 its purchase orders placed; a planner runs a what-if and reads it with its charts; a
 viewer sees no button it may not use and a forged POST is refused. On every page: no console error, no accessibility violation found by
 axe-core (vendored in tests/vendor), and on Chinese pages no English string of the
@@ -59,9 +59,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def server(database_url: str) -> Iterator[str]:
-    """`replenish serve` on a migrated database with the example shop and one user per
-    role (each with PASSWORD); its base URL."""
+def bare_server(database_url: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """`replenish serve` on a migrated database with one user per role (each with
+    PASSWORD) and no data yet: its base URL and the users' API keys."""
     engine = make_engine(database_url)
     migrate.upgrade(engine)
     keys = {}
@@ -76,17 +76,24 @@ def server(database_url: str) -> Iterator[str]:
     engine.dispose()
     proc, base = start_server(database_url)
     try:
-        for table in ("suppliers", "skus", "customers", "orders", "inventory"):
-            r = httpx.post(
-                f"{base}/v1/datasets/{table}",
-                files={"file": (f"{table}.csv", (EXAMPLE / f"{table}.csv").read_bytes())},
-                headers={"Authorization": f"Bearer {keys['bob']}"}, timeout=PATIENCE,
-            )  # fmt: skip
-            assert r.status_code == 201, r.text
-        yield base
+        yield base, keys
     finally:
         proc.terminate()
         proc.wait(timeout=PATIENCE)
+
+
+@pytest.fixture
+def server(bare_server: tuple[str, dict[str, str]]) -> str:
+    """The bare server with the example shop uploaded through the API."""
+    base, keys = bare_server
+    for table in ("suppliers", "skus", "customers", "orders", "inventory"):
+        r = httpx.post(
+            f"{base}/v1/datasets/{table}",
+            files={"file": (f"{table}.csv", (EXAMPLE / f"{table}.csv").read_bytes())},
+            headers={"Authorization": f"Bearer {keys['bob']}"}, timeout=PATIENCE,
+        )  # fmt: skip
+        assert r.status_code == 201, r.text
+    return base
 
 
 @pytest.fixture
@@ -155,11 +162,24 @@ def _sign_in_by_keyboard(checked: Checked, base: str, name: str) -> None:
     checked.check()
 
 
-def test_buyer_requests_and_submits_approver_approves_and_orders(browser: Any, server: str) -> None:
-    # The buyer, in English.
+def test_buyer_uploads_requests_and_submits_approver_approves_and_orders(
+    browser: Any, bare_server: tuple[str, dict[str, str]]
+) -> None:
+    server, _keys = bare_server
+    # The buyer, in English: the dataset first, table by table.
     buyer = Checked(browser.new_context(locale="en-US").new_page(), chinese=False)
     page = buyer.page
     _sign_in_by_keyboard(buyer, server, "bob")
+    page.get_by_role("link", name="Data").click()
+    buyer.check()
+    for table in ("suppliers", "skus", "customers", "orders", "inventory"):
+        page.get_by_label(f"File for {table}").set_input_files(str(EXAMPLE / f"{table}.csv"))
+        row = page.locator("tr", has=page.get_by_label(f"File for {table}"))
+        row.get_by_role("button", name="Upload").click()
+        page.get_by_text(f"{table} stored").wait_for()
+        buyer.check()
+    assert page.get_by_text("Still missing").count() == 0
+    page.get_by_role("link", name="Home").click()
     page.get_by_role("link", name="Request a plan").first.click()
     buyer.check()
     page.get_by_label("Budget").fill("600")
