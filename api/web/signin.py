@@ -104,7 +104,7 @@ def sign_in(db: Session, name: str, password: str, request_id: str | None) -> Si
     """A new session for `name` with `password`, or SignInRefused; commits the attempt
     (audit, failure count, lock-out) either way."""
     now = utcnow()
-    user = db.scalar(select(User).where(User.name == name).with_for_update())
+    user = db.scalar(select(User).where(User.name == name).with_for_update()) if name else None
     usable = user is not None and user.revoked_at is None and user.password_hash is not None
     if user is not None and user.locked_until is not None and _aware(user.locked_until) > now:
         _hasher.verify(password, _DUMMY_HASH)  # the same cost as any other attempt

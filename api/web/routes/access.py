@@ -52,6 +52,8 @@ async def signin_submit(request: Request) -> Response:
     if not isinstance(name, str) or not isinstance(password, str) or not name or not password:
         return render(request, "signin.html", 422, next=goto, form_token=token,
                       error=_("Enter your name and password."))  # fmt: skip
+    if "\x00" in name:  # no stored name holds it, and PostgreSQL refuses it in a query
+        name = ""
 
     def attempt(db: Session) -> signin.SignedIn:
         return signin.sign_in(db, name[:100], password[:signin.MAX_PASSWORD + 1],

@@ -214,8 +214,8 @@ _CSRF_SLOT = "\x00csrf\x00"
 @router.get("/plans/{plan_id}")
 async def plan_page(plan_id: int, request: Request, current: Web, page: int = 1) -> Response:
     """The review page, served from the rendered-bytes cache while the plan's version is
-    unchanged (as `GET /v1/plans/{id}`): keyed by plan, version, page of lines, language
-    and user (what they may do differs), rendered with a slot for the session's CSRF
+    unchanged (as `GET /v1/plans/{id}`): keyed by plan, version, page of lines, language,
+    user and role (what they may do differs), rendered with a slot for the session's CSRF
     token that is filled in on the way out. Cached only if the version did not move
     while the page was read."""
     cache: Rendered = request.app.state.rendered
@@ -225,7 +225,7 @@ async def plan_page(plan_id: int, request: Request, current: Web, page: int = 1)
 
     def work(db: Session) -> bytes:
         version = db.scalar(select(Plan.version).where(Plan.id == plan_id))
-        key = ("app-plan", plan_id, version, page, language, current.user.id)
+        key = ("app-plan", plan_id, version, page, language, current.user.id, current.user.role)
         body = cache.get(key) if version is not None else None
         if body is None:
             body = bytes(_plan_page(request, db, slotted, plan_id, page=page).body)

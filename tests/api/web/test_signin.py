@@ -187,3 +187,10 @@ def test_a_weak_password_is_refused_and_the_old_one_kept(
             signin.set_password(db, user, password, None)
         db.rollback()
         assert find_user(db, "bob").password_hash == before
+
+
+@pytest.mark.parametrize("name", ["bo\x00b", "x" * 5000, "bob' OR '1'='1"])
+def test_an_odd_name_is_a_failed_sign_in_not_an_error(
+    client: TestClient, people: dict[str, str], name: str
+) -> None:
+    assert _attempt(client, name, PASSWORD) == 401
