@@ -355,7 +355,7 @@ class Workers:
             raise Stopped(STOPPED)
 
     def _plan(self, job_id: str, attempt: int) -> None:
-        from replenish.comparison import compare_plans
+        from replenish.comparison import compare_plans, plan_frontier
         from replenish.planning import PlanRequest, plan_dataset
 
         with self.sessions() as db:
@@ -384,8 +384,10 @@ class Workers:
             forecast_progress=lambda done, total: self._check(),
         )  # fmt: skip
         result = planned.run.plan
-        # What the approver weighs the plan against: the ERP rule and the other peers.
+        # What the approver weighs the plan against: the ERP rule and the other peers;
+        # and what other budgets would buy (the review page's chart).
         comparison = compare_plans(planned).reset_index().to_dict(orient="records")
+        frontier = plan_frontier(planned).to_dict(orient="records")
         self._check()
         rows = result.lines.to_dict(orient="records")
         lines = [
@@ -400,7 +402,7 @@ class Workers:
         ]  # fmt: skip
         record = jsonable(
             {**result.record, "suppliers": result.suppliers.to_dict(orient="records"),
-             "comparison": comparison}
+             "comparison": comparison, "frontier": frontier}
         )  # fmt: skip
         with self.sessions() as db:  # lines, plan and job in one transaction
             job = self._finish(db, job_id, attempt)

@@ -1,5 +1,7 @@
 """The plan beside the plans a buyer would otherwise order, on the same forecast.
 
+Also the budget frontier around the plan's budget (`plan_frontier`).
+
 Segment-blind (the same optimizer, who buys each SKU ignored), ERP min/max with safety
 stock and base-stock (both set for a 95% service target and trimmed to the budget by
 what runs out first, `optimize.baselines`). Each row: cost (currency), lines, and the
@@ -23,10 +25,12 @@ from optimize.baselines import (
     solve_segment_blind,
     urgency,
 )
-from optimize.frontier import outcomes
+from optimize.frontier import budget_frontier, outcomes
 from optimize.solve import Solution
 from replenish.planning import PlannedDataset, PlanRun
 
+#: The budgets of the frontier, as shares of the plan's budget.
+FRONTIER_SHARES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 #: The ERP rule the plan is compared with (and the simulation's reference).
 ERP = "ERP min/max + safety stock"
 THIS_PLAN = "churn-aware (this plan)"
@@ -72,3 +76,13 @@ def compare_plans(planned: PlannedDataset) -> pd.DataFrame:
     return pd.DataFrame(
         [{"plan": name, **_expected(plan, sol, churn, units)} for name, sol in rows.items()]
     ).set_index("plan")
+
+
+def plan_frontier(planned: PlannedDataset) -> pd.DataFrame:
+    """What each budget buys around the plan's (`FRONTIER_SHARES` of it): one row per
+    budget with spend, objective, fill rate per tier and customers lost
+    (`optimize.frontier.budget_frontier`)."""
+    problem = planned.run.problem
+    budget = float(problem.budget or 0.0)
+    churn, units = churn_and_units(planned)
+    return budget_frontier(problem, [budget * f for f in FRONTIER_SHARES], churn, units)

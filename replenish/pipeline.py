@@ -21,9 +21,8 @@ from contract.atomic import replace_folder
 from contract.dataset import Dataset
 from forecast.engine import DatasetForecast, protection_days
 from optimize.baselines import SERVICE_LEVEL, SERVICE_Z
-from optimize.frontier import budget_frontier
 from replenish.care import care_list
-from replenish.comparison import ERP, churn_and_units, compare_plans
+from replenish.comparison import ERP, compare_plans, plan_frontier
 from replenish.planning import (
     DEFAULT_BUDGET_SHARE,
     PlanRequest,
@@ -120,10 +119,8 @@ def run(
     budget = float(plan.problem.budget or 0.0)
     with _timed(seconds, "compare", stage):
         comparison = compare_plans(planned)
-        churn_vec, units = churn_and_units(planned)
     with _timed(seconds, "budget frontier", stage):
-        budgets = [budget * f for f in (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)]
-        frontier = budget_frontier(plan.problem, budgets, churn_vec, units)
+        frontier = plan_frontier(planned)
     simulation = None
     care = care_list(
         dataset, forecast.segments, plan.problem, plan.solution, churn, protection_days(dataset)

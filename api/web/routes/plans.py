@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import desc, func, select
 from sqlalchemy.orm import Session, defer
@@ -239,6 +239,36 @@ async def plan_page(plan_id: int, request: Request, current: Web, page: int = 1)
     body = await in_session(request, work)
     token = current.csrf_token.encode()
     return HTMLResponse(body.replace(_CSRF_SLOT.encode(), token), headers=SECURITY_HEADERS)
+
+
+@router.get("/plans/{plan_id}/frontier.json")
+def plan_frontier(plan_id: int, request: Request, db: DB, current: Web) -> JSONResponse:
+    """What each budget around the plan's would buy (the plan job's frontier), for the
+    review page's chart: budgets, fill rate per tier (%), customers expected lost, and
+    the labels in the user's language."""
+    plan = db.get(Plan, plan_id)
+    if plan is None:
+        return JSONResponse({"detail": "no such plan"}, status_code=404)
+    _ = gettext_of(request)
+    rows = (plan.record or {}).get("frontier") or []
+    tiers = sorted(str(k)[5:] for k in (rows[0] if rows else {}) if str(k).startswith("fill_"))
+    return JSONResponse(
+        {
+            "locale": "zh-CN" if language_of(request, current) == "zh_CN" else "en",
+            "labels": {
+                "budget": _("Budget"), "fill": _("Expected fill rate"),
+                "lost": _("Expected customers lost"),
+            },
+            "budget": [round(float(r["budget"]), 2) for r in rows],
+            "tiers": [
+                {"tier": t, "label": _("Tier %(tier)s") % {"tier": t},
+                 "fill": [round(100 * float(r[f"fill_{t}"]), 2) for r in rows]}
+                for t in tiers
+            ],
+            "customers_lost": [round(float(r["customers_lost"]), 3) for r in rows],
+        },
+        headers=SECURITY_HEADERS,
+    )  # fmt: skip
 
 
 @router.get("/plans/{plan_id}/lines/{sku_id}/reasons")

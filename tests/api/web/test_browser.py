@@ -187,6 +187,7 @@ def test_buyer_uploads_requests_and_submits_approver_approves_and_orders(
     page.wait_for_url(re.compile(r".*/app/plans/\d+$"), timeout=WAIT_MS)  # htmx polled
     buyer.check()
     plan_url = page.url
+    page.locator(".frontier[data-drawn=true] canvas").first.wait_for()  # uPlot drew it
     first = page.locator("table.lines tbody > tr").first
     first.locator("summary").click()  # htmx loads the line's reasons into it
     first.locator("table.steps").first.wait_for(state="visible")

@@ -510,3 +510,23 @@ def test_pages_forbid_framing_and_foreign_scripts(
         assert page.headers["x-content-type-options"] == "nosniff"
     sign_in(client, "bob")
     assert "frame-ancestors" in client.get("/app/plans").headers["content-security-policy"]
+
+
+def test_the_review_page_charts_what_each_budget_buys_from_json(
+    client: TestClient, people: dict[str, str]
+) -> None:
+    upload_example(client, people["bob"])
+    token = sign_in(client, "bob")
+    plan_id = _request_plan(client, token, budget="600")
+    page = client.get(f"/app/plans/{plan_id}").text
+    assert f'data-frontier="/app/plans/{plan_id}/frontier.json"' in page
+    assert "/app/static/uPlot.iife.min.js" in page
+    data = client.get(f"/app/plans/{plan_id}/frontier.json").json()
+    assert data["budget"] == [150.0, 300.0, 450.0, 600.0, 900.0, 1200.0]  # 1/4 to 2x the plan's
+    assert [t["tier"] for t in data["tiers"]] == ["A", "B", "C"]
+    for tier in data["tiers"]:
+        assert all(0 <= f <= 100 for f in tier["fill"]) and len(tier["fill"]) == 6
+    lost = data["customers_lost"]
+    assert all(x >= 0 for x in lost) and lost[0] >= lost[-1]  # more budget, fewer lost
+    assert client.get("/app/plans/999/frontier.json").status_code == 404
+    assert client.get("/app/static/uPlot.iife.min.js").status_code == 200
