@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, defer
 from api import datasets, plans
 from api.auth import Role
 from api.cache import Rendered
-from api.deps import DB, in_session
+from api.deps import DB, RowId, in_session
 from api.errors import HTTPProblem
 from api.models import (
     Job,
@@ -212,7 +212,7 @@ _CSRF_SLOT = "\x00csrf\x00"
 
 
 @router.get("/plans/{plan_id}")
-async def plan_page(plan_id: int, request: Request, current: Web, page: int = 1) -> Response:
+async def plan_page(plan_id: RowId, request: Request, current: Web, page: int = 1) -> Response:
     """The review page, served from the rendered-bytes cache while the plan's version is
     unchanged (as `GET /v1/plans/{id}`): keyed by plan, version, page of lines, language,
     user and role (what they may do differs), rendered with a slot for the session's CSRF
@@ -242,7 +242,7 @@ async def plan_page(plan_id: int, request: Request, current: Web, page: int = 1)
 
 
 @router.get("/plans/{plan_id}/frontier.json")
-def plan_frontier(plan_id: int, request: Request, db: DB, current: Web) -> JSONResponse:
+def plan_frontier(plan_id: RowId, request: Request, db: DB, current: Web) -> JSONResponse:
     """What each budget around the plan's would buy (the plan job's frontier), for the
     review page's chart: budgets, fill rate per tier (%), customers expected lost, and
     the labels in the user's language."""
@@ -272,7 +272,9 @@ def plan_frontier(plan_id: int, request: Request, db: DB, current: Web) -> JSONR
 
 
 @router.get("/plans/{plan_id}/lines/{sku_id}/reasons")
-def line_reasons(plan_id: int, sku_id: str, request: Request, db: DB, current: Web) -> HTMLResponse:
+def line_reasons(
+    plan_id: RowId, sku_id: str, request: Request, db: DB, current: Web
+) -> HTMLResponse:
     """A line's reasons: the fragment htmx puts in the plan page, or a page of its own."""
     line = db.scalar(
         select(PlanLine).where(PlanLine.plan_id == plan_id, PlanLine.sku_id == sku_id[:100])
@@ -301,7 +303,7 @@ def _version(raw: str | None) -> int | None:
 
 @router.post("/plans/{plan_id}/lines/{sku_id}")
 def edit_line(
-    plan_id: int, sku_id: str, request: Request, db: DB, current: Web, form: Form
+    plan_id: RowId, sku_id: str, request: Request, db: DB, current: Web, form: Form
 ) -> Response:
     need(request, current, "buy")
     _ = gettext_of(request)
@@ -328,7 +330,7 @@ def edit_line(
 
 @router.post("/plans/{plan_id}/{action}")
 def decide(
-    plan_id: int, action: str, request: Request, db: DB, current: Web, form: Form
+    plan_id: RowId, action: str, request: Request, db: DB, current: Web, form: Form
 ) -> Response:
     """submit (the requester), approve or reject (another user, with a reason)."""
     _ = gettext_of(request)
@@ -365,7 +367,7 @@ def order_list(request: Request, db: DB, current: Web, plan: int | None = None) 
 
 
 @router.post("/orders/{order_id}/ordered")
-def mark_ordered(order_id: int, request: Request, db: DB, current: Web, form: Form) -> Response:
+def mark_ordered(order_id: RowId, request: Request, db: DB, current: Web, form: Form) -> Response:
     need(request, current, "order")
     _ = gettext_of(request)
     reference = form.get("reference", "").strip()[:100] or None

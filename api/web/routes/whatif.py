@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import desc, select
 
-from api.deps import DB
+from api.deps import DB, RowId
 from api.models import (
     Job,
     Simulation,
@@ -147,7 +147,7 @@ def simulation_list(request: Request, db: DB, current: Web) -> HTMLResponse:
 
 
 @router.get("/simulations/{simulation_id}")
-def simulation_page(simulation_id: int, request: Request, db: DB, current: Web) -> HTMLResponse:
+def simulation_page(simulation_id: RowId, request: Request, db: DB, current: Web) -> HTMLResponse:
     sim = db.get(Simulation, simulation_id)
     if sim is None:
         _ = gettext_of(request)
@@ -161,7 +161,7 @@ def simulation_page(simulation_id: int, request: Request, db: DB, current: Web) 
 
 
 @router.get("/simulations/{simulation_id}/charts/{name}.png")
-def simulation_chart(simulation_id: int, name: str, db: DB, current: Web) -> Response:
+def simulation_chart(simulation_id: RowId, name: str, db: DB, current: Web) -> Response:
     row = db.get(SimulationChart, (simulation_id, name[:50]))
     if row is None:
         return Response(status_code=404)

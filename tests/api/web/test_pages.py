@@ -530,3 +530,18 @@ def test_the_review_page_charts_what_each_budget_buys_from_json(
     assert all(x >= 0 for x in lost) and lost[0] >= lost[-1]  # more budget, fewer lost
     assert client.get("/app/plans/999/frontier.json").status_code == 404
     assert client.get("/app/static/uPlot.iife.min.js").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/app/plans/99999999999999999999",
+        "/app/plans/0",
+        "/app/simulations/99999999999999999999/charts/x.png",
+    ],
+)
+def test_an_id_beyond_the_database_is_refused_not_an_error(
+    client: TestClient, people: dict[str, str], path: str
+) -> None:
+    sign_in(client, "bob")
+    assert client.get(path).status_code == 422
