@@ -15,6 +15,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import select, text
@@ -41,6 +42,15 @@ class UploadRejected(Exception):
     def __init__(self, problems: list[Finding]) -> None:
         super().__init__(f"{len(problems)} problem(s)")
         self.problems = problems
+
+    def records(self, rows: int = 20) -> list[dict[str, Any]]:
+        """The problems as the API and the uploads page report them: table, file,
+        column, code, message, the first `rows` rows and how many there are."""
+        return [
+            {"table": p.table, "file": p.file, "column": p.column, "code": p.code,
+             "message": p.message, "rows": list(p.rows[:rows]), "count": p.count or len(p.rows)}
+            for p in self.problems
+        ]  # fmt: skip
 
 
 @dataclass(frozen=True)

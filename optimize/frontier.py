@@ -10,6 +10,7 @@ import pandas as pd
 
 from optimize.problem import ReorderProblem
 from optimize.solve import Solution, solve
+from optimize.value_curve import SkuCurve
 from runtime.figures import pyplot, save_figure
 
 
@@ -53,10 +54,14 @@ def budget_frontier(
     churn: np.ndarray,
     units_per_purchase: np.ndarray,
     rounding: str = "up",
+    curves: list[SkuCurve] | None = None,
 ) -> pd.DataFrame:
-    """One row per budget: spend, objective, bound, fill rate per segment, customers lost."""
+    """One row per budget: spend, objective, bound, fill rate per segment, customers lost.
+    `curves`: those of an earlier solve of the same problem (they do not depend on the
+    budget); computed once here when not given."""
     rows = []
-    curves = solve(problem, rounding).curves  # the value curves do not depend on the budget
+    if curves is None:
+        curves = solve(problem, rounding).curves
     for budget in budgets:
         sol = solve(replace(problem, budget=budget), rounding, curves)
         rows.append(

@@ -85,4 +85,6 @@ def plan_frontier(planned: PlannedDataset) -> pd.DataFrame:
     problem = planned.run.problem
     budget = float(problem.budget or 0.0)
     churn, units = churn_and_units(planned)
-    return budget_frontier(problem, [budget * f for f in FRONTIER_SHARES], churn, units)
+    budgets = [budget * f for f in FRONTIER_SHARES]
+    # The plan's own curves: a new solve would compute the same ones again.
+    return budget_frontier(problem, budgets, churn, units, curves=planned.run.solution.curves)

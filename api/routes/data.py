@@ -66,11 +66,7 @@ async def upload(
             request.state.request_id,
         )  # fmt: skip
     except datasets.UploadRejected as exc:
-        problems = [
-            {"table": p.table, "file": p.file, "column": p.column, "code": p.code,
-             "message": p.message, "rows": list(p.rows[:20]), "count": p.count or len(p.rows)}
-            for p in exc.problems
-        ]  # fmt: skip
+        problems = exc.records()
         detail = f"{table}: {len(problems)} problem(s); nothing was stored"
         raise HTTPProblem(422, "Invalid dataset", detail, {"problems": problems}) from None
     response.status_code = 201 if stored.changed else 200

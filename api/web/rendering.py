@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Role
-from api.deps import in_session
+from api.deps import heavy, in_session
 from api.models import (
     User,
 )
@@ -219,12 +219,16 @@ def user_names(db: Session) -> dict[int, str]:
     return {u.id: u.name for u in db.scalars(select(User)).all()}
 
 
-async def in_transaction(request: Request, work: Callable[[Session], Any]) -> Any:
-    """`work(db)` in a worker thread with a transactional session (it commits)."""
+async def in_transaction(
+    request: Request, work: Callable[[Session], Any], slow: bool = False
+) -> Any:
+    """`work(db)` in a worker thread with a transactional session (it commits); `slow`
+    work (validating an upload whole) runs under the limit for slow work
+    (`api.deps.heavy`), apart from the route threads."""
     from starlette.concurrency import run_in_threadpool
 
     def unit() -> Any:
         with request.app.state.sessions() as db:
             return work(db)
 
-    return await run_in_threadpool(unit)
+    return await (heavy(request, unit) if slow else run_in_threadpool(unit))

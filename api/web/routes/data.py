@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import datasets
-from api.deps import DB, heavy, in_session
+from api.deps import DB, in_session
 from api.models import (
     DatasetTable,
 )
@@ -22,6 +21,7 @@ from api.web.rendering import (
     PageError,
     Web,
     gettext_of,
+    in_transaction,
     language_of,
     need,
     render,
@@ -77,20 +77,11 @@ async def upload_table(table: str, request: Request, current: Web, _form: Form) 
                                      limit, request.state.request_id)  # fmt: skip
         except datasets.UploadRejected as exc:
             db.rollback()
-            problems = [
-                {"table": p.table, "column": p.column, "code": p.code, "message": p.message,
-                 "rows": list(p.rows[:20]), "count": p.count or len(p.rows)}
-                for p in exc.problems
-            ]  # fmt: skip
-            return _uploads_page(request, db, 422, problems, table)
+            return _uploads_page(request, db, 422, exc.records(), table)
         return _uploads_page(request, db, 200, None, table, stored)
 
-    return await heavy(request, lambda: _in_own_session(request, work))
-
-
-def _in_own_session(request: Request, work: Callable[[Session], HTMLResponse]) -> HTMLResponse:
-    with request.app.state.sessions() as db:
-        return work(db)
+    response: HTMLResponse = await in_transaction(request, work, slow=True)
+    return response
 
 
 # --- customers -----------------------------------------------------------------------
