@@ -24,6 +24,7 @@ from api.gate import Gate
 from api.jobs import Workers
 from api.routes import data, ops, plans, simulations, users
 from api.web import pages
+from api.web.signin import SessionCache
 from api.webhook import Dispatcher
 
 log = logging.getLogger("replenish.api")
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.workers = workers
     app.state.rendered = Rendered()
     app.state.keys = KeyCache(reads, cfg.auth_cache_seconds)
+    app.state.web_sessions = SessionCache(cfg.auth_cache_seconds)
     app.state.metrics = observability.Metrics()
     errors.install(app)
     # Outermost last: request ids and logs see everything, then the gate checks the key

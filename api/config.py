@@ -5,7 +5,7 @@ REPLENISH_DATABASE_URL (default: a SQLite file `replenish.db`), REPLENISH_DASK_A
 (push approved purchase orders), REPLENISH_MAX_UPLOAD_BYTES (default 200 MB: one
 uploaded table file), REPLENISH_MAX_JSON_BYTES (default 1 MB: any other request body),
 REPLENISH_AUTH_CACHE_SECONDS (default 5: a user changed in the database is seen by every
-process within that time; 0 looks every key up on every request), REPLENISH_THREADS
+process within that time; 0 looks every key and app session up on every request), REPLENISH_THREADS
 (default 2: threads per process for the routes' database work).
 """
 

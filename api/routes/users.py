@@ -39,11 +39,12 @@ def add_user(body: UserIn, request: Request, db: DB, admin: Admin) -> dict[str, 
 
 
 def _changed(request: Request, db: DB, user: User) -> None:
-    """Commit a lifecycle change and forget the user's cached key in this process (the
-    others see it within REPLENISH_AUTH_CACHE_SECONDS)."""
+    """Commit a lifecycle change and forget the user's cached key and app sessions in this
+    process (the others see it within REPLENISH_AUTH_CACHE_SECONDS)."""
     db.commit()
     keys: KeyCache = request.app.state.keys
     keys.forget(user.id)
+    request.app.state.web_sessions.forget(user_id=user.id)
 
 
 def _user(db: DB, user_id: int) -> User:

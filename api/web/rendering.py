@@ -177,7 +177,12 @@ async def signed_in(request: Request) -> signin.Current:
     token = request.cookies.get(SESSION_COOKIE)
     current = None
     if token:
-        current = await in_session(request, lambda db: signin.session_user(db, token))
+        cache: signin.SessionCache = request.app.state.web_sessions
+        current = cache.get(token)
+        if current is None:
+            current = await in_session(request, lambda db: signin.session_user(db, token))
+            if current is not None:
+                cache.put(token, current)
     if current is None:
         raise SignInNeeded(request.url.path)
     request.state.current = current

@@ -7,7 +7,8 @@ programs. `MAX_FAILURES` wrong passwords in a row lock the user out for `LOCK_MI
 an unknown name included, and a wrong name costs the same hash as a wrong password (no
 timing tells which names exist). A session is 32 random bytes in an HttpOnly cookie,
 stored as its SHA-256 with its expiry and the CSRF token its forms carry. Revoking a
-user (api.accounts.revoke) ends their sessions: a revoked user is never let through.
+user (api.accounts.revoke) ends their sessions: at once in the process that revoked them,
+in the others within REPLENISH_AUTH_CACHE_SECONDS (`SessionCache`), as for API keys.
 Functions here commit: each attempt is recorded even when it is refused.
 """
 
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -152,6 +155,7 @@ class Current:
     user: Principal
     csrf_token: str
     language: str | None
+    expires_at: datetime
 
 
 def session_user(db: Session, token: str) -> Current | None:
@@ -167,7 +171,48 @@ def session_user(db: Session, token: str) -> Current | None:
     web, user = found
     if _aware(web.expires_at) <= utcnow() or user.revoked_at is not None:
         return None
-    return Current(Principal.of(user), web.csrf_token, user.language)
+    return Current(Principal.of(user), web.csrf_token, user.language, _aware(web.expires_at))
+
+
+class SessionCache:
+    """Live sessions remembered for `ttl` seconds per process, as `api.auth.KeyCache`
+    remembers API keys (the same setting, REPLENISH_AUTH_CACHE_SECONDS).
+
+    Looking the session up is a query and a trip to a worker thread on every page; a
+    remembered session needs neither. A session still ends at its expiry. Sign-out,
+    revocation and a new language are seen at once by the process that made them
+    (`forget`), by the other processes within `ttl` seconds (0 turns the cache off).
+    """
+
+    def __init__(self, ttl: float, size: int = 10_000) -> None:
+        self.ttl, self.size = ttl, size
+        self._items: dict[str, tuple[float, Current]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> Current | None:
+        """The remembered live session of cookie `token`, if any."""
+        hit = self._items.get(_digest(token))
+        if hit is None or time.monotonic() - hit[0] >= self.ttl:
+            return None
+        return hit[1] if hit[1].expires_at > utcnow() else None
+
+    def put(self, token: str, current: Current) -> None:
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            if len(self._items) >= self.size:
+                self._items.clear()  # rare (more live sessions than `size`): start over
+            self._items[_digest(token)] = (time.monotonic(), current)
+
+    def forget(self, user_id: int | None = None, token: str | None = None) -> None:
+        """Drop the session of cookie `token`, or every session of `user_id`."""
+        with self._lock:
+            if token is not None:
+                self._items.pop(_digest(token), None)
+            if user_id is not None:
+                for digest, (_, current) in list(self._items.items()):
+                    if current.user.id == user_id:
+                        self._items.pop(digest, None)
 
 
 def sign_out(db: Session, token: str, user_id: int, request_id: str | None) -> None:

@@ -84,6 +84,7 @@ async def signout(request: Request, current: Web, _form: Form) -> Response:
     await in_transaction(
         request, lambda db: signin.sign_out(db, token, current.user.id, request.state.request_id)
     )
+    request.app.state.web_sessions.forget(token=token)
     response = RedirectResponse("/app/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/app")
     return response
@@ -107,6 +108,7 @@ async def set_language(request: Request, current: Web, form: Form) -> Response:
         _ = gettext_of(request)
         raise PageError(422, _("Unknown language."))
     await in_transaction(request, lambda db: signin.set_language(db, current.user.id, language))
+    request.app.state.web_sessions.forget(user_id=current.user.id)
     response = RedirectResponse(next_path(form.get("next")), status_code=303)
     response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86400, samesite="lax",
                         secure=secure(request), path="/app")  # fmt: skip

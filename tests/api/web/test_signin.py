@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from api.accounts import find_user, revoke
-from api.models import AuditEntry, User, WebSession
+from api.app import create_app
+from api.config import Settings
+from api.models import AuditEntry, User, WebSession, utcnow
 from api.web import signin
 from tests.api.web.conftest import PASSWORD, csrf_of, sign_in
 
@@ -133,26 +137,65 @@ def test_sign_out_ends_the_session(client: TestClient, people: dict[str, str]) -
     assert client.get("/app/", follow_redirects=False).status_code == 303
 
 
-def test_a_revoked_user_is_let_through_no_more(
+def test_a_user_revoked_through_the_service_is_let_through_no_more(
     client: TestClient, people: dict[str, str], migrated: Engine
 ) -> None:
     sign_in(client, "bob")
     with Session(migrated) as db:
-        revoke(db, find_user(db, "bob"), None)
-        db.commit()
-    assert client.get("/app/", follow_redirects=False).status_code == 303
+        bob = find_user(db, "bob").id
+    r = client.post(f"/v1/users/{bob}/revoke", headers={"Authorization": f"Bearer {people['ada']}"})
+    assert r.status_code == 200
+    assert client.get("/app/", follow_redirects=False).status_code == 303  # at once
     assert _attempt(client, "bob", PASSWORD) == 401
 
 
-def test_an_expired_session_is_refused(
-    client: TestClient, people: dict[str, str], migrated: Engine
+def test_other_processes_see_a_revocation_within_their_cache_time(
+    people: dict[str, str], migrated: Engine
 ) -> None:
-    sign_in(client, "bob")
-    with Session(migrated) as db:
-        for web in db.scalars(select(WebSession)).all():
-            web.expires_at = web.created_at
-        db.commit()
-    assert client.get("/app/", follow_redirects=False).status_code == 303
+    """A session is remembered per process as a key is (REPLENISH_AUTH_CACHE_SECONDS): a
+    process that did not revoke the user lets the session through until its cache time
+    has passed (the documented bound); with no cache, not at all."""
+    cached = TestClient(create_app(Settings(auth_cache_seconds=3600), migrated))
+    uncached = TestClient(create_app(Settings(auth_cache_seconds=0), migrated))
+    with cached, uncached:
+        sign_in(cached, "bob")
+        sign_in(uncached, "bob")
+        with Session(migrated) as db:
+            revoke(db, find_user(db, "bob"), None)
+            db.commit()
+        assert uncached.get("/app/", follow_redirects=False).status_code == 303
+        assert cached.get("/app/", follow_redirects=False).status_code == 200  # until its TTL
+
+
+def test_an_expired_session_is_refused_even_when_remembered(
+    people: dict[str, str], migrated: Engine
+) -> None:
+    cached = TestClient(create_app(Settings(auth_cache_seconds=3600), migrated))
+    with cached:
+        sign_in(cached, "bob")
+        token = cached.cookies["replenish_session"]
+        remembered = cached.app.state.web_sessions.get(token)  # type: ignore[attr-defined]
+        assert remembered is not None and remembered.user.name == "bob"
+        # The clock reaches the session's expiry: remembered or not, it is over.
+        now = utcnow()
+        with Session(migrated) as db:
+            for web in db.scalars(select(WebSession)).all():
+                web.expires_at = now
+            db.commit()
+        expired = dataclasses.replace(remembered, expires_at=now)
+        cached.app.state.web_sessions.put(token, expired)  # type: ignore[attr-defined]
+        assert cached.get("/app/", follow_redirects=False).status_code == 303
+
+
+def test_an_expired_session_is_refused(people: dict[str, str], migrated: Engine) -> None:
+    uncached = TestClient(create_app(Settings(auth_cache_seconds=0), migrated))
+    with uncached:
+        sign_in(uncached, "bob")
+        with Session(migrated) as db:
+            for web in db.scalars(select(WebSession)).all():
+                web.expires_at = web.created_at
+            db.commit()
+        assert uncached.get("/app/", follow_redirects=False).status_code == 303
 
 
 def test_a_user_without_a_password_cannot_sign_in(client: TestClient, migrated: Engine) -> None:
