@@ -36,7 +36,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api import datasets
 from api.config import Settings
-from api.models import AuditEntry, Job, Plan, PlanLine, Simulation, SimulationChart, utcnow
+from api.models import (
+    AuditEntry,
+    Job,
+    Plan,
+    PlanForecast,
+    PlanLine,
+    Simulation,
+    SimulationChart,
+    utcnow,
+)
 from api.plans import totals
 from contract.dataset import Dataset
 from replenish.planning import json_default, restrict
@@ -49,6 +58,8 @@ UNFINISHED = ("queued", "running")
 #: Seconds `Workers.shutdown` waits for job threads to notice the stop (they are daemons:
 #: a forecast that does not reach its next checkpoint in time dies with the process).
 STOP_GRACE_SECONDS = 5.0
+#: Days of recent demand stored with each line's forecast fan (the review page's chart).
+FAN_HISTORY_DAYS = 84
 
 
 class Stopped(Exception):
@@ -355,6 +366,7 @@ class Workers:
             raise Stopped(STOPPED)
 
     def _plan(self, job_id: str, attempt: int) -> None:
+        from forecast.fan import fans
         from replenish.comparison import compare_plans, plan_frontier
         from replenish.planning import PlanRequest, plan_dataset
 
@@ -400,6 +412,10 @@ class Workers:
             )
             for row, why in zip(rows, result.reasons, strict=True)
         ]  # fmt: skip
+        # Each line's forecast fan, for the chart beside its reasons on the review page.
+        drawn = fans(planned.forecast.panel, planned.forecast.result,
+                     [line.sku_id for line in lines], FAN_HISTORY_DAYS)  # fmt: skip
+        forecasts = [PlanForecast(plan_id=plan_id, sku_id=f.sku_id, fan=f.record()) for f in drawn]
         record = jsonable(
             {**result.record, "suppliers": result.suppliers.to_dict(orient="records"),
              "comparison": comparison, "frontier": frontier}
@@ -418,6 +434,7 @@ class Workers:
                 db.rollback()  # nothing of this run is kept; the job fails with the reason
                 raise ValueError(f"plan {plan_id} is no longer pending: its lines stay as they are")
             db.add_all(lines)
+            db.add_all(forecasts)
             db.add(
                 AuditEntry(
                     actor_id=job.created_by, action="compute", entity="plan",

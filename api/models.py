@@ -176,6 +176,18 @@ class PlanLine(Base):
     edit_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+class PlanForecast(Base):
+    """The forecast fan of one plan line's SKU when the plan was computed
+    (`forecast.fan.Fan.record`): what the review page draws beside the line's reasons.
+    Apart from the lines, so reading a plan never carries it."""
+
+    __tablename__ = "plan_forecasts"
+
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), primary_key=True)
+    sku_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    fan: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class PurchaseOrder(Base):
     """An approved plan's lines for one supplier: what the purchasing system pulls.
 

@@ -10,9 +10,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-#: Metrics in the results table: (metric, larger is better).
-SHOWN = (("net_value", True), ("customers_lost", False), ("fill_rate", True),
-         ("inventory_value", False))  # fmt: skip
+#: The metrics the results page shows, and how each is written: money (currency), a
+#: count (customers), a share (0-1).
+KINDS = (("net_value", "money"), ("customers_lost", "count"), ("fill_rate", "percent"),
+         ("inventory_value", "money"))  # fmt: skip
 ALL = "ALL"
 #: The chart's drawing area (SVG user units).
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 640.0, 260.0, 90.0, 40.0, 12.0

@@ -24,6 +24,7 @@ from api.models import (
     Job,
     Plan,
     PlanEditor,
+    PlanForecast,
     PlanLine,
     PurchaseOrder,
     Simulation,
@@ -45,6 +46,7 @@ from api.web.rendering import (
     render,
     user_names,
 )
+from forecast.panel import TOTAL
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
@@ -284,7 +286,41 @@ def line_reasons(
         raise PageError(404, _("There is no such line."))
     fragment = request.headers.get("hx-request") == "true"
     template = "line_reasons.html" if fragment else "line_page.html"
-    return render(request, template, line=line, steps=STEPS)
+    fan = select(PlanForecast.sku_id).where(
+        PlanForecast.plan_id == plan_id, PlanForecast.sku_id == line.sku_id
+    )
+    has_fan = db.scalar(fan) is not None
+    return render(request, template, line=line, steps=STEPS, has_fan=has_fan)
+
+
+@router.get("/plans/{plan_id}/lines/{sku_id}/forecast.json")
+def line_forecast(
+    plan_id: RowId, sku_id: str, request: Request, db: DB, current: Web
+) -> JSONResponse:
+    """The line's forecast fan as the plan job stored it (`forecast.fan.Fan.record`), with
+    the segments' names and the chart's labels in the user's language."""
+    stored = db.get(PlanForecast, (plan_id, sku_id[:100]))
+    if stored is None:
+        return JSONResponse({"detail": "no forecast for this line"}, status_code=404)
+    _ = gettext_of(request)
+    fan = stored.fan
+    names = [
+        _("All customers") if s == TOTAL else _("Tier %(tier)s") % {"tier": s}
+        for s in fan.get("segments", [])
+    ]
+    return JSONResponse(
+        {
+            **fan, "names": names,
+            "locale": "zh-CN" if language_of(request, current) == "zh_CN" else "en",
+            "labels": {
+                "date": _("Day"), "demand": _("Demand (units/day)"),
+                "mean": _("Forecast (units/day)"), "customers": _("Customers"),
+                "wide_high": _("9 days in 10: at most"), "middle_high": _("Half the days: at most"),
+                "middle_low": _("Half the days: at least"), "wide_low": _("9 days in 10: at least"),
+            },
+        },
+        headers=SECURITY_HEADERS,
+    )  # fmt: skip
 
 
 def _refusal(request: Request, exc: HTTPProblem) -> str:

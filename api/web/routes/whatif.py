@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import desc, select
 
 from api.deps import DB, RowId
@@ -19,15 +19,17 @@ from api.models import (
 from api.simulations import request_simulation
 from api.web.rendering import (
     LIST_ROWS,
+    SECURITY_HEADERS,
     Form,
     PageError,
     Web,
     gettext_of,
+    language_of,
     need,
     render,
     user_names,
 )
-from api.web.results import simulation_view
+from api.web.results import KINDS, simulation_view
 from simulations.scenario_file import ScenarioError
 
 router = APIRouter(prefix="/app", include_in_schema=False)
@@ -158,6 +160,35 @@ def simulation_page(simulation_id: RowId, request: Request, db: DB, current: Web
     job = db.get(Job, sim.job_id)
     return render(request, "simulation.html", sim=sim, job=job, charts=charts,
                   view=simulation_view(sim.result) if sim.result else None)  # fmt: skip
+
+
+@router.get("/simulations/{simulation_id}/tradeoffs.json")
+def simulation_tradeoffs(
+    simulation_id: RowId, request: Request, db: DB, current: Web
+) -> JSONResponse:
+    """Each what-if's policies as [mean, CI low, CI high] per metric (`results.KINDS`),
+    for the results page's chart of what one policy trades against another; policy names
+    in the user's language."""
+    sim = db.get(Simulation, simulation_id)
+    if sim is None or not sim.result:
+        return JSONResponse({"detail": "no results for this simulation"}, status_code=404)
+    _ = gettext_of(request)
+    view = simulation_view(sim.result)
+    return JSONResponse(
+        {
+            "locale": "zh-CN" if language_of(request, current) == "zh_CN" else "en",
+            "reference": view.reference,
+            "policies": [{"key": p, "name": _(p)} for p in view.policies],
+            "kinds": dict(KINDS),
+            "scenarios": [
+                {"key": sc.name, "cells": {
+                    p: {m: [c.mean, c.low, c.high] for m, c in cells.items()}
+                    for p, cells in sc.rows.items()}}
+                for sc in view.scenarios
+            ],
+        },
+        headers=SECURITY_HEADERS,
+    )  # fmt: skip
 
 
 @router.get("/simulations/{simulation_id}/charts/{name}.png")

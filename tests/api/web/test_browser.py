@@ -192,6 +192,10 @@ def test_buyer_uploads_requests_and_submits_approver_approves_and_orders(
     first.locator("summary").click()  # htmx loads the line's reasons into it
     first.locator("table.steps").first.wait_for(state="visible")
     assert "Steps that add up to the quantity" in first.inner_text()
+    first.locator(".fan [data-drawn=true] canvas").first.wait_for()  # the forecast fan
+    first.get_by_label("Customers").select_option(index=1)  # one tier's fan instead
+    first.locator(".fan [data-drawn=true] canvas").first.wait_for()
+    buyer.check()
     packs = first.get_by_label("Packs")
     packs.fill(str(int(packs.input_value()) + 1))
     first.get_by_label("Reason").fill("promotion next week")
@@ -260,5 +264,16 @@ def test_a_planner_goes_from_sign_in_to_a_what_if_with_charts(browser: Any, serv
     planner.check()
     assert page.locator("[data-state]").first.get_attribute("data-state") == "succeeded"
     assert page.locator("svg.chart").count() == 2
-    loaded = page.evaluate("Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)")
+    for image in page.locator("img.png").all():
+        image.scroll_into_view_if_needed()  # they load lazily, as they come into view
+    page.wait_for_function("Array.from(document.images).every(i => i.complete)")
+    loaded = page.evaluate("Array.from(document.images).map(i => i.naturalWidth > 0)")
     assert loaded and all(loaded)
+    # The trade-off chart: the planner picks the what-if and the two metrics it plots.
+    page.locator(".tradeoffs[data-drawn=true] canvas").first.wait_for()
+    page.get_by_label("What-if").select_option(index=1)
+    page.get_by_label("Up").select_option("net_value")
+    page.locator(".tradeoffs[data-drawn=true] canvas").first.wait_for()
+    page.locator('.tradeoffs[data-plotted="1 inventory_value net_value"] canvas').wait_for()
+    assert "min/max" in page.locator(".tradeoffs .u-legend").inner_text()
+    planner.check()

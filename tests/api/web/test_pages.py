@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
@@ -341,6 +342,20 @@ def test_a_planner_runs_a_what_if_and_reads_it_with_intervals(
     images = re.findall(r'src="(/app/simulations/\d+/charts/[^"]+\.png)"', page)
     assert images and client.get(images[0]).content[:4] == b"\x89PNG"
 
+    # The trade-off chart's figures: per what-if and policy, [mean, low, high] per metric.
+    sim = re.search(r'data-tradeoffs="(/app/simulations/(\d+)/tradeoffs\.json)"', page)
+    assert sim
+    data = client.get(sim[1]).json()
+    assert {p["key"] for p in data["policies"]} == {"min/max", "segment-blind", "churn-aware"}
+    assert data["reference"] in {p["key"] for p in data["policies"]}
+    assert len(data["scenarios"]) == 2 and data["kinds"]["fill_rate"] == "percent"
+    for scenario in data["scenarios"]:
+        for cells in scenario["cells"].values():
+            for mean, low, high in cells.values():
+                assert low <= mean <= high
+            assert 0 <= cells["fill_rate"][0] <= 1 and cells["customers_lost"][0] >= 0
+    assert client.get("/app/simulations/999/tradeoffs.json").status_code == 404
+
 
 def test_a_long_plan_is_read_a_page_of_lines_at_a_time(
     client: TestClient, people: dict[str, str], migrated: Engine
@@ -401,6 +416,30 @@ def test_a_lines_reasons_come_as_a_fragment_for_htmx_and_as_a_page_without_it(
     page = client.get(url).text
     assert "<html" in page and "Steps that add up to the quantity" in page
     assert client.get(f"/app/plans/{plan_id}/lines/NOPE/reasons").status_code == 404
+
+    # Beside the reasons, the line's forecast fan, drawn from the JSON the plan job stored.
+    source = f"/app/plans/{plan_id}/lines/{line.sku_id}/forecast.json"
+    assert f'data-fan="{source}"' in fragment and f'data-fan="{source}"' in page
+    assert (
+        "/app/static/fan.js" in page
+        and "/app/static/fan.js" in client.get(f"/app/plans/{plan_id}").text
+    )
+    fan = client.get(source).json()
+    assert fan["sku_id"] == line.sku_id and fan["segments"][0] == "ALL"
+    assert fan["names"][0] == "All customers" and len(fan["names"]) == len(fan["segments"])
+    assert len(fan["dates"]) == 28  # the plan's horizon, a day per point
+    assert len(fan["history_dates"]) == 84 and fan["history_dates"][-1] < fan["dates"][0]
+    quantiles = np.array(fan["bands"])  # level, segment, day
+    assert quantiles.shape == (4, len(fan["segments"]), 28)
+    assert (np.diff(quantiles, axis=0) >= 0).all()  # 5% <= 25% <= 75% <= 95%
+    history = np.array(fan["history"])
+    assert history.shape == (len(fan["segments"]), 84) and (history >= 0).all()
+    assert np.allclose(history[1:].sum(axis=0), history[0])  # the tiers add up to the whole
+    chinese = client.get(source, headers={"Accept-Language": "zh-CN"}).json()
+    assert chinese["names"][0] == "全部客户" and chinese["labels"]["demand"] == "需求（件/天）"
+    assert client.get(f"/app/plans/{plan_id}/lines/NOPE/forecast.json").status_code == 404
+    client.cookies.clear()
+    assert client.get(source, follow_redirects=False).status_code == 303  # signed in only
 
 
 def test_a_cached_review_page_carries_each_sessions_token_and_follows_the_plan(
