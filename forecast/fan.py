@@ -10,6 +10,7 @@ dispersion (variance = dispersion × mean, units²), so bands widen with the lev
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,38 +29,65 @@ class Fan:
 
     `history[s, t]`: units per day segment s asked for in period t starting on
     `history_dates[t]` (a weekly panel's week is spread over its days). `mean[s, d]`:
-    forecast units on day `dates[d]`; `bands[s, d, k]`: its quantile at LEVELS[k] (units).
+    forecast units on day `dates[d]`; `dispersion`: the SKU's variance-to-mean ratio.
+    The bands are computed when drawn (`bands`): stored fans stay small and cheap to make.
     """
 
     sku_id: str
     model: str
     demand_class: str
+    dispersion: float
     segments: tuple[str, ...]
     history_dates: pd.DatetimeIndex
     history: np.ndarray
     dates: pd.DatetimeIndex
     mean: np.ndarray
-    bands: np.ndarray
+
+    def bands(self) -> np.ndarray:
+        """[s, d, k]: the quantile at LEVELS[k] of segment s's demand on day d (units)."""
+        flat = self.mean.reshape(-1)
+        q = quantiles(flat, self.dispersion * flat, LEVELS)
+        return q.reshape(*self.mean.shape, len(LEVELS))
 
     def record(self) -> dict[str, object]:
-        """Plain JSON: days as ISO dates, units rounded to 0.01, one list per segment
-        (`history`, `mean`, and `bands` as its quantiles at LEVELS, each per day)."""
+        """Plain JSON (what `of_record` reads): units/day rounded to 0.01, one list per
+        segment; the history's first day (ISO) and days per period, the forecast's first
+        day (a point per day)."""
+        step = (
+            int((self.history_dates[1] - self.history_dates[0]).days)
+            if len(self.history_dates) > 1
+            else 1
+        )
         return {
             "sku_id": self.sku_id, "model": self.model, "demand_class": self.demand_class,
-            "segments": list(self.segments), "levels": list(LEVELS),
-            "history_dates": [d.date().isoformat() for d in self.history_dates],
+            "dispersion": round(self.dispersion, 6), "segments": list(self.segments),
+            "history_start": self.history_dates[0].date().isoformat(), "period_days": step,
             "history": np.round(self.history, 2).tolist(),
-            "dates": [d.date().isoformat() for d in self.dates],
+            "start": self.dates[0].date().isoformat() if len(self.dates) else None,
             "mean": np.round(self.mean, 2).tolist(),
-            "bands": [np.round(self.bands[:, :, k], 2).tolist() for k in range(len(LEVELS))],
         }  # fmt: skip
+
+    @classmethod
+    def of_record(cls, record: dict[str, Any]) -> Fan:
+        """The fan `record()` wrote."""
+        history = np.asarray(record["history"], dtype=float)
+        mean = np.asarray(record["mean"], dtype=float)
+        return cls(
+            sku_id=str(record["sku_id"]), model=str(record["model"]),
+            demand_class=str(record["demand_class"]), dispersion=float(record["dispersion"]),
+            segments=tuple(record["segments"]), history=history, mean=mean,
+            history_dates=pd.date_range(record["history_start"], periods=history.shape[1],
+                                        freq=f"{int(record['period_days'])}D"),
+            dates=pd.date_range(record["start"], periods=mean.shape[1], freq="D")
+            if record.get("start") else pd.DatetimeIndex([]),
+        )  # fmt: skip
 
 
 def fans(
     panel: Panel, result: ForecastResult, sku_ids: list[str], history_days: int = 120
 ) -> list[Fan]:
     """The fans of `sku_ids` (KeyError naming an unknown one), the last `history_days`
-    days of history each, the whole forecast horizon ahead. One quantile call for all."""
+    days of history each, the whole forecast horizon ahead."""
     ids = [str(s) for s in sku_ids]
     row = {str(s): i for i, s in enumerate(panel.sku_ids)}
     unknown = [s for s in ids if s not in row]
@@ -90,20 +118,18 @@ def fans(
     selection = result.selection.assign(sku_id=result.selection["sku_id"].astype(str))
     selection = selection.set_index("sku_id").reindex(ids)
     dispersion = selection["dispersion"].fillna(1.0).to_numpy(dtype=float)
-    flat = mean.reshape(-1)
-    variance = np.repeat(dispersion, len(labels) * len(dates)) * flat
-    bands = quantiles(flat, variance, LEVELS).reshape(*mean.shape, len(LEVELS))
-
+    rows = np.array([row[s] for s in ids])
+    recent = panel.demand[rows][:, :, -periods:]  # sku, segment, period
+    total = recent.sum(axis=1)
     out = []
     for k, sku in enumerate(ids):
-        i = row[sku]
-        asked = [panel.total[i, -periods:], *(panel.demand[i, s, -periods:] for s in seg_rows)]
+        asked = [total[k], *(recent[k, s] for s in seg_rows)]
         out.append(
             Fan(
                 sku_id=sku, model=str(selection["model"].iloc[k]),
-                demand_class=str(selection["demand_class"].iloc[k]), segments=labels,
-                history_dates=history_dates, history=np.vstack(asked) / panel.period_days,
-                dates=dates, mean=mean[k], bands=bands[k],
+                demand_class=str(selection["demand_class"].iloc[k]),
+                dispersion=float(dispersion[k]), segments=labels, history_dates=history_dates,
+                history=np.vstack(asked) / panel.period_days, dates=dates, mean=mean[k],
             )
         )  # fmt: skip
     return out

@@ -24,8 +24,9 @@ def fan_chart(
     labels = fan.segments
     fig, axes = pyplot().subplots(len(labels), 1, figsize=(10, 2.4 * len(labels)), sharex=True)
     axes = np.atleast_1d(axes)
+    bands = fan.bands()
     for s, (ax, label) in enumerate(zip(axes, labels, strict=True)):
-        q = fan.bands[s]
+        q = bands[s]
         ax.bar(fan.history_dates, fan.history[s], width=float(panel.period_days),
                color="#9aa5b1", label="demand (units/day)")  # fmt: skip
         ax.fill_between(fan.dates, q[:, 0], q[:, 3], color="#f4a261", alpha=0.3, step="mid",

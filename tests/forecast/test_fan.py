@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -44,13 +46,15 @@ def test_a_fan_holds_the_recent_history_and_the_forecast_per_segment(fanned: Fan
 def test_the_bands_are_the_negative_binomial_of_the_day_and_nest(fanned: Fanned) -> None:
     _, result, (s1, s0) = fanned
     for fan in (s1, s0):
-        assert (np.diff(fan.bands, axis=2) >= 0).all()  # 5% <= 25% <= 75% <= 95%
+        bands = fan.bands()
+        assert (np.diff(bands, axis=2) >= 0).all()  # 5% <= 25% <= 75% <= 95%
         chosen = result.selection.set_index("sku_id")["dispersion"]
         dispersion = float(chosen.loc[fan.sku_id])
         m = fan.mean[0, 3]
         n, p = negbin_params(np.array([m]), np.array([dispersion * m]))
         expected = [stats.nbinom.ppf(q, n[0], p[0]) for q in LEVELS]
-        assert fan.bands[0, 3] == pytest.approx(expected)
+        assert bands[0, 3] == pytest.approx(expected)
+        assert fan.dispersion == pytest.approx(dispersion)
 
 
 def test_an_unknown_sku_is_named() -> None:
@@ -59,3 +63,14 @@ def test_an_unknown_sku_is_named() -> None:
     with pytest.raises(KeyError, match="NOPE"):
         fans(panel, result, ["S0", "NOPE"])
     assert fans(panel, result, []) == []
+
+
+def test_a_stored_fan_draws_the_same_bands(fanned: Fanned) -> None:
+    _, _, (s1, _) = fanned
+    again = Fan.of_record(json.loads(json.dumps(s1.record())))
+    assert (again.sku_id, again.model, again.segments) == (s1.sku_id, s1.model, s1.segments)
+    assert list(again.dates) == list(s1.dates)
+    assert list(again.history_dates) == list(s1.history_dates)
+    assert np.allclose(again.mean, s1.mean, atol=0.005)  # stored to 0.01 unit
+    assert np.array_equal(again.history, np.round(s1.history, 2))
+    assert np.abs(again.bands() - s1.bands()).max() <= 1  # whole units, a rounding apart

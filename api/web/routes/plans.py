@@ -46,6 +46,7 @@ from api.web.rendering import (
     render,
     user_names,
 )
+from forecast.fan import LEVELS, Fan
 from forecast.panel import TOTAL
 
 router = APIRouter(prefix="/app", include_in_schema=False)
@@ -297,20 +298,26 @@ def line_reasons(
 def line_forecast(
     plan_id: RowId, sku_id: str, request: Request, db: DB, current: Web
 ) -> JSONResponse:
-    """The line's forecast fan as the plan job stored it (`forecast.fan.Fan.record`), with
-    the segments' names and the chart's labels in the user's language."""
+    """The line's forecast fan as the plan job stored it (`forecast.fan.Fan.record`) with
+    its bands (`bands[k][s][d]`: the quantile at `levels[k]` of segment s on day d), the
+    segments' names and the chart's labels in the user's language."""
     stored = db.get(PlanForecast, (plan_id, sku_id[:100]))
     if stored is None:
         return JSONResponse({"detail": "no forecast for this line"}, status_code=404)
     _ = gettext_of(request)
     fan = stored.fan
+    drawn = Fan.of_record(fan)
+    bands = drawn.bands()
     names = [
         _("All customers") if s == TOTAL else _("Tier %(tier)s") % {"tier": s}
-        for s in fan.get("segments", [])
+        for s in fan["segments"]
     ]
     return JSONResponse(
         {
-            **fan, "names": names,
+            **fan, "names": names, "levels": list(LEVELS),
+            "history_dates": [d.date().isoformat() for d in drawn.history_dates],
+            "dates": [d.date().isoformat() for d in drawn.dates],
+            "bands": [bands[:, :, k].tolist() for k in range(len(LEVELS))],
             "locale": "zh-CN" if language_of(request, current) == "zh_CN" else "en",
             "labels": {
                 "date": _("Day"), "demand": _("Demand (units/day)"),
