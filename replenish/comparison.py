@@ -6,8 +6,11 @@ Segment-blind (the same optimizer, who buys each SKU ignored), ERP min/max with 
 stock and base-stock (both set for a 95% service target and trimmed to the budget by
 what runs out first, `optimize.baselines`). Each row: cost (currency), lines, and the
 expected outcomes over the protection interval (`optimize.frontier.outcomes`): fill
-rate per tier, customers lost, value lost to stockouts. The report shows the table and
-the plan's record carries it for the approver.
+rate per tier, customers lost, value lost to stockouts; and the value the order adds
+(`value_added`), every row judged by one rule: the plan's economics (margin and
+customers kept, less holding and order costs) with stock rationed by priority. Value
+lost alone favours whoever buys more; value added also charges what the stock costs.
+The report shows the table and the plan's record carries it for the approver.
 """
 
 from __future__ import annotations
@@ -36,11 +39,28 @@ ERP = "ERP min/max + safety stock"
 THIS_PLAN = "churn-aware (this plan)"
 
 
+def value_added(plan: PlanRun, quantity: np.ndarray) -> float:
+    """Expected value (currency) that ordering `quantity` units per SKU adds under the
+    plan's economics and priority rationing: what the optimizer maximizes (its
+    objective, for the plan's own quantities)."""
+    problem, curves = plan.problem, plan.solution.curves
+    ordered = np.flatnonzero(quantity > 0)
+    added = sum(
+        float(curves[i].unit_values(int(np.floor(problem.position[i])), int(quantity[i])).sum())
+        for i in ordered
+    )
+    used = np.unique(problem.supplier[ordered])
+    return added - float(problem.supplier_order_cost[used].sum())
+
+
 def _expected(
     plan: PlanRun, solution: Solution, churn: np.ndarray, units: np.ndarray
 ) -> dict[str, float]:
     out = outcomes(plan.problem, solution, churn, units)
-    return {"cost": solution.cost, "lines": int((solution.packs > 0).sum()), **out}
+    return {
+        "cost": solution.cost, "lines": int((solution.packs > 0).sum()), **out,
+        "value_added": value_added(plan, solution.quantity),
+    }  # fmt: skip
 
 
 def churn_and_units(planned: PlannedDataset) -> tuple[np.ndarray, np.ndarray]:

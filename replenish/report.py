@@ -208,7 +208,9 @@ def write_report(outcome: Outcome, folder: Path, language: str = "en") -> Path:
         + html.escape(_(
             "The same budget and forecast, four ways to spend it: expected outcomes over "
             "each SKU's protection interval (customers lost: expected short purchases x the "
-            "tier's churn per stockout; value lost: units short x their stockout cost)."
+            "tier's churn per stockout; value lost: units short x their stockout cost; value "
+            "added: margin and customers kept, less what the stock and the orders cost, each "
+            "plan by this plan's economics: value lost alone favours whoever buys more)."
         ))
         + "</p>"
         + table(compared)

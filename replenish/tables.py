@@ -86,6 +86,7 @@ COLUMNS: dict[str, tuple[str, Format]] = {
     "bound": (N_("best possible value (bound)"), money),
     "customers_lost": (N_("customers expected lost"), tenths),
     "value_lost": (N_("value lost to stockouts"), money),
+    "value_added": (N_("value the order adds"), money),
     "days_out": (N_("days out of stock"), count),
     "units_lost": (N_("units asked, not recorded"), tenths),
     "days_snapshot": (N_("days: stock count at 0"), count),

@@ -95,6 +95,15 @@ def test_the_plan_is_compared_with_the_alternatives(outcome: Outcome) -> None:
     assert cost["segment-blind"] <= budget + 1e-6
     # The plan weighs stockouts by what they cost in customers: it loses the least value.
     assert table["value_lost"].idxmin() == "churn-aware (this plan)"
+    # Judged by one rule (the plan's economics, holding and order costs included), the
+    # plan's value added is its objective, and no alternative within the budget beats it
+    # by more than its proven gap.
+    solution = outcome.plan.solution
+    added = table["value_added"].to_dict()
+    assert added["churn-aware (this plan)"] == pytest.approx(solution.objective, rel=1e-9)
+    slack = solution.bound - solution.objective + 1e-6
+    for name, value in added.items():
+        assert value <= solution.objective + slack, name
 
 
 def test_anonymous_sales_still_get_a_plan(tmp_path: Path, generated_dataset: Dataset) -> None:
