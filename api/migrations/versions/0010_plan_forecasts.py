@@ -4,9 +4,10 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-06 13:10:00
 
-- plan_forecasts: per (plan, SKU) the fan the plan was computed from (recent demand, the
-  forecast mean and its 50% / 90% bands per day and segment; `forecast.fan`). Plans
-  computed before this revision have none: their review page says so.
+- plan_forecasts: per (plan, SKU) the fan the plan was computed from (recent demand and
+  the forecast mean per day and segment, and the SKU's dispersion, from which the page
+  draws the 50% / 90% bands; `forecast.fan`). Plans computed before this revision have
+  none: their lines' reasons show no fan.
 """
 
 from __future__ import annotations
