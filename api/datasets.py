@@ -94,6 +94,11 @@ class Analysis:
     alerts: pd.DataFrame
 
 
+class NotReady(Exception):
+    """The stored dataset is not parsed and analysed in this process yet: seconds of work,
+    which a page runs under the slow-work limit (`api.deps.heavy`), not in a route thread."""
+
+
 @dataclass
 class _Loaded:
     report: Report
@@ -101,13 +106,16 @@ class _Loaded:
     analysis: Analysis | None = None
 
 
-def _load(db: Session, limit: int) -> _Loaded:
-    """The newest stored dataset, parsed once per process for its tables' hashes."""
+def _load(db: Session, limit: int, compute: bool = True) -> _Loaded:
+    """The newest stored dataset, parsed once per process for its tables' hashes
+    (NotReady instead of parsing it when not `compute`)."""
     hashes = select(DatasetTable.name, DatasetTable.sha256).order_by(DatasetTable.name)
     key = tuple((str(name), str(digest)) for name, digest in db.execute(hashes).all())
     with _CACHE_LOCK:
         if key in _CACHE:
             return _CACHE[key]
+    if not compute:
+        raise NotReady
     report, dataset = check_frames(raw_frames(db, limit))
     loaded = _Loaded(report, dataset)
     with _CACHE_LOCK:
@@ -126,17 +134,20 @@ def load(db: Session, limit: int) -> tuple[Report, Dataset | None]:
     return loaded.report, loaded.dataset
 
 
-def analyse(db: Session, limit: int) -> Analysis | None:
+def analyse(db: Session, limit: int, compute: bool = True) -> Analysis | None:
     """Segments and fitted churn of the stored dataset (None while it is incomplete),
-    computed once per dataset like the dataset itself."""
+    computed once per dataset like the dataset itself; NotReady instead of computing
+    them when not `compute`."""
     from forecast.segments import segment_customers
     from replenish.alerts import stock_alerts
     from replenish.planning import fitted_churn
 
-    loaded = _load(db, limit)
+    loaded = _load(db, limit, compute)
     if loaded.dataset is None:
         return None
     if loaded.analysis is None:
+        if not compute:
+            raise NotReady
         data = loaded.dataset
         segments = segment_customers(data) if data.customers is not None else None
         churn, _ = fitted_churn(data, segments)

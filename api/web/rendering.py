@@ -26,6 +26,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api import datasets
 from api.auth import Role
 from api.deps import heavy, in_session
 from api.models import (
@@ -222,6 +223,24 @@ def next_path(raw: str | None) -> str:
 
 def user_names(db: Session) -> dict[int, str]:
     return {u.id: u.name for u in db.scalars(select(User)).all()}
+
+
+async def with_analysis(request: Request, work: Callable[[Session, bool], Any]) -> Any:
+    """`work(db, compute)` for a page that reads the dataset's analysis
+    (`datasets.analyse(db, limit, compute)`): first with `compute` False; if the stored
+    dataset is not analysed in this process yet, the analysis (seconds) runs under the
+    limit for slow work, apart from the route threads, and then the page."""
+    try:
+        return await in_session(request, lambda db: work(db, False))
+    except datasets.NotReady:
+        limit = request.app.state.settings.max_upload_bytes
+
+        def analysis() -> None:
+            with request.app.state.reads() as db:
+                datasets.analyse(db, limit)
+
+        await heavy(request, analysis)
+        return await in_session(request, lambda db: work(db, True))
 
 
 async def in_transaction(

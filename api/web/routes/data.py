@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import datasets
-from api.deps import DB, in_session
+from api.deps import DB
 from api.models import (
     DatasetTable,
 )
@@ -26,6 +26,7 @@ from api.web.rendering import (
     need,
     render,
     user_names,
+    with_analysis,
 )
 
 router = APIRouter(prefix="/app", include_in_schema=False)
@@ -97,9 +98,10 @@ CUSTOMER_COLUMNS = (
 )  # fmt: skip
 
 
-def _customers(request: Request, db: Session) -> tuple[Any, Any] | None:
-    """(segments, churn) of the stored dataset; None while it is incomplete or anonymous."""
-    analysis = datasets.analyse(db, request.app.state.settings.max_upload_bytes)
+def _customers(request: Request, db: Session, compute: bool) -> tuple[Any, Any] | None:
+    """(segments, churn) of the stored dataset; None while it is incomplete or anonymous
+    (`datasets.NotReady` while it is not analysed and not `compute`)."""
+    analysis = datasets.analyse(db, request.app.state.settings.max_upload_bytes, compute)
     if analysis is None or analysis.segments is None:
         return None
     return analysis.segments, analysis.churn
@@ -111,8 +113,8 @@ async def customers_page(request: Request, current: Web, page: int = 1) -> HTMLR
     score, its parts and CLV, a page at a time."""
     from replenish.care import RECENT_DAYS, recently_let_down
 
-    def work(db: Session) -> HTMLResponse:
-        found = _customers(request, db)
+    def work(db: Session, compute: bool) -> HTMLResponse:
+        found = _customers(request, db, compute)
         if found is None:
             return render(request, "customers.html", segments=None)
         segments, churn = found
@@ -131,7 +133,8 @@ async def customers_page(request: Request, current: Web, page: int = 1) -> HTMLR
             recent_days=RECENT_DAYS,
         )  # fmt: skip
 
-    return await in_session(request, work)
+    response: HTMLResponse = await with_analysis(request, work)
+    return response
 
 
 @router.get("/customers.csv")
@@ -139,8 +142,8 @@ async def customers_csv(request: Request, current: Web) -> Response:
     """Every customer with tier, value score and its parts, P(alive) and CLV, for the
     CRM (UTF-8 with a byte-order mark, which spreadsheet programs need to read it)."""
 
-    def work(db: Session) -> str:
-        found = _customers(request, db)
+    def work(db: Session, compute: bool) -> str:
+        found = _customers(request, db, compute)
         if found is None:
             _ = gettext_of(request)
             raise PageError(409, _("Upload the dataset, with its customers, first."))
@@ -149,7 +152,7 @@ async def customers_csv(request: Request, current: Web) -> Response:
         frame = people[columns].assign(tier=people["tier"].astype(str))
         return str(frame.to_csv(index=False, float_format="%.6g"))
 
-    text = await in_session(request, work)
+    text: str = await with_analysis(request, work)
     return Response(
         "\ufeff" + text, media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="customers.csv"'},

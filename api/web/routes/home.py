@@ -8,7 +8,6 @@ from sqlalchemy import desc, exists, select
 from sqlalchemy.orm import Session
 
 from api import datasets
-from api.deps import in_session
 from api.models import (
     Plan,
     PlanEditor,
@@ -22,6 +21,7 @@ from api.web.rendering import (
     may_of,
     render,
     user_names,
+    with_analysis,
 )
 
 router = APIRouter(prefix="/app", include_in_schema=False)
@@ -53,11 +53,12 @@ def _waiting(db: Session, current: signin.Current) -> list[Plan]:
 @router.get("/")
 async def home(request: Request, current: Web) -> HTMLResponse:
     """Plans waiting for this user, stock alerts by value at risk, recent orders: read in
-    one worker-thread call (the dataset's analysis is computed once per dataset)."""
+    one worker-thread call (the dataset's analysis is computed once per dataset, under
+    the slow-work limit: `with_analysis`)."""
     limit = request.app.state.settings.max_upload_bytes
 
-    def work(db: Session) -> HTMLResponse:
-        analysis = datasets.analyse(db, limit)
+    def work(db: Session, compute: bool) -> HTMLResponse:
+        analysis = datasets.analyse(db, limit, compute)
         alerts = None
         if analysis is not None:
             top = analysis.alerts.head(HOME_ALERTS).to_dict(orient="records")
@@ -68,4 +69,5 @@ async def home(request: Request, current: Web) -> HTMLResponse:
             orders=orders.all(), names=user_names(db),
         )  # fmt: skip
 
-    return await in_session(request, work)
+    page: HTMLResponse = await with_analysis(request, work)
+    return page

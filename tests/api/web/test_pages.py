@@ -584,3 +584,34 @@ def test_an_id_beyond_the_database_is_refused_not_an_error(
 ) -> None:
     sign_in(client, "bob")
     assert client.get(path).status_code == 422
+
+
+def test_the_first_page_after_an_upload_analyses_the_dataset_apart_from_the_route_threads(
+    client: TestClient, people: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Segments, churn and alerts take seconds on a real dataset: the first page that needs
+    them computes them once under the slow-work limit (`api.deps.heavy`), as the API does,
+    not in one of the few route threads every page shares."""
+    from api import datasets
+    from api.deps import heavy
+    from api.web import rendering
+
+    upload_example(client, people["bob"])
+    slow: list[str] = []
+
+    async def counted(request: Any, work: Any, *args: Any) -> Any:
+        slow.append(work.__name__)
+        return await heavy(request, work, *args)
+
+    monkeypatch.setattr(rendering, "heavy", counted)
+    datasets._CACHE.clear()  # as in a process that has not read the dataset yet
+    sign_in(client, "bob")  # reads the home page
+    assert slow == ["analysis"]
+    home = client.get("/app/").text
+    assert "Upload the dataset to see stock alerts." not in home
+    assert client.get("/app/customers").status_code == 200
+    assert client.get("/app/customers.csv").text.startswith("\ufeffcustomer_id")
+    assert slow == ["analysis"]  # once per dataset and process
+    datasets._CACHE.clear()
+    assert client.get("/app/customers").status_code == 200
+    assert slow == ["analysis", "analysis"]
