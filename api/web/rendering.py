@@ -132,6 +132,12 @@ def language_of(request: Request, current: signin.Current | None) -> str:
     return negotiate(setting, request.headers.get("accept-language"))
 
 
+def tag_of(language: str) -> str:
+    """The BCP 47 tag of a catalog language: `lang` on the page, the locale a chart's
+    script formats numbers with."""
+    return "zh-CN" if language == "zh_CN" else "en"
+
+
 def gettext_of(request: Request) -> Callable[[str], str]:
     """The request's gettext (for messages built in route code). Bind it to `_` and
     call `_("...")`: only calls of `_` are extracted into the catalog."""
@@ -155,7 +161,7 @@ def render(
     t = translations(language)
     html = _ENV.get_template(template).render(
         _=t.gettext, ngettext=t.ngettext, fmt=Formats(language), language=language,
-        html_lang="zh-CN" if language == "zh_CN" else "en", languages=NAMES,
+        html_lang=tag_of(language), languages=NAMES,
         current=current, path=request.url.path, may=may_of(current), **context,
     )  # fmt: skip
     return HTMLResponse(html, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})})

@@ -44,6 +44,7 @@ from api.web.rendering import (
     may_of,
     need,
     render,
+    tag_of,
     user_names,
 )
 from forecast.fan import LEVELS, Fan
@@ -257,7 +258,7 @@ def plan_frontier(plan_id: RowId, request: Request, db: DB, current: Web) -> JSO
     tiers = sorted(str(k)[5:] for k in (rows[0] if rows else {}) if str(k).startswith("fill_"))
     return JSONResponse(
         {
-            "locale": "zh-CN" if language_of(request, current) == "zh_CN" else "en",
+            "locale": tag_of(language_of(request, current)),
             "labels": {
                 "budget": _("Budget"), "fill": _("Expected fill rate"),
                 "lost": _("Expected customers lost"),
@@ -318,7 +319,7 @@ def line_forecast(
             "history_dates": [d.date().isoformat() for d in drawn.history_dates],
             "dates": [d.date().isoformat() for d in drawn.dates],
             "bands": [bands[:, :, k].tolist() for k in range(len(LEVELS))],
-            "locale": "zh-CN" if language_of(request, current) == "zh_CN" else "en",
+            "locale": tag_of(language_of(request, current)),
             "labels": {
                 "date": _("Day"), "demand": _("Demand (units/day)"),
                 "mean": _("Forecast (units/day)"), "customers": _("Customers"),

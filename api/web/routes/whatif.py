@@ -27,6 +27,7 @@ from api.web.rendering import (
     language_of,
     need,
     render,
+    tag_of,
     user_names,
 )
 from api.web.results import KINDS, simulation_view
@@ -176,7 +177,7 @@ def simulation_tradeoffs(
     view = simulation_view(sim.result)
     return JSONResponse(
         {
-            "locale": "zh-CN" if language_of(request, current) == "zh_CN" else "en",
+            "locale": tag_of(language_of(request, current)),
             "reference": view.reference,
             "policies": [{"key": p, "name": _(p)} for p in view.policies],
             "kinds": dict(KINDS),
