@@ -30,7 +30,7 @@ from rich.table import Table
 
 from optimize.instances import monolithic_optimum, random_problem, with_binding_terms
 from optimize.problem import ReorderProblem
-from optimize.solve import _blocks, _objective, priced_greedy, solve
+from optimize.solve import _blocks, _objective, greedy_plan, plain_bound, solve
 from optimize.value_curve import pack_items, sku_curves
 
 
@@ -44,7 +44,7 @@ def old_greedy(problem: ReorderProblem) -> tuple[float, float]:
     blocks = _blocks(items)
     budget = np.inf if problem.budget is None else float(problem.budget)
     capacity = np.inf if problem.capacity is None else float(problem.capacity)
-    take, _, _, _ = priced_greedy(problem, blocks, budget, capacity)
+    take = greedy_plan(problem, blocks, plain_bound(problem, blocks)[1], budget, capacity)
     return _objective(problem, blocks, take), time.perf_counter() - started
 
 

@@ -1,21 +1,30 @@
-"""Solving the reorder problem: a Lagrangian bound and a priced greedy, then OR-Tools.
+"""Solving the reorder problem: a Lagrangian bound and priced plans, then OR-Tools.
 
 The structure that scales (measured, see benchmarks/README.md): value curves are
 concave per SKU and only two constraints (budget, volume) couple the SKUs. So:
 
 1. **Bound**: relax budget and volume with prices (lambda_b, lambda_v). Each SKU then
    picks its best number of packs alone (exactly, MOQ included), and minimizing the
-   resulting dual over the two prices (nested bisection on their subgradients) gives
-   an upper bound on the value any plan can add.
-2. **Warm start**: take pack blocks (the MOQ block first, then packs or lots) in order
-   of value per dual-priced resource while they fit; keep or drop whole suppliers
-   whose fixed order cost or minimum order value makes their lines all-or-nothing
-   (topping up minimums with the least harmful extra packs), and refill the budget.
-3. **Exact stage** (`optimize.mip`, OR-Tools SCIP or CP-SAT): unless the warm start is
-   already within `OPTIMAL_GAP` of the bound, every choice that cannot beat it is fixed
-   by reduced costs and OR-Tools decides the packs and suppliers that remain, with the
-   warm start as its hint and its fallback. Its best bound and the Lagrangian bound
-   (with supplier terms) bound the plan: the tighter is reported.
+   resulting dual over the two prices gives an upper bound on the value any plan can
+   add. With supplier minimums and fixed costs, each supplier is then open (its SKUs'
+   best packs, topped up to its minimum at the least loss, less its fixed cost) or
+   closed, and the budget price is searched again for that tighter bound
+   (`optimize.terms`).
+2. **Plans**, cheapest first, each only while the best so far is not within the target
+   gap (`ExactSettings.relative_gap`) of the bound:
+   - the supplier master: each supplier's plan at the bound's prices (every open one at
+     its minimum, reached with the packs that give up the least, `optimize.cover`), a
+     small SCIP model choosing which suppliers to order from within budget and volume,
+     then the priced greedy filling what is left;
+   - the priced greedy: pack blocks (the MOQ block first, then packs or lots) in order
+     of value per dual-priced resource while they fit; suppliers short of their minimum
+     topped up at the least loss or dropped whole; the budget refilled;
+   - the supplier master with each supplier's plans at a range of prices.
+3. **Exact stage** (`optimize.mip`, OR-Tools SCIP or CP-SAT): unless the best plan is
+   within the target gap, every choice that cannot beat it is fixed by reduced costs
+   and OR-Tools decides the packs and suppliers that remain, with that plan as its hint
+   and its fallback. Its best bound and the Lagrangian bound (with supplier terms)
+   bound the plan: the tighter is reported.
 
 The objective is the expected value the order adds (served value under priority
 rationing, minus holding and order costs), in currency.
@@ -32,6 +41,7 @@ from typing import Any
 import numpy as np
 from ortools.linear_solver import pywraplp
 
+from optimize.cover import least_loss_cover
 from optimize.mip import ExactSettings, neighbourhood_domains, solve_domains, solve_exact
 from optimize.problem import ReorderProblem
 from optimize.terms import has_terms, priced_plan, relaxation, terms_prices
@@ -55,7 +65,7 @@ class Solution:
     gap: float  # (bound - objective) / max(|bound|, 1)
     status: str  # "optimal", "near-optimal" (within the target gap), "feasible", "nothing to order"
     seconds: float
-    solver: str  # who decided the packs: "priced greedy" or the OR-Tools solver
+    solver: str  # who decided the packs: "supplier master", "priced greedy" or OR-Tools
     solver_status: str  # the exact stage's own word: optimal, time limit, ... ("" if none)
     prices: tuple[float, float]  # dual prices of budget (per currency) and volume (per unit)
     binding: np.ndarray  # per SKU: none, budget, volume, moq, supplier minimum, max units
@@ -134,23 +144,33 @@ def lagrangian_bound(
     supplier: np.ndarray | None = None,
     order_cost: np.ndarray | None = None,
 ) -> tuple[float, float, float]:
-    """(bound, budget price, volume price): the dual minimized by nested bisection.
+    """(bound, budget price, volume price): the dual minimized over the budget price
+    (exactly, `best_lb`) within a bisection over the volume price.
 
     With `supplier` (per SKU) and `order_cost` (per supplier), the bound at the chosen
     prices also charges each supplier's fixed cost where its SKUs' relaxed value exceeds
     it (a supplier is ordered from or not): still an upper bound, and a tighter one.
     """
-    ratio_b = np.where(blocks.cost > 0, blocks.value / np.maximum(blocks.cost, 1e-12), 0.0)
     ratio_v = np.where(blocks.volume > 0, blocks.value / np.maximum(blocks.volume, 1e-12), 0.0)
-    hi_b = float(ratio_b.max(initial=0.0)) * 1.01 + 1e-9
     hi_v = float(ratio_v.max(initial=0.0)) * 1.01 + 1e-9
 
     def best_lb(lv: float) -> float:
+        """The least budget price at which the blocks taken (`_dual`) fit the budget: a
+        block is taken below its own break-even price and its SKU's first block's, so
+        the blocks sorted by that price and their spend summed give it at once."""
         if budget is None:
             return 0.0
-        return _bisect(
-            lambda lb: _usage(blocks, _dual(blocks, n_skus, lb, lv)[1])[0] - budget, hi_b
-        )
+        gain = blocks.value - lv * blocks.volume
+        with np.errstate(divide="ignore", invalid="ignore"):
+            own = np.where(blocks.cost > 0, gain / blocks.cost, np.where(gain > 0, np.inf, -np.inf))
+        head = np.full(n_skus, -np.inf)
+        head[blocks.sku[blocks.index == 0]] = own[blocks.index == 0]
+        until = np.minimum(own, head[blocks.sku])  # taken at budget prices below this
+        order = np.argsort(-until, kind="stable")
+        fits = int(np.searchsorted(np.cumsum(blocks.cost[order]), budget, side="right"))
+        if fits >= order.size:
+            return 0.0
+        return max(float(until[order[fits]]), 0.0)
 
     if capacity is None:
         lv = 0.0
@@ -231,80 +251,57 @@ def _greedy(
 
 
 def _suppliers(
-    problem: ReorderProblem, blocks: Blocks, take: np.ndarray, budget: float, capacity: float
-) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """Choose suppliers under fixed costs and minimums with OR-Tools; top up minimums.
-
-    Returns the blocks taken, notes, and per SKU whether it was topped up to a minimum.
-    """
-    notes: list[str] = []
-    topped = np.zeros(problem.n_skus, dtype=bool)
-    sup_of_block = problem.supplier[blocks.sku]
-    terms = (problem.supplier_min_value > 0) | (problem.supplier_order_cost > 0)
-    active = np.unique(sup_of_block[take])
-    if not terms[active].any():
-        return take, notes, topped
-    # Per supplier: its lines as planned, topped up to the minimum with its next best blocks.
-    plans: dict[int, np.ndarray] = {}
-    for s in active:
-        mine = take & (sup_of_block == s)
-        value = float(blocks.cost[mine].sum())
-        if value < problem.supplier_min_value[s]:
-            extra = np.flatnonzero(~take & (sup_of_block == s))
-            extra = extra[
-                np.lexsort(
-                    (
-                        blocks.index[extra],
-                        -blocks.value[extra] / np.maximum(blocks.cost[extra], 1e-12),
-                    )
-                )
-            ]
-            have = np.zeros(problem.n_skus, dtype=np.int64)
-            np.add.at(have, blocks.sku[mine], 1)
-            for b in extra:
-                if value >= problem.supplier_min_value[s]:
-                    break
-                if have[blocks.sku[b]] != blocks.index[b]:
-                    continue
-                mine[b] = True
-                have[blocks.sku[b]] += 1
-                value += blocks.cost[b]
-            if value < problem.supplier_min_value[s]:
-                notes.append(
-                    f"supplier {problem.supplier_ids[s]}: minimum order value out of reach"
-                )
-                mine[:] = False
-        plans[int(s)] = mine
+    problem: ReorderProblem,
+    blocks: Blocks,
+    take: np.ndarray,
+    budget: float,
+    capacity: float,
+    prices: tuple[float, float],
+) -> np.ndarray:
+    """Choose suppliers under fixed costs and minimums with OR-Tools: each supplier's
+    lines as planned, topped up to its minimum with the blocks that give up the least
+    value at `prices` (`optimize.cover.least_loss_cover`), kept or dropped whole (a
+    supplier whose minimum is out of reach is dropped). Returns the blocks taken."""
+    n_sup = len(problem.supplier_ids)
+    sup_of = problem.supplier[blocks.sku]
+    terms = has_terms(problem)
+    active = np.zeros(n_sup, dtype=bool)
+    active[sup_of[take]] = True
+    if not (terms & active).any():
+        return take
+    have = np.bincount(blocks.sku[take], minlength=problem.n_skus)  # take: a prefix per SKU
+    spend = np.bincount(sup_of[take], weights=blocks.cost[take], minlength=n_sup)
+    deficit = np.where(terms & active, problem.supplier_min_value - spend, 0.0)
+    net = blocks.value - prices[0] * blocks.cost - prices[1] * blocks.volume
+    extra, reached = least_loss_cover(problem, blocks, net, have, deficit)
+    candidates = np.flatnonzero(active & reached)
+    plan = (blocks.index < (have + extra)[blocks.sku]) & (active & reached)[sup_of]
+    value = np.bincount(sup_of[plan], weights=blocks.value[plan], minlength=n_sup)
+    cost = np.bincount(sup_of[plan], weights=blocks.cost[plan], minlength=n_sup)
+    volume = np.bincount(sup_of[plan], weights=blocks.volume[plan], minlength=n_sup)
+    gain = value - problem.supplier_order_cost
     solver = pywraplp.Solver.CreateSolver("SCIP")
-    y = {s: solver.BoolVar(f"order_{s}") for s in plans}
-    solver.Add(sum(float(blocks.cost[m].sum()) * y[s] for s, m in plans.items()) <= budget)
-    solver.Add(sum(float(blocks.volume[m].sum()) * y[s] for s, m in plans.items()) <= capacity)
-    solver.Maximize(
-        sum(
-            (float(blocks.value[m].sum()) - float(problem.supplier_order_cost[s])) * y[s]
-            for s, m in plans.items()
-        )
-    )
-    status = solver.Solve()
-    if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
-        notes.append("supplier selection found no feasible choice; ordering nothing")
-        return np.zeros_like(take), notes, topped
-    new_take = np.zeros_like(take)
-    for s, m in plans.items():
-        if y[s].solution_value() > 0.5 and m.any():
-            new_take |= m
-            added = m & ~take
-            topped[blocks.sku[added]] = True
-        elif take[sup_of_block == s].any():
-            notes.append(
-                f"supplier {problem.supplier_ids[s]}: not worth its order cost or minimum; dropped"
-            )
-    return new_take, notes, topped
+    y = [solver.BoolVar(f"order_{s}") for s in candidates]  # supplier s ordered from
+
+    def total(per_supplier: np.ndarray) -> Any:
+        return solver.Sum([float(per_supplier[s]) * v for s, v in zip(candidates, y, strict=True)])
+
+    solver.Add(total(cost) <= budget)
+    solver.Add(total(volume) <= capacity)
+    solver.Maximize(total(gain))
+    if solver.Solve() not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+        return np.zeros_like(take)
+    chosen = np.zeros(n_sup, dtype=bool)
+    chosen[candidates] = [v.solution_value() > 0.5 for v in y]
+    return np.asarray(plan & chosen[sup_of])
 
 
-#: Budget prices, as multiples of the Lagrangian one, at which each supplier's plan is an
-#: option of the supplier master (`_supplier_master`).
-OPTION_SCALES = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0, 5.0, 1e3)
+#: Budget prices, as multiples of the bound's, at which each supplier's priced plan is an
+#: option of the supplier master (`_supplier_master`): first the bound's price alone
+#: (where every open supplier sits at its minimum when the budget binds), then a wider
+#: set where that is not yet within the target gap.
+MASTER_SCALES = (1.0,)
+WIDE_SCALES = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0, 5.0, 1e3)
 
 
 def _supplier_master(
@@ -313,10 +310,11 @@ def _supplier_master(
     prices: tuple[float, float],
     budget: float,
     capacity: float,
+    scales: tuple[float, ...],
     seconds: float,
 ) -> np.ndarray:
-    """A plan that chooses whole suppliers well: each supplier's priced plans at several
-    budget prices (`OPTION_SCALES`; the last reaches its minimum with the packs worth
+    """A plan that chooses whole suppliers well: each supplier's priced plans at budget
+    prices `scales` times the bound's (1e3: it reaches its minimum with the packs worth
     most per currency) are its options, and a small MIP (OR-Tools SCIP: one binary per
     option, at most one per supplier, budget and volume) picks one per supplier or none;
     the priced greedy then fills what is left with the chosen suppliers' packs."""
@@ -325,7 +323,7 @@ def _supplier_master(
     lb, lv = prices
     base = max(lb, 1e-3)
     options: list[np.ndarray] = []
-    for scale in OPTION_SCALES:
+    for scale in scales:
         net = blocks.value - scale * base * blocks.cost - scale * lv * blocks.volume
         options.append(priced_plan(problem, blocks, net, drop=False))
     solver = pywraplp.Solver.CreateSolver("SCIP")
@@ -358,45 +356,14 @@ def _supplier_master(
     solver.SetTimeLimit(int(seconds * 1000))
     if solver.Solve() not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
         return np.zeros(blocks.sku.size, dtype=bool)
-    take = np.zeros(blocks.sku.size, dtype=bool)
+    option = np.full(n_sup, -1)  # per supplier the option chosen, -1 for none
     for k, supplier, x in chosen:
         if x.solution_value() > 0.5:
-            take |= options[k] & (sup_of == supplier)
+            option[supplier] = k
+    take = np.zeros(blocks.sku.size, dtype=bool)
+    for k, plan in enumerate(options):
+        take |= plan & (option[sup_of] == k)
     return _fill(problem, blocks, prices, budget, capacity, take)
-
-
-def _lagrangian_incumbent(
-    problem: ReorderProblem,
-    blocks: Blocks,
-    prices: tuple[float, float],
-    budget: float,
-    capacity: float,
-) -> np.ndarray:
-    """A feasible plan from the priced plans (`optimize.terms.priced_plan`): raise the
-    prices until the plan fits (bisection on a common factor), then fill what is left
-    with the priced greedy."""
-    lb, lv = prices
-
-    def plan(scale: float) -> np.ndarray:
-        net = blocks.value - scale * lb * blocks.cost - scale * lv * blocks.volume
-        return priced_plan(problem, blocks, net)
-
-    def fits(take: np.ndarray) -> bool:
-        cost, volume = _usage(blocks, take)
-        return cost <= budget + 1e-9 and volume <= capacity + 1e-9
-
-    take = plan(1.0)
-    if not fits(take):
-        if lb == 0 and lv == 0:
-            return np.zeros_like(take)
-        lo, hi = 1.0, 2.0
-        while not fits(plan(hi)) and hi < 1e6:
-            lo, hi = hi, hi * 2
-        for _ in range(20):
-            mid = (lo + hi) / 2
-            lo, hi = (lo, mid) if fits(plan(mid)) else (mid, hi)
-        take = plan(hi)
-    return _fill(problem, blocks, (lb, lv), budget, capacity, take)
 
 
 def _fill(
@@ -415,20 +382,29 @@ def _fill(
     return _greedy(blocks, problem.n_skus, *prices, budget, capacity, allowed=allowed, taken=take)
 
 
-def priced_greedy(
-    problem: ReorderProblem, blocks: Blocks, budget: float, capacity: float
-) -> tuple[np.ndarray, list[str], float, tuple[float, float]]:
-    """The warm start: the Lagrangian bound's dual prices, the greedy by priced value,
-    suppliers below their minimum dropped (`_suppliers`), then what they freed refilled
-    from suppliers still ordered or without terms. Returns (take, notes, bound, prices).
-    """
+def greedy_plan(
+    problem: ReorderProblem,
+    blocks: Blocks,
+    prices: tuple[float, float],
+    budget: float,
+    capacity: float,
+) -> np.ndarray:
+    """The priced greedy: blocks by value per priced resource while they fit, suppliers
+    short of their minimum topped up or dropped whole (`_suppliers`), then what they
+    freed refilled from suppliers still ordered or without terms."""
+    take = _greedy(blocks, problem.n_skus, *prices, budget, capacity)
+    take = _suppliers(problem, blocks, take, budget, capacity, prices)
+    return _fill(problem, blocks, prices, budget, capacity, take)
+
+
+def plain_bound(problem: ReorderProblem, blocks: Blocks) -> tuple[float, tuple[float, float]]:
+    """The Lagrangian bound without minimums (fixed order costs charged per supplier)
+    and its prices (`lagrangian_bound`)."""
     bound, lb, lv = lagrangian_bound(
         blocks, problem.n_skus, problem.budget, problem.capacity, problem.supplier,
         problem.supplier_order_cost,
     )  # fmt: skip
-    take = _greedy(blocks, problem.n_skus, lb, lv, budget, capacity)
-    take, notes, _ = _suppliers(problem, blocks, take, budget, capacity)
-    return _fill(problem, blocks, (lb, lv), budget, capacity, take), notes, bound, (lb, lv)
+    return bound, (lb, lv)
 
 
 def solve(
@@ -453,32 +429,46 @@ def solve(
     blocks = _blocks(items)
     budget = np.inf if problem.budget is None else float(problem.budget)
     capacity = np.inf if problem.capacity is None else float(problem.capacity)
-    take, notes, bound, (lb, lv) = priced_greedy(problem, blocks, budget, capacity)
-    objective = _objective(problem, blocks, take)
-    if has_terms(problem).any():
-        priced = terms_prices(problem, blocks, (lb, lv))
-        for other in (
-            _lagrangian_incumbent(problem, blocks, priced, budget, capacity),
-            _supplier_master(problem, blocks, priced, budget, capacity, exact.time_limit / 4),
-        ):
-            if _objective(problem, blocks, other) > objective:
-                take, objective = other, _objective(problem, blocks, other)
-        if relaxation(problem, blocks, priced).bound < bound:
-            lb, lv = priced
-    bound = min(bound, relaxation(problem, blocks, (lb, lv)).bound)
+    bound, plain = plain_bound(problem, blocks)
+    prices = plain  # the prices of the tighter bound
+    terms = bool(has_terms(problem).any())
+    take, objective = np.zeros(blocks.sku.size, dtype=bool), 0.0  # ordering nothing
     solver, solver_status = "priced greedy", ""
+
+    def consider(other: np.ndarray, source: str) -> None:
+        nonlocal take, objective, solver
+        value = _objective(problem, blocks, other)
+        if value > objective:
+            take, objective, solver = other, value, source
+
+    if terms:
+        priced, relaxed = terms_prices(problem, blocks, plain)
+        if relaxed < bound:
+            bound, prices = relaxed, priced
+        consider(_supplier_master(
+            problem, blocks, priced, budget, capacity, MASTER_SCALES, exact.time_limit / 4
+        ), "supplier master")  # fmt: skip
+    # Cheapest first; each next plan only while the best is not within the target gap.
+    if not terms or _gap(bound, objective) > exact.relative_gap:
+        consider(greedy_plan(problem, blocks, plain, budget, capacity), "priced greedy")
+    if terms and _gap(bound, objective) > exact.relative_gap:
+        consider(_supplier_master(
+            problem, blocks, priced, budget, capacity, WIDE_SCALES, exact.time_limit / 4
+        ), "supplier master")  # fmt: skip
+    if not terms:
+        bound = min(bound, relaxation(problem, blocks, prices).bound)
+    lb, lv = prices
     if (
-        _gap(bound, objective) > OPTIMAL_GAP
+        _gap(bound, objective) > exact.relative_gap
         and (blocks.value > 0).any()
         and has_terms(problem).any()
     ):
         take, objective = _polish(problem, blocks, (lb, lv), take, objective, bound, exact)
-    if _gap(bound, objective) > OPTIMAL_GAP and (blocks.value > 0).any():
+    if _gap(bound, objective) > exact.relative_gap and (blocks.value > 0).any():
         result = solve_exact(problem, blocks, (lb, lv), take, objective, exact)
         solver, solver_status = f"OR-Tools {exact.solver}", result.status
         if result.status != "no solution" and result.objective >= objective - 1e-9:
             take, objective = result.take, _objective(problem, blocks, result.take)
-            notes = [n for n in notes if "dropped" not in n and "out of reach" not in n]
         bound = min(bound, max(result.bound, objective))
         log.info(
             "exact stage (%s): %s in %.2f s, %d SKUs and %d suppliers left free",
@@ -494,6 +484,7 @@ def solve(
     binding = _binding(
         problem, blocks, take, items, packs, topped, budget - cost, capacity - volume
     )
+    notes: list[str] = []
     if not take.any():
         status = "nothing to order"
         notes += _why_nothing(problem, blocks)
@@ -610,16 +601,25 @@ def _why_nothing(problem: ReorderProblem, blocks: Blocks) -> list[str]:
 def _report_dropped(
     problem: ReorderProblem, blocks: Blocks, take: np.ndarray, notes: list[str]
 ) -> None:
-    """Name the suppliers with worthwhile packs that the plan does not order from."""
-    terms = (problem.supplier_min_value > 0) | (problem.supplier_order_cost > 0)
-    used = np.zeros(len(problem.supplier_ids), dtype=bool)
+    """Name the suppliers with worthwhile packs that the plan does not order from, and
+    why: a minimum order value above all that can be ordered from them, or not worth
+    its order cost and minimum."""
+    n_sup = len(problem.supplier_ids)
+    used = np.zeros(n_sup, dtype=bool)
     used[problem.supplier[blocks.sku[take]]] = True
     worth = np.zeros_like(used)
     worth[problem.supplier[blocks.sku[blocks.value > 0]]] = True
-    for s in np.flatnonzero(terms & worth & ~used):
-        notes.append(
-            f"supplier {problem.supplier_ids[s]}: not worth its order cost or minimum; dropped"
-        )
+    reach = np.bincount(problem.supplier[blocks.sku], weights=blocks.cost, minlength=n_sup)
+    for s in np.flatnonzero(has_terms(problem) & worth & ~used):
+        if reach[s] < problem.supplier_min_value[s] - 1e-9:
+            notes.append(
+                f"supplier {problem.supplier_ids[s]}: minimum order value out of reach "
+                f"({problem.supplier_min_value[s]:,.2f} against {reach[s]:,.2f} at most)"
+            )
+        else:
+            notes.append(
+                f"supplier {problem.supplier_ids[s]}: not worth its order cost or minimum; dropped"
+            )
 
 
 def _binding(
