@@ -55,7 +55,13 @@ class CoverOrder:
 
     At prices (lambda_b, lambda_v) a block's loss per currency is lambda_b + (lambda_v
     volume - value) / cost: its order is the same at every budget price, so a search
-    over that price sorts once and then reads the blocks in order (`covering_loss`)."""
+    over that price sorts once and then reads the blocks in order (`covering_loss`).
+
+    Only the blocks a fractional cover can use are kept: per supplier, those up to the
+    first whose spend with all before it reaches the minimum order value (the cover
+    adds at most the minimum less the best prefixes' spend, and those prefixes lie in
+    the same order), and every block worth its volume price (one adding value at some
+    budget price is taken whatever its place). At 100,000 SKUs that is a fifth."""
 
     volume_price: float
     supplier: np.ndarray
@@ -70,6 +76,8 @@ class CoverOrder:
         key = (volume_price * blocks.volume - blocks.value) / np.maximum(blocks.cost, 1e-12)
         supplier = problem.supplier[blocks.sku]
         order = np.lexsort((key, supplier))
+        before = _grouped_cumsum(blocks.cost[order], supplier[order]) - blocks.cost[order]
+        order = order[(before < problem.supplier_min_value[supplier[order]]) | (key[order] <= 0)]
         return cls(
             volume_price, supplier[order], blocks.sku[order], blocks.index[order],
             blocks.value[order], blocks.cost[order], blocks.volume[order],

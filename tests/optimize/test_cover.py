@@ -93,15 +93,23 @@ def test_the_fractional_bound_never_gives_up_more_than_a_real_cover(
 ) -> None:
     """`covering_loss` keeps the Lagrangian relaxation an upper bound: it is at most the
     least loss of any plan reaching the deficit (inf when none does), and the spend it
-    reports is at least the deficit."""
+    reports is at least the deficit. The blocks it reads stop at the supplier's minimum
+    (`CoverOrder`): the same answer as with all of them."""
     problem: Any = SimpleNamespace(
-        n_skus=len(chains), supplier_ids=["S0"], supplier=np.zeros(len(chains), dtype=np.int64)
-    )
+        n_skus=len(chains), supplier_ids=["S0"], supplier=np.zeros(len(chains), dtype=np.int64),
+        supplier_min_value=np.array([float(deficit)]),
+    )  # fmt: skip
     blocks = _blocks(chains)
-    order = CoverOrder.of(problem, blocks, 0.0)
+    nothing = np.zeros(len(chains), dtype=np.int64)  # no SKU has a best prefix
     # At budget price 0 and volume price 0 a block's net value is its value.
-    loss, spend = covering_loss(
-        problem, order, 0.0, np.zeros(len(chains), dtype=np.int64), np.array([float(deficit)])
+    order = CoverOrder.of(problem, blocks, 0.0)
+    loss, spend = covering_loss(problem, order, 0.0, nothing, np.array([float(deficit)]))
+    unlimited: Any = SimpleNamespace(**{**vars(problem), "supplier_min_value": np.array([np.inf])})
+    every = CoverOrder.of(unlimited, blocks, 0.0)
+    assert every.cost.size == blocks.cost.size
+    np.testing.assert_allclose(
+        np.r_[loss, spend],
+        np.r_[covering_loss(problem, every, 0.0, nothing, np.array([float(deficit)]))],
     )
     plans = _brute_force(chains, np.arange(len(chains)))
     feasible = [given for sp, given in plans if sp >= deficit]
