@@ -65,7 +65,7 @@ class Solution:
     gap: float  # (bound - objective) / max(|bound|, 1)
     status: str  # "optimal", "near-optimal" (within the target gap), "feasible", "nothing to order"
     seconds: float
-    solver: str  # who decided the packs: "supplier master", "priced greedy" or OR-Tools
+    solver: str  # who decided the packs: `MASTER`, "priced greedy" or the exact stage's solver
     solver_status: str  # the exact stage's own word: optimal, time limit, ... ("" if none)
     prices: tuple[float, float]  # dual prices of budget (per currency) and volume (per unit)
     binding: np.ndarray  # per SKU: none, budget, volume, moq, supplier minimum, max units
@@ -296,6 +296,10 @@ def _suppliers(
     return np.asarray(plan & chosen[sup_of])
 
 
+#: The solve record's name for plans the supplier master decided (its supplier choice is
+#: an OR-Tools SCIP model).
+MASTER = "supplier master (OR-Tools SCIP)"
+
 #: Budget prices, as multiples of the bound's, at which each supplier's priced plan is an
 #: option of the supplier master (`_supplier_master`): first the bound's price alone
 #: (where every open supplier sits at its minimum when the budget binds), then a wider
@@ -447,14 +451,14 @@ def solve(
             bound, prices = relaxed, priced
         consider(_supplier_master(
             problem, blocks, priced, budget, capacity, MASTER_SCALES, exact.time_limit / 4
-        ), "supplier master")  # fmt: skip
+        ), MASTER)  # fmt: skip
     # Cheapest first; each next plan only while the best is not within the target gap.
     if not terms or _gap(bound, objective) > exact.relative_gap:
         consider(greedy_plan(problem, blocks, plain, budget, capacity), "priced greedy")
     if terms and _gap(bound, objective) > exact.relative_gap:
         consider(_supplier_master(
             problem, blocks, priced, budget, capacity, WIDE_SCALES, exact.time_limit / 4
-        ), "supplier master")  # fmt: skip
+        ), MASTER)  # fmt: skip
     if not terms:
         bound = min(bound, relaxation(problem, blocks, prices).bound)
     lb, lv = prices
