@@ -11,8 +11,9 @@ Everything here works on every supplier at once, vectorized over blocks:
   relaxed): a lower bound on the loss, which keeps the Lagrangian relaxation an upper
   bound;
 - `least_loss_cover`: a plan that reaches each deficit, the best per supplier of the
-  fractional cover rounded up, a dynamic program over all its blocks at coarse steps,
-  and one at fine steps over a window around the fractional cover.
+  fractional cover rounded up, a dynamic program over all its blocks at coarse steps
+  and one at fine steps over a window around the fractional cover, then improved by
+  exchanging packs between SKUs.
 """
 
 from __future__ import annotations
@@ -34,8 +35,10 @@ COVER_STEPS = 64
 #: pieces to `WINDOW[1]` blocks above them, per SKU.
 FINE_STEPS = 2048
 WINDOW = (1, 2)
-#: Rounds of exchanges that take back the programs' overshoot (`_exchange`).
+#: Rounds of exchanges that take back the programs' overshoot (`_exchange`), and how
+#: many SKUs of a supplier each dropped block may be exchanged for.
 EXCHANGE_ROUNDS = 8
+EXCHANGE_PARTNERS = 16
 
 
 def _grouped_cumsum(x: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -139,12 +142,13 @@ def least_loss_cover(
       and gives up no more than the best plan with a step of room per SKU;
     - the same program over a window of `WINDOW` blocks around the fractional cover's
       whole pieces, at `FINE_STEPS` steps of what the window leaves missing, where the
-      best plans lie.
+      best plans lie;
 
-    On the binding-terms benchmark (2,000 SKUs, 121 suppliers short of their minimum at
-    the bound's prices) the coarse program gave up 2,577 more than the fractional bound
-    in all, 0.2 s; the three together 162, in 0.3 s. Returns (extra blocks per SKU,
-    reached per supplier)."""
+    then exchanges (`_exchange`) take back what rounding to steps overshoots. On the
+    binding-terms benchmark (2,000 SKUs, 121 suppliers short of their minimum at the
+    bound's prices) the coarse program alone (then at 128 steps) gave up 2,577 more than
+    the fractional bound in all; this cover 113, in 0.3 s. Returns (extra blocks per
+    SKU, reached per supplier)."""
     n, n_sup = problem.n_skus, len(problem.supplier_ids)
     short = deficit > 1e-9
     if not short.any():
@@ -182,26 +186,18 @@ def _exchange(
 ) -> np.ndarray:
     """Covers improved by exchanges: per supplier and round, the move that gives up the
     least, if it gives up less than now and still reaches the deficit: one SKU's last
-    added block dropped, or dropped for another SKU's next block. The programs round
-    spend to steps, so their plans overshoot a minimum by up to a step per SKU; this
-    takes most of that back."""
+    added block dropped, alone or for the next block of one of the `EXCHANGE_PARTNERS`
+    SKUs whose next block gives up least (a bound on the pairs tried: a supplier may
+    have thousands of SKUs). The programs round spend to steps, so their plans overshoot
+    a minimum by up to a step per SKU; this takes most of that back."""
     n_sup = len(problem.supplier_ids)
-    first = np.cumsum(np.bincount(blocks.sku, minlength=problem.n_skus)) - np.bincount(
-        blocks.sku, minlength=problem.n_skus
-    )
     count = np.bincount(blocks.sku, minlength=problem.n_skus)
+    first = np.cumsum(count) - count
     skus = np.flatnonzero(deficit[problem.supplier] > 1e-9)
-    skus = skus[np.argsort(problem.supplier[skus], kind="stable")]
+    if not skus.size:
+        return extra
     sup = problem.supplier[skus]
-    # Every ordered pair (i drops its last block, j adds its next) within a supplier,
-    # and i alone (j = -1).
-    size = np.bincount(sup, minlength=n_sup)[sup]
-    start = np.searchsorted(sup, sup)
-    i = np.repeat(np.arange(skus.size), size + 1)
-    rank = np.arange(i.size) - np.repeat(np.cumsum(size + 1) - (size + 1), size + 1)
-    j = np.where(rank < size[i], start[i] + rank, -1)
-    keep = j != np.arange(skus.size)[i]
-    i, j = i[keep], j[keep]
+    partners = EXCHANGE_PARTNERS
     extra = extra.copy()
     for _ in range(rounds):
         t = best_t[skus] + extra[skus]  # blocks taken per SKU
@@ -209,15 +205,25 @@ def _exchange(
         last = np.where(drop_ok, first[skus] + t - 1, 0)
         add_ok = t < count[skus]
         nxt = np.where(add_ok, first[skus] + t, 0)
+        gives = np.where(add_ok, -net[nxt], np.inf)  # what adding the next block gives up
+        # Per supplier the partners whose next block gives up least (-1: none).
+        ranked = np.lexsort((gives, sup))
+        place = np.arange(skus.size) - np.searchsorted(sup[ranked], sup[ranked])
+        table = np.full((n_sup, partners + 1), -1)
+        top = place < partners
+        table[sup[ranked[top]], place[top]] = ranked[top]
+        droppers = np.flatnonzero(drop_ok)
+        i = np.repeat(droppers, partners + 1)  # i drops its last block ...
+        j = table[sup[droppers]].ravel()  # ... for j's next block, or for none (-1)
+        keep = (j != i) & ((j < 0) | add_ok[np.maximum(j, 0)])
+        i, j = i[keep], j[keep]
         spend = _spend_between(problem, blocks, best_t, best_t + extra) - deficit
-        d_cost = -np.where(drop_ok, blocks.cost[last], 0.0)[i]
-        d_loss = np.where(drop_ok, net[last], 0.0)[i]
+        d_cost = -blocks.cost[last[i]]
+        d_loss = net[last[i]]
         gets = j >= 0
         d_cost[gets] += blocks.cost[nxt[j[gets]]]
         d_loss[gets] -= net[nxt[j[gets]]]
-        ok = drop_ok[i] & (~gets | add_ok[np.maximum(j, 0)])
-        ok &= spend[sup[i]] + d_cost >= -1e-9
-        ok &= d_loss < -1e-9
+        ok = (spend[sup[i]] + d_cost >= -1e-9) & (d_loss < -1e-9)
         if not ok.any():
             break
         move = np.flatnonzero(ok)
