@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -187,6 +188,12 @@ def test_demo_serve_shows_a_newcomer_the_app_with_a_first_plan(tmp_path: Path) -
         assert set(passwords) == {"demo-buyer", "demo-approver", "demo-planner"}
         assert (tmp_path / "demo" / "replenish.db").exists()
         base = f"http://127.0.0.1:{port}"
+        # The server's log from here on, to show with a failure (a 500 says no more).
+        threading.Thread(target=lambda: said.extend(proc.stderr or ()), daemon=True).start()
+
+        def log() -> str:
+            return "server log:\n" + "".join(said[-80:])
+
         with httpx.Client(base_url=base, timeout=60, follow_redirects=True) as browser:
 
             def serving() -> bool:
@@ -202,7 +209,7 @@ def test_demo_serve_shows_a_newcomer_the_app_with_a_first_plan(tmp_path: Path) -
                 data={"name": "demo-buyer", "password": passwords["demo-buyer"],
                       "csrf_token": csrf_of(form.text)},
             )  # fmt: skip
-            assert signed.status_code == 200 and "Plans waiting for me" in signed.text
+            assert signed.status_code == 200 and "Plans waiting for me" in signed.text, log()
 
             def drafted() -> str | None:
                 page = browser.get("/app/plans/1")
