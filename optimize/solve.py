@@ -411,6 +411,53 @@ def plain_bound(problem: ReorderProblem, blocks: Blocks) -> tuple[float, tuple[f
     return bound, (lb, lv)
 
 
+def _plans(
+    problem: ReorderProblem,
+    blocks: Blocks,
+    plain: tuple[float, float],
+    bound: float,
+    budget: float,
+    capacity: float,
+    exact: ExactSettings,
+) -> tuple[np.ndarray, float, str, float, tuple[float, float]]:
+    """The best plan before polish and the exact stage (see the module docstring):
+    cheapest first, each next plan only while the best is not within the target gap of
+    the bound. Returns (blocks taken, objective, who decided, bound, the bound's prices)
+    from `plain`, the prices and `bound` without minimums."""
+    started = time.perf_counter()
+    terms = bool(has_terms(problem).any())
+    prices = plain
+    take, objective, solver = np.zeros(blocks.sku.size, dtype=bool), 0.0, "priced greedy"
+
+    def consider(other: np.ndarray, source: str) -> None:
+        nonlocal take, objective, solver
+        value = _objective(problem, blocks, other)
+        if value > objective:
+            take, objective, solver = other, value, source
+        log.info(
+            "%s: %.4f%% from the bound (best so far %.4f%%) at %.2f s", source,
+            100 * _gap(bound, value), 100 * _gap(bound, objective),
+            time.perf_counter() - started,
+        )  # fmt: skip
+
+    if terms:
+        priced, relaxed = terms_prices(problem, blocks, plain)
+        if relaxed < bound:
+            bound, prices = relaxed, priced
+        consider(_supplier_master(
+            problem, blocks, priced, budget, capacity, MASTER_SCALES, exact.time_limit / 4
+        ), MASTER)  # fmt: skip
+    if not terms or _gap(bound, objective) > exact.relative_gap:
+        consider(greedy_plan(problem, blocks, plain, budget, capacity), "priced greedy")
+    if terms and _gap(bound, objective) > exact.relative_gap:
+        consider(_supplier_master(
+            problem, blocks, priced, budget, capacity, WIDE_SCALES, exact.time_limit / 4
+        ), MASTER)  # fmt: skip
+    if not terms:
+        bound = min(bound, relaxation(problem, blocks, prices).bound)
+    return take, objective, solver, bound, prices
+
+
 def solve(
     problem: ReorderProblem,
     rounding: str = "up",
@@ -434,39 +481,12 @@ def solve(
     budget = np.inf if problem.budget is None else float(problem.budget)
     capacity = np.inf if problem.capacity is None else float(problem.capacity)
     bound, plain = plain_bound(problem, blocks)
-    prices = plain  # the prices of the tighter bound
     terms = bool(has_terms(problem).any())
-    take, objective = np.zeros(blocks.sku.size, dtype=bool), 0.0  # ordering nothing
-    solver, solver_status = "priced greedy", ""
-
-    def consider(other: np.ndarray, source: str) -> None:
-        nonlocal take, objective, solver
-        value = _objective(problem, blocks, other)
-        if value > objective:
-            take, objective, solver = other, value, source
-
-    if terms:
-        priced, relaxed = terms_prices(problem, blocks, plain)
-        if relaxed < bound:
-            bound, prices = relaxed, priced
-        consider(_supplier_master(
-            problem, blocks, priced, budget, capacity, MASTER_SCALES, exact.time_limit / 4
-        ), MASTER)  # fmt: skip
-    # Cheapest first; each next plan only while the best is not within the target gap.
-    if not terms or _gap(bound, objective) > exact.relative_gap:
-        consider(greedy_plan(problem, blocks, plain, budget, capacity), "priced greedy")
-    if terms and _gap(bound, objective) > exact.relative_gap:
-        consider(_supplier_master(
-            problem, blocks, priced, budget, capacity, WIDE_SCALES, exact.time_limit / 4
-        ), MASTER)  # fmt: skip
-    if not terms:
-        bound = min(bound, relaxation(problem, blocks, prices).bound)
-    lb, lv = prices
-    if (
-        _gap(bound, objective) > exact.relative_gap
-        and (blocks.value > 0).any()
-        and has_terms(problem).any()
-    ):
+    take, objective, solver, bound, (lb, lv) = _plans(
+        problem, blocks, plain, bound, budget, capacity, exact
+    )
+    solver_status = ""
+    if _gap(bound, objective) > exact.relative_gap and (blocks.value > 0).any() and terms:
         take, objective = _polish(problem, blocks, (lb, lv), take, objective, bound, exact)
     if _gap(bound, objective) > exact.relative_gap and (blocks.value > 0).any():
         result = solve_exact(problem, blocks, (lb, lv), take, objective, exact)
