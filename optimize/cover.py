@@ -41,8 +41,9 @@ EXCHANGE_ROUNDS = 8
 EXCHANGE_PARTNERS = 16
 
 
-def _grouped_cumsum(x: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """Cumulative sums of x restarting at each new value of `group` (sorted runs)."""
+def grouped_cumsum(x: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Cumulative sums of x restarting at each new value of `group` (sorted runs): per
+    block sorted by SKU, the sum over its SKU's blocks up to and including it."""
     total = np.cumsum(x, dtype=float)
     if not x.size:
         return total
@@ -50,6 +51,12 @@ def _grouped_cumsum(x: np.ndarray, group: np.ndarray) -> np.ndarray:
     size = np.diff(np.r_[start, x.size])
     out: np.ndarray = total - np.repeat(total[start] - x[start], size)
     return out
+
+
+def sku_starts(blocks: Blocks, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per SKU its first block and its number of blocks (blocks are sorted by SKU)."""
+    count = np.bincount(blocks.sku, minlength=n)
+    return np.cumsum(count) - count, count
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,7 @@ class CoverOrder:
         key = (volume_price * blocks.volume - blocks.value) / np.maximum(blocks.cost, 1e-12)
         supplier = problem.supplier[blocks.sku]
         order = np.lexsort((key, supplier))
-        before = _grouped_cumsum(blocks.cost[order], supplier[order]) - blocks.cost[order]
+        before = grouped_cumsum(blocks.cost[order], supplier[order]) - blocks.cost[order]
         order = order[(before < problem.supplier_min_value[supplier[order]]) | (key[order] <= 0)]
         return cls(
             volume_price, supplier[order], blocks.sku[order], blocks.index[order],
@@ -112,7 +119,7 @@ def covering_loss(
     need = deficit - free_spend
     rest = ~free & (cost > 0)
     s, loss, cost = s[rest], loss[rest], cost[rest]  # by supplier, then loss per currency
-    upto = _grouped_cumsum(cost, s)
+    upto = grouped_cumsum(cost, s)
     before = upto - cost
     want = np.maximum(need[s], 0.0)
     used = np.clip(want - before, 0.0, cost)  # the part of each block needed
@@ -191,8 +198,7 @@ def _exchange(
     have thousands of SKUs). The programs round spend to steps, so their plans overshoot
     a minimum by up to a step per SKU; this takes most of that back."""
     n_sup = len(problem.supplier_ids)
-    count = np.bincount(blocks.sku, minlength=problem.n_skus)
-    first = np.cumsum(count) - count
+    first, count = sku_starts(blocks, problem.n_skus)
     skus = np.flatnonzero(deficit[problem.supplier] > 1e-9)
     if not skus.size:
         return extra
@@ -259,8 +265,8 @@ def _fractional_cover(
     if not cand.size:
         return whole, rounded, deficit <= 1e-9
     sku = blocks.sku[cand]
-    spend = _grouped_cumsum(blocks.cost[cand], sku)
-    loss = _grouped_cumsum(-net[cand], sku)
+    spend = grouped_cumsum(blocks.cost[cand], sku)
+    loss = grouped_cumsum(-net[cand], sku)
     ratio = loss / np.maximum(spend, 1e-12)
     first = np.r_[True, sku[1:] != sku[:-1]]
     starts = np.flatnonzero(first)
@@ -275,7 +281,7 @@ def _fractional_cover(
     given = np.where(is_head, loss[ends], -net[cand[ends]])
     s = sup_of[cand[ends]]
     order = np.lexsort((given / np.maximum(cost, 1e-12), s))
-    upto = _grouped_cumsum(cost[order], s[order])
+    upto = grouped_cumsum(cost[order], s[order])
     need = deficit[s[order]]
     whole_pieces = upto <= need + 1e-9
     until_reached = upto - cost[order] < need - 1e-9
@@ -339,9 +345,9 @@ def _program(
     sku = blocks.sku[cand]
     rank = blocks.index[cand] - base[sku]  # j - 1: blocks added so far
     r = row[sup_of[cand]]
-    spend = _grouped_cumsum(blocks.cost[cand], sku)
+    spend = grouped_cumsum(blocks.cost[cand], sku)
     units = np.minimum(np.floor(spend / step[r] + 1e-9), steps).astype(np.int64)
-    loss = _grouped_cumsum(-net[cand], sku)
+    loss = grouped_cumsum(-net[cand], sku)
     # Of a SKU's block counts that reach the same step (a run: spend only grows), only
     # the one giving up least matters (at most steps + 1 options per SKU).
     new_run = np.r_[True, (np.diff(sku) != 0) | (np.diff(units) != 0)]

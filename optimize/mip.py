@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from ortools.linear_solver import pywraplp
 
+from optimize.cover import grouped_cumsum, sku_starts
 from optimize.problem import ReorderProblem
 from optimize.terms import has_terms, relaxation
 
@@ -98,17 +99,10 @@ class _Prefixes:
 
     @classmethod
     def of(cls, blocks: Blocks, n: int, net: np.ndarray) -> _Prefixes:
-        count = np.bincount(blocks.sku, minlength=n)
-        first = np.cumsum(count) - count
-        has = count > 0
+        first, count = sku_starts(blocks, n)
 
         def cum(x: np.ndarray) -> np.ndarray:
-            total = np.cumsum(x, dtype=float)
-            if not x.size:
-                return total
-            start = first[has]
-            out: np.ndarray = total - np.repeat(total[start] - x[start], count[has])
-            return out
+            return grouped_cumsum(x, blocks.sku)
 
         return cls(
             first, count, cum(blocks.value), cum(net), cum(blocks.cost), cum(blocks.volume),

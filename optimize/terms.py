@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from optimize.cover import CoverOrder, covering_loss, least_loss_cover
+from optimize.cover import CoverOrder, covering_loss, grouped_cumsum, least_loss_cover, sku_starts
 from optimize.problem import ReorderProblem
 
 if TYPE_CHECKING:
@@ -34,29 +34,11 @@ def has_terms(problem: ReorderProblem) -> np.ndarray:
     return np.asarray((problem.supplier_min_value > 0) | (problem.supplier_order_cost > 0))
 
 
-def sku_starts(blocks: Blocks, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per SKU its first block and its number of blocks (blocks are sorted by SKU)."""
-    count = np.bincount(blocks.sku, minlength=n)
-    return np.cumsum(count) - count, count
-
-
-def prefix_sums(x: np.ndarray, blocks: Blocks, n: int) -> np.ndarray:
-    """Per block, the sum of x over its SKU's blocks up to and including it."""
-    first, count = sku_starts(blocks, n)
-    total = np.cumsum(x, dtype=float)
-    has = count > 0
-    if not x.size:
-        return total
-    start = first[has]
-    out: np.ndarray = total - np.repeat(total[start] - x[start], count[has])
-    return out
-
-
 def best_prefixes(net: np.ndarray, blocks: Blocks, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Per SKU the block count k* with the largest net prefix (0 when none is positive;
     the shortest on ties) and that prefix's net value F_i(k*)."""
     first, count = sku_starts(blocks, n)
-    cum = prefix_sums(net, blocks, n)
+    cum = grouped_cumsum(net, blocks.sku)  # per block, its SKU's net prefix to it
     best_t = np.zeros(n, dtype=np.int64)
     best_f = np.zeros(n)
     has = np.flatnonzero(count > 0)
