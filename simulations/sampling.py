@@ -45,41 +45,64 @@ class GuideTable:
 
 
 class RowTables:
-    """Inverse CDFs of many small discrete distributions over 0, 1, 2, ... (one per row).
+    """Inverse CDFs of many discrete distributions over 0, 1, 2, ... (one per row).
 
-    `cdf[r, k]` = P(X_r <= k), padded with 1 past each row's support. A draw starts at
-    the row's guide entry for its uniform's bucket and steps forward while the CDF is
-    not above it: the same value as counting the CDF steps below u, in about one step.
+    Ragged: row r keeps its own `width[r]` values, `cdf[start[r] + k]` = P(X_r <= k) with
+    the last set to 1, so one wide row (a wholesaler's SKU of 5,000 units a line) costs
+    its own width, not that width times every row (a dense table of 3,803 SKUs, one of
+    them 80,000 units wide, took 11 GB). Each row has as many guide buckets as values; a
+    draw starts at the row's guide entry for its uniform's bucket and steps forward
+    while the CDF is not above it: the same value as counting the row's CDF steps below
+    u, in about one step.
     """
 
-    def __init__(self, cdf: np.ndarray) -> None:
+    def __init__(self, cdf: np.ndarray, width: np.ndarray) -> None:
         self.cdf = np.asarray(cdf, dtype=float)
-        rows, width = self.cdf.shape
-        self.width = width
-        starts = np.arange(width) / width
-        self.guide = np.stack(
-            [np.searchsorted(self.cdf[r], starts, side="right") for r in range(rows)]
-        ).astype(np.int64)
+        self.width = np.asarray(width, dtype=np.int64)
+        if (self.width < 1).any() or int(self.width.sum()) != self.cdf.size:
+            raise ValueError("every row needs at least one value, and the widths must add up")
+        self.start = np.concatenate([[0], np.cumsum(self.width)[:-1]]).astype(np.int64)
+        row = np.repeat(np.arange(self.width.size), self.width)
+        bucket = np.arange(self.cdf.size) - self.start[row]
+        # guide[start[r] + b]: how many of row r's CDF values are <= b / width[r], found
+        # exactly by one sort of both (row first; a CDF value before an equal target).
+        target = bucket / self.width[row]
+        values = np.concatenate([self.cdf, target])
+        rows = np.concatenate([row, row])
+        kind = np.concatenate([np.zeros(self.cdf.size), np.ones(target.size)])
+        order = np.lexsort((kind, values, rows))
+        is_cdf = kind[order] == 0
+        below = np.cumsum(is_cdf) - is_cdf  # CDF values sorted before each entry
+        guide = np.empty(target.size, dtype=np.int64)
+        guide[order[~is_cdf] - self.cdf.size] = below[~is_cdf]
+        self.guide = guide - self.start[row]
 
     @classmethod
     def poisson(cls, lam: np.ndarray, tail: float = 1e-12) -> RowTables:
-        """Tables of Poisson(lam_r), cut where the tail is below `tail`."""
+        """Tables of Poisson(lam_r), each cut where its own tail is below `tail`."""
         from scipy import stats
 
         lam = np.asarray(lam, dtype=float)
-        top = int(stats.poisson.ppf(1 - tail, float(lam.max()))) + 2 if lam.size else 1
-        cdf = stats.poisson.cdf(np.arange(top)[None, :], lam[:, None])
-        cdf[:, -1] = 1.0
-        return cls(cdf)
+        width = (stats.poisson.ppf(1 - tail, lam) + 2).astype(np.int64)
+        row = np.repeat(np.arange(lam.size), width)
+        start = np.concatenate([[0], np.cumsum(width)[:-1]]).astype(np.int64)
+        cdf = stats.poisson.cdf(np.arange(row.size) - start[row], lam[row])
+        cdf[start + width - 1] = 1.0
+        return cls(cdf, width)
+
+    def row(self, r: int) -> np.ndarray:
+        """Row r's CDF, P(X_r <= k) for k = 0 .. width[r] - 1."""
+        return self.cdf[self.start[r] : self.start[r] + self.width[r]]
 
     def draw(self, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Values of rows `rows` at uniforms `u` in [0, 1): the first k with cdf > u."""
-        bucket = np.minimum((u * self.width).astype(np.int64), self.width - 1)
-        k: np.ndarray = np.minimum(self.guide[rows, bucket], self.width - 1)
-        behind = np.flatnonzero(self.cdf[rows, k] <= u)
+        width, start = self.width[rows], self.start[rows]
+        bucket = np.minimum((u * width).astype(np.int64), width - 1)
+        k: np.ndarray = np.minimum(self.guide[start + bucket], width - 1)
+        behind = np.flatnonzero(self.cdf[start + k] <= u)
         while behind.size:
             k[behind] += 1
             behind = behind[
-                (k[behind] < self.width - 1) & (self.cdf[rows[behind], k[behind]] <= u[behind])
+                (k[behind] < width[behind] - 1) & (self.cdf[start[behind] + k[behind]] <= u[behind])
             ]
         return k
