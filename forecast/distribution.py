@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 QUANTILES = (0.5, 0.8, 0.9, 0.95, 0.99)
 
@@ -54,8 +54,8 @@ def quantiles(mean: np.ndarray, variance: np.ndarray, levels: tuple[float, ...])
     n, p = negbin_params(mean, variance)
     out = (
         np.column_stack([stats.nbinom.ppf(q, n, p) for q in levels])
-        if len(mean)
-        else np.zeros((0, len(levels)))
+        if len(mean) and levels
+        else np.zeros((len(mean), len(levels)))
     )
     out = np.where(mean[:, None] > 0, out, 0.0)
     return np.nan_to_num(out, nan=0.0)
@@ -80,20 +80,83 @@ def pmf(mean: float, variance: float, tail: float = 1e-6, upto: float | None = N
     return np.asarray(probs / total)
 
 
-def pmfs(mean: np.ndarray, variance: np.ndarray, tail: float = 1e-6) -> list[np.ndarray]:
-    """`pmf` of many (mean, variance) pairs at once: one scipy call for all of them."""
+def pmfs(
+    mean: np.ndarray,
+    variance: np.ndarray,
+    tail: float = 1e-6,
+    lot: np.ndarray | None = None,
+    top: np.ndarray | None = None,
+    upto: np.ndarray | None = None,
+) -> list[np.ndarray]:
+    """`pmf` of many (mean, variance) pairs at once: one scipy call for all of them
+    (`upto`: one value per pair, as `pmf` takes it).
+
+    With `lot` (units per point, one per pair), point j of a pair holds the probability
+    that demand rounds to j lots (units within half a lot of j x lot): a demand of
+    thousands of units in a few hundred points, whose sums over pairs (convolutions) stay
+    unbiased in units. Point 0 is exact (the CDF at half a lot); the others follow the
+    midpoint rule, lot x pmf(j x lot) with the pmf's log-gamma form; all renormalized:
+    exact for lots of one unit, and within a small fraction of a point's mass where the
+    lots are narrow against the spread (as `grouped_pmfs` makes them). `top`: each
+    pair's 1 - `tail` quantile, when known.
+    """
     mean = np.asarray(mean, dtype=float).ravel()
     variance = np.asarray(variance, dtype=float).ravel()
     if mean.size == 0:
         return []
+    size = np.ones(mean.size, dtype=np.int64) if lot is None else np.asarray(lot).ravel()
+    if size.shape != mean.shape or (size < 1).any():
+        raise ValueError("lot needs one whole number of units (>= 1) per pair")
+    size = size.astype(np.int64)
     n, p = negbin_params(np.maximum(mean, 1e-12), variance)
-    top = np.where(mean > 0, stats.nbinom.ppf(1 - tail, n, p), 0).astype(np.int64)
-    sizes = top + 1
+    if top is None:
+        top = np.where(mean > 0, np.minimum(stats.nbinom.ppf(1 - tail, n, p), 1e15), 0)
+    sizes = np.asarray(top).astype(np.int64) // size + 1
+    cut = np.zeros(mean.size, dtype=bool)
+    if upto is not None:  # demand above `upto` is one atom at upto + 1 (`pmf`)
+        limit = np.asarray(upto, dtype=float).ravel().astype(np.int64)
+        cut = (mean > 0) & (size == 1) & (sizes > limit + 2)
+        sizes = np.where(cut, limit + 2, sizes)
     owner = np.repeat(np.arange(mean.size), sizes)
     ks = np.arange(owner.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    probs = np.where(mean[owner] > 0, stats.nbinom.pmf(ks, n[owner], p[owner]), 1.0)
+    probs = np.ones(owner.size)
+    whole = (size[owner] == 1) & (mean[owner] > 0)
+    probs[whole] = stats.nbinom.pmf(ks[whole], n[owner[whole]], p[owner[whole]])
+    if cut.any():
+        last = np.cumsum(sizes)[cut] - 1
+        probs[last] = stats.nbinom.sf(ks[last] - 1, n[cut], p[cut])
+    lots = (size[owner] > 1) & (mean[owner] > 0)
+    if lots.any():
+        o = owner[lots]
+        x = (ks[lots] * size[o]).astype(float)
+        log_pmf = (
+            special.gammaln(x + n[o]) - special.gammaln(n[o]) - special.gammaln(x + 1.0)
+            + n[o] * np.log(p[o]) + x * np.log1p(-p[o])
+        )  # fmt: skip
+        probs[lots] = size[o] * np.exp(log_pmf)
+        first = np.flatnonzero(lots)[ks[lots] == 0]  # units 0 .. ceil(lot / 2) - 1
+        o = owner[first]
+        probs[first] = stats.nbinom.cdf(np.ceil(size[o] / 2.0) - 1, n[o], p[o])
     parts = np.split(probs, np.cumsum(sizes)[:-1])
     return [part / part.sum() for part in parts]
+
+
+def grouped_pmfs(
+    mean: np.ndarray, variance: np.ndarray, points: int, tail: float = 1e-6
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """`pmfs` of each row's pairs (a SKU's segments, say: mean and variance (rows,
+    pairs)) in lots of units shared by the row, so that a row's supports add up to at
+    most about `points` points; returns the pmfs (row-major) and units per lot per row
+    (1 where the units fit)."""
+    mean = np.asarray(mean, dtype=float)
+    variance = np.asarray(variance, dtype=float)
+    if mean.ndim != 2 or mean.shape != variance.shape or points < 1:
+        raise ValueError("mean and variance must be (rows, pairs) alike and points >= 1")
+    n, p = negbin_params(np.maximum(mean, 1e-12), variance)
+    top = np.where(mean > 0, stats.nbinom.ppf(1 - tail, n, p), 0.0)
+    lot = np.maximum(np.ceil((top + 1).sum(axis=1) / points), 1).astype(np.int64)
+    flat = pmfs(mean, variance, tail, np.repeat(lot, mean.shape[1]), top=top.ravel())
+    return flat, lot
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,13 @@ non-negative demand and returns their mean paths (n_series, h), never negative. 
 cheap families are vectorized across series (numpy); the statistical ones call
 statsforecast's kernels series by series. Models are plain frozen dataclasses so they
 pickle to Dask workers.
+
+`fit(model, y, h)` also returns what the model learned per series (for the statistical
+ones, statsforecast's fitted model: its components, parameters and initial states), and
+`forward(model, fitted, y, h)` forecasts a longer history of the same series with it:
+the states are run over the new history, nothing is estimated again (statsforecast's
+`forward`). That is the cheap update between model selections a simulated policy makes
+at each replan; models without parameters to keep simply forecast again.
 """
 
 from __future__ import annotations
@@ -26,6 +33,32 @@ class Forecaster(Protocol):
     def name(self) -> str: ...
 
     def forecast(self, y: np.ndarray, h: int) -> np.ndarray: ...
+
+
+def no_fits(n: int) -> np.ndarray:
+    """Per series, nothing learned (an object array of None)."""
+    return np.full(n, None, dtype=object)
+
+
+def fit(model: Forecaster, y: np.ndarray, h: int) -> tuple[np.ndarray, np.ndarray]:
+    """`model.forecast(y, h)` and, per series, what the model learned (an object array;
+    None where it keeps nothing), for `forward`."""
+    fitter = getattr(model, "fit", None)
+    if fitter is None:
+        return model.forecast(y, h), no_fits(len(y))
+    mean, fitted = fitter(y, h)
+    return mean, fitted
+
+
+def forward(model: Forecaster, fitted: np.ndarray, y: np.ndarray, h: int) -> np.ndarray:
+    """Mean paths of `y` (longer histories of the series `fit` saw) with what `fit`
+    learned: states run over the new history, parameters kept. Series with nothing
+    learned (None) are forecast as `model.forecast` would."""
+    step = getattr(model, "forward", None)
+    if step is None:
+        return model.forecast(y, h)
+    out: np.ndarray = step(fitted, y, h)
+    return out
 
 
 def check_series(y: np.ndarray, h: int) -> np.ndarray:
@@ -114,17 +147,16 @@ def _ses_levels(x: np.ndarray, mask: np.ndarray, alpha: float) -> tuple[np.ndarr
     """SES over the entries of each row where `mask` is true, vectorized across rows.
 
     The level starts at the first masked entry (as statsforecast's ses does); returns the
-    final level and whether the row had any entry.
+    final level and whether the row had any entry. In closed form rather than a loop
+    over periods: after m entries x_1 .. x_m the level is
+    (1 - a)^(m-1) x_1 + sum_{j >= 2} a (1 - a)^(m-j) x_j.
     """
-    n, t = x.shape
-    level = np.zeros(n)
-    started = np.zeros(n, dtype=bool)
-    for k in range(t):
-        m = mask[:, k]
-        level = np.where(m & started, alpha * x[:, k] + (1 - alpha) * level, level)
-        level = np.where(m & ~started, x[:, k], level)
-        started |= m
-    return level, started
+    rank = np.cumsum(mask, axis=1)  # 1 at a row's first entry, m at its last
+    count = rank[:, -1:]
+    decay = (1.0 - alpha) ** (count - rank)
+    weight = np.where(mask, np.where(rank == 1, decay, alpha * decay), 0.0)
+    level = (weight * x).sum(axis=1)
+    return level, count[:, 0] > 0
 
 
 def _croston(y: np.ndarray, alpha: float) -> np.ndarray:
@@ -228,6 +260,21 @@ class Statistical:
         return self.kind
 
     def forecast(self, y: np.ndarray, h: int) -> np.ndarray:
+        return self._run(y, h, None)[0]
+
+    def fit(self, y: np.ndarray, h: int) -> tuple[np.ndarray, np.ndarray]:
+        """`forecast`, and per series the fitted statsforecast model (None where the
+        series fell back to its recent mean)."""
+        return self._run(y, h, no_fits(len(y)))
+
+    def forward(self, fitted: np.ndarray, y: np.ndarray, h: int) -> np.ndarray:
+        """Longer histories forecast with each series' fitted model (states re-run over
+        `y`, parameters kept); a series without one is fitted anew."""
+        return self._run(y, h, None, fitted)[0]
+
+    def _run(
+        self, y: np.ndarray, h: int, keep: np.ndarray | None, fitted: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         arr = check_series(y, h)
         out = np.empty((arr.shape[0], h))
         for i, row in enumerate(arr):
@@ -235,14 +282,24 @@ class Statistical:
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    mean = _statsforecast_model(self.kind, season).forecast(y=row, h=h)["mean"]
+                    known = None if fitted is None else fitted[i]
+                    if known is not None:
+                        mean = known.forward(y=row, h=h)["mean"]
+                    elif keep is not None:
+                        model = _statsforecast_model(self.kind, season).fit(y=row)
+                        mean = model.predict(h=h)["mean"]
+                        keep[i] = model if hasattr(model, "forward") else None
+                    else:
+                        mean = _statsforecast_model(self.kind, season).forecast(y=row, h=h)["mean"]
                 if not np.isfinite(mean).all():
                     raise FloatingPointError("non-finite forecast")
             except Exception as exc:  # statsforecast raises many types on degenerate input
                 log.debug("%s failed on a series (%s); using its recent mean", self.kind, exc)
                 mean = np.full(h, row[-max(self.season, 1) :].mean())
+                if keep is not None:
+                    keep[i] = None
             out[i] = mean
-        return np.maximum(out, 0.0)
+        return np.maximum(out, 0.0), (no_fits(0) if keep is None else keep)
 
 
 @dataclass(frozen=True)
@@ -266,14 +323,34 @@ class Aggregated:
         )
 
     def forecast(self, y: np.ndarray, h: int) -> np.ndarray:
+        return self._run(y, h, "forecast", None)[0]
+
+    def fit(self, y: np.ndarray, h: int) -> tuple[np.ndarray, np.ndarray]:
+        """`forecast`, and per series what the inner model learned on the block totals."""
+        return self._run(y, h, "fit", None)
+
+    def forward(self, fitted: np.ndarray, y: np.ndarray, h: int) -> np.ndarray:
+        """Longer histories: block totals through the inner model's `forward`."""
+        return self._run(y, h, "forward", fitted)[0]
+
+    def _run(
+        self, y: np.ndarray, h: int, how: str, fitted: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         arr = check_series(y, h)
         n, t = arr.shape
         blocks = t // self.block
         if blocks < 2:
-            return WindowAverage(window=t, season=self.block).forecast(arr, h)
+            return WindowAverage(window=t, season=self.block).forecast(arr, h), no_fits(n)
         tail = arr[:, t - blocks * self.block :].reshape(n, blocks, self.block)
         totals = tail.sum(axis=2)
-        ahead = self.inner.forecast(totals, -(-h // self.block))
+        steps = -(-h // self.block)
+        learned = no_fits(n)
+        if how == "fit":
+            ahead, learned = self.inner.fit(totals, steps)
+        elif how == "forward" and fitted is not None:
+            ahead = self.inner.forward(fitted, totals, steps)
+        else:
+            ahead = self.inner.forecast(totals, steps)
         recent = tail[:, -self.profile_blocks :, :].sum(axis=1)
         k = min(self.profile_blocks, blocks)
         flat = recent.sum(axis=1, keepdims=True) / (self.block * k)  # one block's flat slot
@@ -282,7 +359,7 @@ class Aggregated:
         share = np.where(sums > 0, profile / np.where(sums > 0, sums, 1.0), 1.0 / self.block)
         daily = ahead[:, :, None] * share[:, None, :]
         out: np.ndarray = daily.reshape(n, -1)[:, :h]
-        return out
+        return out, learned
 
 
 @dataclass(frozen=True)
@@ -297,5 +374,25 @@ class Ensemble:
 
     def forecast(self, y: np.ndarray, h: int) -> np.ndarray:
         paths = [m.forecast(y, h) for m in self.members]
+        out: np.ndarray = np.mean(paths, axis=0)
+        return out
+
+    def fit(self, y: np.ndarray, h: int) -> tuple[np.ndarray, np.ndarray]:
+        """`forecast`, and per series a tuple of what each member learned."""
+        runs = [fit(m, y, h) for m in self.members]
+        learned = no_fits(len(y))
+        for i in range(len(y)):
+            learned[i] = tuple(fitted[i] for _, fitted in runs)
+        out: np.ndarray = np.mean([mean for mean, _ in runs], axis=0)
+        return out, learned
+
+    def forward(self, fitted: np.ndarray, y: np.ndarray, h: int) -> np.ndarray:
+        """Each member's `forward` with its part of `fitted`, averaged."""
+        paths = []
+        for j, member in enumerate(self.members):
+            mine = no_fits(len(y))
+            for i, entry in enumerate(fitted):
+                mine[i] = entry[j] if isinstance(entry, tuple) else None
+            paths.append(forward(member, mine, y, h))
         out: np.ndarray = np.mean(paths, axis=0)
         return out

@@ -133,21 +133,28 @@ def uncensor(y: np.ndarray, censored: np.ndarray, window: int = 28) -> np.ndarra
     ~10%.
     """
     y = np.asarray(y, dtype=np.float64)
-    ok = ~censored
-    clean = np.where(ok, y, 0.0)
-    zeros = np.zeros((*y.shape[:-1], 1))
-    cum_y = np.concatenate([zeros, np.cumsum(clean, axis=-1)], axis=-1)
+    shape = y.shape
+    flat = y.reshape(-1, shape[-1])
+    gone = np.asarray(censored, dtype=bool).reshape(flat.shape)
+    out = flat.copy()
+    rows, t = np.nonzero(gone)
+    if not rows.size:
+        return out.reshape(shape)
+    ok = ~gone
+    zeros = np.zeros((flat.shape[0], 1))
+    cum_y = np.concatenate([zeros, np.cumsum(np.where(ok, flat, 0.0), axis=-1)], axis=-1)
     cum_n = np.concatenate([zeros, np.cumsum(ok, axis=-1)], axis=-1)
-    t = np.arange(y.shape[-1])
-    reference = np.full(y.shape, np.nan)
-    for span in (window, 4 * window, y.shape[-1]):
+    # Only the censored periods need a reference: looked up in the running sums.
+    reference = np.full(rows.size, np.nan)
+    for span in (window, 4 * window, flat.shape[-1]):
         lo = np.maximum(t - span, 0)
-        sums = cum_y[..., t] - cum_y[..., lo]
-        counts = cum_n[..., t] - cum_n[..., lo]
+        sums = cum_y[rows, t] - cum_y[rows, lo]
+        counts = cum_n[rows, t] - cum_n[rows, lo]
         with np.errstate(invalid="ignore", divide="ignore"):
             found = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
         reference = np.where(np.isnan(reference), found, reference)
-    overall = cum_y[..., -1:] / np.maximum(cum_n[..., -1:], 1)  # no past: the whole series
-    reference = np.where(np.isnan(reference) & (cum_n[..., -1:] > 0), overall, reference)
-    out: np.ndarray = np.where(censored & ~np.isnan(reference), reference, y)
-    return out
+    seen = cum_n[rows, -1]
+    overall = cum_y[rows, -1] / np.maximum(seen, 1)  # no past: the whole series
+    reference = np.where(np.isnan(reference) & (seen > 0), overall, reference)
+    out[rows, t] = np.where(np.isnan(reference), flat[rows, t], reference)
+    return out.reshape(shape)

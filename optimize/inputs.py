@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from contract.dataset import Dataset
-from forecast.distribution import pmf
+from forecast.distribution import pmfs
 from forecast.engine import ForecastResult
 from forecast.panel import TOTAL
 from forecast.segments import Segments
@@ -178,13 +178,9 @@ def build_problem(
     pack = skus["pack_size"].to_numpy(dtype=np.int64)
     moq = skus["moq"].to_numpy(dtype=np.int64)
     horizon = np.minimum(position + np.maximum(max_units, moq) + pack, MAX_SUPPORT)
-    pmfs = tuple(
-        tuple(
-            pmf(float(mean[i, s]), float(var[i, s]), upto=float(horizon[i]))
-            for s in range(len(labels))
-        )
-        for i in range(len(sku_ids))
-    )
+    k = len(labels)
+    flat = pmfs(mean, var, upto=np.repeat(horizon, k))
+    by_sku = tuple(tuple(flat[i * k : (i + 1) * k]) for i in range(len(sku_ids)))
     cost = skus["unit_cost"].to_numpy(dtype=float)
     margin = skus["unit_price"].to_numpy(dtype=float) - cost
     per_unit = (
@@ -200,7 +196,7 @@ def build_problem(
     return ReorderProblem(
         sku_ids=sku_ids,
         segments=labels,
-        pmfs=pmfs,
+        pmfs=by_sku,
         stockout_cost=costs,
         position=position,
         unit_cost=cost,

@@ -323,8 +323,9 @@ class ForecastRefresh:
             censored=np.concatenate([h.censored, censored.astype(bool)], axis=1),
         )
         result = refit_panel(
-            panel, self.protection_days, self.previous, lead_time_sd=self.lead_time_sd
-        )
+            panel, self.protection_days, self.previous, lead_time_sd=self.lead_time_sd,
+            detail=False,
+        )  # fmt: skip
         return _per_day(self.world_sku_ids, self.world_segments, result.protection)
 
 

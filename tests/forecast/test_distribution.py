@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
-from forecast.distribution import negbin_params, pmf, quantiles
+from forecast.distribution import grouped_pmfs, negbin_params, pmf, pmfs, quantiles
 
 
 @given(st.floats(0.01, 500), st.floats(1.0, 20.0))
@@ -82,3 +82,42 @@ def test_the_engine_adds_the_lead_time_spread_to_every_segment() -> None:
     assert added[total.to_numpy()][0] == pytest.approx(daily**2 * 16)
     # The segments share the added variance by their demand shares: it adds up.
     assert added[~total.to_numpy()].sum() == pytest.approx(daily**2 * 16)
+
+
+@given(
+    means=st.lists(st.floats(0.0, 400.0), min_size=1, max_size=12),
+    dispersion=st.floats(1.0, 30.0),
+    upto=st.lists(st.integers(0, 300), min_size=12, max_size=12),
+)
+def test_many_pmfs_at_once_are_each_pmf(
+    means: list[float], dispersion: float, upto: list[int]
+) -> None:
+    """One call for a whole problem equals one `pmf` per pair, to the bit, with or
+    without a cut at `upto` (the tail beyond one atom)."""
+    mean = np.array(means)
+    var = mean * dispersion + 0.1 * mean**2
+    cut = np.array(upto[: mean.size], dtype=float)
+    one_by_one = [pmf(m, v, upto=u) for m, v, u in zip(mean, var, cut, strict=True)]
+    for got, one in zip(pmfs(mean, var, upto=cut), one_by_one, strict=True):
+        assert np.array_equal(got, one)
+    uncut = [pmf(m, v) for m, v in zip(mean, var, strict=True)]
+    for got, one in zip(pmfs(mean, var), uncut, strict=True):
+        assert np.array_equal(got, one)
+
+
+def test_pmfs_in_lots_keep_the_mean_and_the_spread_of_a_wide_demand() -> None:
+    """A wholesaler's SKU: 6,000 units on average over the interval, in lots of units
+    that share a row's points; each lot's mass is the demand that rounds to it."""
+    mean = np.array([[6_000.0, 400.0, 0.0]])
+    var = np.array([[6_000.0 * 40 + 0.2 * 6_000.0**2, 400.0 * 5, 0.0]])
+    flat, lot = grouped_pmfs(mean, var, 511)
+    assert lot[0] > 1 and sum(p.size for p in flat) <= 511 + 3
+    n, p = negbin_params(mean[0, :2], var[0, :2])
+    for j in range(2):
+        units = np.arange(flat[j].size) * lot[0]
+        assert units @ flat[j] == pytest.approx(stats.nbinom.mean(n[j], p[j]), rel=0.01)
+        sd = np.sqrt(((units - units @ flat[j]) ** 2) @ flat[j])
+        assert sd == pytest.approx(stats.nbinom.std(n[j], p[j]), rel=0.02)
+        edge = np.ceil(1.5 * lot[0]) - 1  # the first two lots: units up to 1.5 lots
+        assert flat[j][:2].sum() == pytest.approx(stats.nbinom.cdf(edge, n[j], p[j]), abs=2e-3)
+    assert np.array_equal(flat[2], [1.0])  # no demand: all mass at zero

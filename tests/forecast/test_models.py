@@ -21,6 +21,10 @@ from forecast.models import (
     Statistical,
     WindowAverage,
     Zero,
+    _ses_levels,
+    fit,
+    forward,
+    no_fits,
 )
 
 RNG = np.random.default_rng(42)
@@ -142,3 +146,66 @@ def test_damped_ets_and_dynamic_theta_follow_a_seasonal_monthly_series(kind: str
     truth = 100 + np.arange(72, 84) + 20 * np.sin(2 * np.pi * np.arange(72, 84) / 12)
     naive = SeasonalNaive(12).forecast(y, 12)[0]  # misses the trend: 12 per month
     assert np.abs(fc - truth).mean() < 0.5 * np.abs(naive - truth).mean()
+
+
+PAIR = Ensemble((Aggregated(Statistical("ets_damped")), Aggregated(Statistical("dotm"))))
+
+
+def _weekly_demand(days: int) -> np.ndarray:
+    level = np.linspace(8.0, 14.0, days)
+    return RNG.poisson(level * np.tile(WEEK, -(-days // 7))[:days], (3, days)).astype(float)
+
+
+def test_fit_forecasts_as_forecast_does_and_forward_on_the_same_history_repeats_it() -> None:
+    y = _weekly_demand(26 * 7)
+    mean, fitted = fit(PAIR, y, 21)
+    assert np.allclose(mean, PAIR.forecast(y, 21))
+    assert all(isinstance(entry, tuple) and None not in entry for entry in fitted)
+    assert np.allclose(forward(PAIR, fitted, y, 21), mean)
+
+
+def test_forward_runs_the_fitted_states_over_a_longer_history_as_statsforecast_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Four more weeks: statsforecast's own `forward` of the model fitted on the shorter
+    history, and no model is estimated again."""
+    from statsforecast.models import AutoETS
+
+    y = _weekly_demand(34 * 7).reshape(3, 34, 7).sum(axis=2)  # weekly totals
+    short, long = y[:, :30], y
+    _, fitted = Statistical("ets_damped").fit(short, 4)
+    expected = [
+        AutoETS(season_length=1, damped=True).fit(y=row).forward(y=whole, h=4)["mean"]
+        for row, whole in zip(short, long, strict=True)
+    ]
+
+    def no_estimation(kind: str, season: int) -> None:
+        raise AssertionError("forward estimated a model again")
+
+    monkeypatch.setattr("forecast.models._statsforecast_model", no_estimation)
+    assert np.allclose(Statistical("ets_damped").forward(fitted, long, 4), expected)
+
+
+def test_forward_fits_series_without_a_fitted_model_and_models_without_parameters() -> None:
+    y = _weekly_demand(20 * 7)
+    nothing = no_fits(len(y))
+    assert np.allclose(forward(PAIR, nothing, y, 14), PAIR.forecast(y, 14))
+    assert np.allclose(forward(Croston(), nothing, y, 14), Croston().forecast(y, 14))
+
+
+@given(
+    x=hnp.arrays(np.float64, (4, 30), elements=st.floats(0.0, 50.0)),
+    mask=hnp.arrays(np.bool_, (4, 30)),
+    alpha=st.floats(0.01, 0.99),
+)
+def test_ses_in_closed_form_equals_the_recursion(
+    x: np.ndarray, mask: np.ndarray, alpha: float
+) -> None:
+    level, started = _ses_levels(x, mask, alpha)
+    for row in range(x.shape[0]):
+        expected, seen = 0.0, False
+        for value in x[row, mask[row]]:
+            expected = value if not seen else alpha * value + (1 - alpha) * expected
+            seen = True
+        assert started[row] == seen
+        assert level[row] == pytest.approx(expected, rel=1e-9, abs=1e-9)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from forecast.panel import TOTAL, build_panel, uncensor
 from simulations.world import GeneratedWorld
@@ -46,6 +49,34 @@ def test_censored_days_are_replaced_by_the_recent_level() -> None:
     out = uncensor(y, censored)
     assert np.allclose(out, 10.0)
     assert np.array_equal(uncensor(y, np.zeros_like(censored)), y)
+
+
+def _uncensor_by_hand(y: np.ndarray, censored: np.ndarray, window: int) -> np.ndarray:
+    """The docstring's rule, period by period."""
+    out = y.copy()
+    for r, t in zip(*np.nonzero(censored), strict=True):
+        for span in (window, 4 * window, y.shape[1]):
+            past = slice(max(t - span, 0), t)
+            seen = y[r, past][~censored[r, past]]
+            if seen.size:
+                out[r, t] = seen.mean()
+                break
+        else:
+            whole = y[r][~censored[r]]
+            if whole.size:
+                out[r, t] = whole.mean()
+    return out
+
+
+@given(
+    y=hnp.arrays(np.float64, (3, 40), elements=st.sampled_from([0.0, 1.0, 2.0, 5.0, 30.0])),
+    censored=hnp.arrays(np.bool_, (3, 40)),
+    window=st.integers(1, 12),
+)
+def test_uncensor_follows_its_rule_period_by_period(
+    y: np.ndarray, censored: np.ndarray, window: int
+) -> None:
+    assert np.allclose(uncensor(y, censored, window), _uncensor_by_hand(y, censored, window))
 
 
 def test_anonymous_lines_get_their_own_segment(tiny_world: GeneratedWorld) -> None:
