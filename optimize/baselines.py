@@ -123,8 +123,15 @@ def segment_blind(problem: ReorderProblem) -> ReorderProblem:
     weights, the catalogue's demand mix across segments: which customers buy a SKU no
     longer matters, only its margin.
     """
-    average = (problem.stockout_cost * problem.segment_mix[None, :]).sum(axis=1, keepdims=True)
-    return replace(problem, stockout_cost=np.repeat(average, len(problem.segments), axis=1))
+    return replace(problem, stockout_cost=blind_costs(problem.stockout_cost, problem.segment_mix))
+
+
+def blind_costs(stockout_cost: np.ndarray, mix: np.ndarray) -> np.ndarray:
+    """Stockout costs per (SKU, segment) as a segment-blind planner prices them: each
+    SKU's costs averaged with the catalogue's segment `mix` (`catalogue_mix`), the same
+    for every segment."""
+    average = (stockout_cost * mix[None, :]).sum(axis=1, keepdims=True)
+    return np.asarray(np.repeat(average, stockout_cost.shape[1], axis=1))
 
 
 def solve_segment_blind(problem: ReorderProblem, rounding: str = "up") -> Solution:

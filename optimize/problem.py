@@ -83,9 +83,7 @@ class ReorderProblem:
     @property
     def segment_mix(self) -> np.ndarray:
         """Each segment's share of the catalogue's demand (equal shares if there is none)."""
-        mix = self.demand_means.sum(axis=0)
-        total = float(mix.sum())
-        return mix / total if total > 0 else np.full(mix.size, 1.0 / mix.size)
+        return catalogue_mix(self.demand_means)
 
     def validate(self) -> None:
         """Raise ValueError naming the first contradiction in the inputs."""
@@ -157,3 +155,11 @@ class ReorderProblem:
             self.supplier_order_cost
         ) != (len(self.supplier_ids),):
             raise ValueError("supplier terms need one value per supplier")
+
+
+def catalogue_mix(demand_means: np.ndarray) -> np.ndarray:
+    """Each segment's share of the demand of all SKUs together, from mean demands per
+    (SKU, segment) (equal shares if there is none)."""
+    mix = np.asarray(demand_means, dtype=float).sum(axis=0)
+    total = float(mix.sum())
+    return mix / total if total > 0 else np.full(mix.size, 1.0 / mix.size)

@@ -434,7 +434,7 @@ def _plans(
         value = _objective(problem, blocks, other)
         if value > objective:
             take, objective, solver = other, value, source
-        log.info(
+        log.debug(
             "%s: %.4f%% from the bound (best so far %.4f%%) at %.2f s", source,
             100 * _gap(bound, value), 100 * _gap(bound, objective),
             time.perf_counter() - started,

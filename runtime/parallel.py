@@ -49,10 +49,13 @@ def run_chunks(
 
 
 class Runner:
-    """Maps functions over chunks on one engine; several maps share one cluster."""
+    """Maps functions over chunks on one engine; several maps share one cluster (and the
+    `shared` values they pass: each object goes to the workers once per pool)."""
 
     def __init__(self, client: Any = None) -> None:
         self.client = client
+        # id(value) -> (value, its future): the value is kept so its id stays its own.
+        self._scattered: dict[int, tuple[Any, Any]] = {}
 
     def map(
         self,
@@ -70,7 +73,18 @@ class Runner:
                 if progress:
                     progress(i + 1, len(chunks))
             return results
-        return _gather(self.client, fn, chunks, progress, shared)
+        return _gather(self, fn, chunks, progress, shared)
+
+    def _scatter(self, value: Any) -> Any:
+        """`value` on every worker (a future), once per pool."""
+        known = self._scattered.get(id(value))
+        if known is None or known[0] is not value:
+            # hash=False: several maps on one pool may scatter equal data; with content
+            # keys a later scatter can name data an earlier map is releasing, and its
+            # tasks are cancelled (dask/distributed#4612).
+            future = self.client.scatter(value, broadcast=True, hash=False)
+            known = self._scattered[id(value)] = (value, future)
+        return known[1]
 
 
 def choose_engine(engine: str, address: str | None, chunks: int) -> str:
@@ -86,10 +100,18 @@ def choose_engine(engine: str, address: str | None, chunks: int) -> str:
     return "local" if chunks >= 8 and (os.cpu_count() or 1) > 1 else "inline"
 
 
+def local_workers(chunks: int) -> int:
+    """Workers of a local cluster for `chunks` chunks: one per core, at most one a chunk."""
+    return max(1, min(os.cpu_count() or 1, max(chunks, 1)))
+
+
 @contextmanager
-def pool(engine: str = "auto", address: str | None = None, chunks: int = 0) -> Iterator[Runner]:
+def pool(
+    engine: str = "auto", address: str | None = None, chunks: int = 0, workers: int | None = None
+) -> Iterator[Runner]:
     """A Runner on `engine` (see `run_chunks`; "auto" decides by the `chunks` expected
-    over the pool's life), its cluster closed on exit."""
+    over the pool's life), its cluster closed on exit. `workers`: a local cluster's size
+    (default `local_workers`; what fits in memory, say)."""
     address = address or dask_address()
     engine = choose_engine(engine, address, chunks)
     if engine == "inline":
@@ -105,7 +127,7 @@ def pool(engine: str = "auto", address: str | None = None, chunks: int = 0) -> I
         with Client(address) as client:
             yield Runner(client)
         return
-    workers = max(1, min(os.cpu_count() or 1, max(chunks, 1)))
+    workers = workers or local_workers(chunks)
     log.info("running %d chunks on a local Dask cluster of %d workers", chunks, workers)
     with (
         LocalCluster(
@@ -116,37 +138,100 @@ def pool(engine: str = "auto", address: str | None = None, chunks: int = 0) -> I
         yield Runner(client)
 
 
+#: The level of Dask's own loggers in this process (`set_engine_verbosity`).
+_engine_level = logging.WARNING
+
+
+def set_engine_verbosity(chatty: bool) -> None:
+    """Dask's own messages (workers starting and stopping, connections, the scheduler)
+    at INFO when `chatty` (the CLI's -vv), else only its warnings and errors."""
+    global _engine_level
+    _engine_level = logging.INFO if chatty else logging.WARNING
+    _quiet_distributed()
+
+
 def _quiet_distributed() -> None:
     """Importing distributed sets its loggers to INFO with a handler of its own, so a
     user would see every worker start and stop ("Worker process ... killed by signal
-    9" as a cluster closes). They follow the application's level instead: INFO when it
-    logs INFO (a `-v` run), WARNING otherwise."""
-    level = max(logging.getLogger().getEffectiveLevel(), logging.INFO)
+    9" as a cluster closes). They log at `_engine_level` instead."""
     for name in ("distributed", "distributed.nanny", "distributed.scheduler",
                  "distributed.worker", "distributed.core", "distributed.http.proxy"):  # fmt: skip
-        logging.getLogger(name).setLevel(level)
+        logging.getLogger(name).setLevel(_engine_level)
+
+
+class ParallelError(RuntimeError):
+    """The parallel engine lost work it could not get back: a worker died or the
+    cluster went away, twice for the same map (one loss is retried). The message is one
+    line a person can act on."""
+
+
+#: A map whose chunks are lost (a worker killed, the cluster gone) submits them again
+#: this many times before it gives up with a ParallelError.
+RETRIES = 1
 
 
 def _gather(
-    client: Any,
+    runner: Runner,
     fn: Callable[..., R],
     chunks: Sequence[T],
     progress: Callable[[int, int], None] | None,
     shared: dict[str, Any],
 ) -> list[R]:
+    """`fn(chunk, **shared)` on the cluster, in chunk order. A chunk whose task was lost
+    (its worker died, its data was forgotten, the connection dropped) is submitted again
+    with its inputs sent anew, `RETRIES` times; an error raised by `fn` itself is raised
+    here as it would be inline."""
     from distributed import as_completed
 
-    # Scatter the chunks first: arrays go to the workers once, not inside the task graph.
-    # hash=False: several maps on one pool may scatter equal data; with content keys a
-    # later map's scatter can name data an earlier map is releasing, and its tasks are
-    # cancelled (dask/distributed#4612).
-    data = client.scatter(list(chunks), hash=False)
-    common = {k: client.scatter(v, broadcast=True, hash=False) for k, v in shared.items()}
-    futures = client.map(fn, data, pure=False, **common)
-    index = {f.key: i for i, f in enumerate(futures)}
-    results: list[Any] = [None] * len(futures)
-    for done, future in enumerate(as_completed(futures), start=1):
-        results[index[future.key]] = future.result()
-        if progress:
-            progress(done, len(futures))
-    return results
+    results: list[Any] = [None] * len(chunks)
+    todo = list(range(len(chunks)))
+    done = 0
+    for attempt in range(RETRIES + 1):
+        try:
+            lost = []
+            # Scatter the chunks first: arrays go to the workers once, not inside the
+            # task graph (`shared` values through the runner, once per pool).
+            common = {k: runner._scatter(v) for k, v in shared.items()}
+            data = runner.client.scatter([chunks[i] for i in todo], hash=False)
+            futures = runner.client.map(fn, data, pure=False, **common)
+            index = {f.key: i for i, f in zip(todo, futures, strict=True)}
+            for future in as_completed(futures, raise_errors=False):
+                i = index[future.key]
+                try:
+                    results[i] = future.result()
+                except Exception as exc:
+                    if not _lost(exc):
+                        raise  # the function's own error, as inline
+                    lost.append((i, f"{type(exc).__name__}: {exc}".splitlines()[0]))
+                    continue
+                done += 1
+                if progress:
+                    progress(done, len(chunks))
+        except (OSError, TimeoutError) as exc:  # the scheduler went away mid-map
+            lost = [(i, f"{type(exc).__name__}: {exc}") for i in todo if results[i] is None]
+        if not lost:
+            return results
+        todo = sorted(i for i, _ in lost)
+        cause = lost[0][1]
+        if attempt < RETRIES:
+            log.warning(
+                "%d of %d chunks were lost on the Dask cluster (%s); submitting them again",
+                len(todo), len(chunks), cause,
+            )  # fmt: skip
+            runner._scattered.clear()  # their copies may have died with the worker
+            continue
+        raise ParallelError(
+            f"{len(todo)} of {len(chunks)} chunks were lost on the Dask cluster twice ({cause})"
+        )
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _lost(exc: BaseException) -> bool:
+    """Whether a task's error says its work was lost (a worker killed, its data
+    forgotten, a connection dropped), not that the function failed."""
+    from concurrent.futures import CancelledError
+
+    from distributed.comm.core import CommClosedError
+    from distributed.scheduler import KilledWorker
+
+    return isinstance(exc, (CancelledError, KilledWorker, CommClosedError, OSError, TimeoutError))

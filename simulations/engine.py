@@ -476,11 +476,14 @@ def serving(state: DayState, setup: Setup, d: int, lines: Lines) -> np.ndarray:
         served = serve_lines(s, q, state.on_hand)
         state.on_hand -= np.bincount(s, weights=served, minlength=n).astype(np.int64)
     else:
-        lead = setup.lead_mean[setup.world.supplier]
-        held = reserve.units(_days_to_arrival(state.incoming, d, lead))
         top = g == reserve.segment
         served = np.zeros_like(q)
         rest = np.flatnonzero(~top)
+        # The reserve only matters where other segments ask today: computed there alone.
+        asking = np.unique(s[rest])
+        lead = setup.lead_mean[setup.world.supplier[asking]]
+        held = np.zeros(n)
+        held[asking] = reserve.units(_days_to_arrival(state.incoming[:, asking], d, lead), asking)
         served[rest] = serve_lines(s[rest], q[rest], np.maximum(state.on_hand - held, 0))
         state.on_hand -= np.bincount(s[rest], weights=served[rest], minlength=n).astype(np.int64)
         first = np.flatnonzero(top)
@@ -599,17 +602,18 @@ def run_policy(
     seed: int = 0,
     replication: int = 0,
     planning: DemandEstimate | None = None,
+    first: Levels | None = None,
 ) -> RunResult:
     """Run `policy` on `world` for `conditions.days` days; see the module docstring.
 
     `planning`: the demand the policy plans its first levels with (and the dispersion
     it keeps for its replans): the product's forecast of the history before the run, or
-    None for the world's true rates (an oracle reference)."""
+    None for the world's true rates (an oracle reference). `first`: those first levels
+    when already computed (`first_levels`: the same for every replication)."""
     cond = conditions or Conditions()
     start = np.random.default_rng([seed, replication, 0])
     setup = Setup.of(world, behaviour, cond, start, planning)
-    mean0, var0 = setup.planning.daily_mean, setup.planning.daily_var
-    levels = policy.levels(planning_view(world, behaviour, mean0, var0, cond.holding_rate))
+    levels = first if first is not None else first_levels(world, behaviour, policy, cond, planning)
     state = DayState.start(setup, levels)
     for d in range(cond.days):
         rng = np.random.default_rng([seed, replication, d + 1])
@@ -621,6 +625,24 @@ def run_policy(
         replenish(state, setup, d, policy, lines.z_lead)
         close_day(state, setup, d)
     return _result(state, setup)
+
+
+def first_levels(
+    world: SimWorld,
+    behaviour: Behaviour,
+    policy: Policy,
+    conditions: Conditions | None = None,
+    planning: DemandEstimate | None = None,
+) -> Levels:
+    """The levels `policy` starts a run with: planned on `planning` (None: the world's
+    true rates) under the nominal world and the scenario's holding rate; they depend on
+    nothing a replication draws, so an experiment computes them once per policy."""
+    cond = conditions or Conditions()
+    estimate = planning or DemandEstimate.oracle(world)
+    view = planning_view(
+        world, behaviour, estimate.daily_mean, estimate.daily_var, cond.holding_rate
+    )
+    return policy.levels(view)
 
 
 def _result(state: DayState, setup: Setup) -> RunResult:
@@ -712,7 +734,8 @@ def worth_the_order(
 
 
 def _days_to_arrival(incoming: np.ndarray, day: int, lead: np.ndarray) -> np.ndarray:
-    """Days from `day` until each SKU's next delivery; its lead time if none is on order."""
+    """Days from `day` until each SKU's next delivery (columns of `incoming`, the
+    deliveries per day); its lead time if none is on order."""
     ahead = incoming[day + 1 :] > 0
     has = ahead.any(axis=0)
     return np.where(has, np.argmax(ahead, axis=0) + 1, lead).astype(float)

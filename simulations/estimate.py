@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from contract.dataset import Dataset
+from forecast.bulk_orders import outsize_lines
 from forecast.engine import DatasetForecast, ForecastResult, refit_panel
 from forecast.panel import TOTAL, Panel
 from forecast.segments import (
@@ -157,7 +158,11 @@ def from_dataset(
     if dataset.customers is None:
         raise ValueError("the simulator needs customers: the dataset has no customers table")
     segs = segments or segment_customers(dataset, config=SegmentConfig())
-    orders = dataset.orders[dataset.orders["customer_id"].notna()]
+    # One-off bulk lines are not the demand to simulate, as they are not the demand the
+    # forecast plans for (`forecast.bulk_orders`): they would make a SKU's every line
+    # thousands of units.
+    named = dataset.orders["customer_id"].notna().to_numpy()
+    orders = dataset.orders[named & ~outsize_lines(dataset.orders)]
     if orders.empty:
         raise ValueError("the simulator needs order lines with a customer_id")
     end = orders["date"].max()

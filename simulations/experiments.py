@@ -20,23 +20,57 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from runtime.parallel import pool
+from runtime.memory import available, gigabytes
+from runtime.parallel import choose_engine, dask_address, local_workers, pool
 from simulations.calibration import per_event_churn_exposure
-from simulations.engine import Conditions, DemandEstimate, RunResult, planning_view, run_policy
+from simulations.engine import (
+    Conditions,
+    DemandEstimate,
+    RunResult,
+    first_levels,
+    planning_view,
+    run_policy,
+)
+from simulations.footprint import simulation_footprint, size_workers
 from simulations.metrics import care_list, paired, run_metrics, summarize
 from simulations.model import Behaviour, SimWorld
-from simulations.policies import OptimizerPolicy, Policy
+from simulations.policies import Levels, OptimizerPolicy, Policy
 from simulations.scenario_file import Experiment
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+#: Pilots a match may run beyond the uncapped policy's own.
 MATCH_ITERATIONS = 4
 MATCH_TOLERANCE = 0.01
 #: The replication pilot runs use (tuning stock to a target): one no experiment evaluates
 #: (they number theirs from 0 and run at most 1,000), so no evaluated run is also the
 #: run a policy was tuned on.
 PILOT_REPLICATION = 1_000_003
+
+
+#: Pilots a match takes, as the experiment's progress counts them (typically 2-3).
+MATCH_STEPS = 3
+
+
+class Steps:
+    """An experiment's progress over its maps: each map's chunks count `weight` steps
+    of the `total`, one map after another."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self.progress, self.total, self.done = progress, total, 0
+
+    def of(self, weight: int) -> Progress | None:
+        """The progress callback of the next map, whose chunks weigh `weight` each."""
+        if self.progress is None:
+            return None
+        report, start = self.progress, self.done
+
+        def step(done: int, _chunks: int) -> None:
+            self.done = start + done * weight
+            report(min(self.done, self.total), self.total)
+
+        return step
 
 
 @dataclass(frozen=True)
@@ -59,6 +93,20 @@ class ExperimentResult:
     active: pd.DataFrame
     care: dict[tuple[str, str], pd.DataFrame]
     matched: pd.DataFrame
+    notes: tuple[str, ...] = ()
+
+
+def _pilot_cell(
+    policy: Policy,
+    world: SimWorld,
+    behaviour: Behaviour,
+    conditions: Conditions,
+    seed: int,
+    planning: DemandEstimate | None = None,
+) -> float:
+    """The average inventory value `policy` holds in the pilot run (currency)."""
+    run = run_policy(world, behaviour, policy, conditions, seed, PILOT_REPLICATION, planning)
+    return float(run.totals["inventory_value"])
 
 
 def _match_cell(
@@ -73,6 +121,18 @@ def _match_cell(
     return match_investment(world, behaviour, policy, target, conditions, seed, planning)
 
 
+def _levels_cell(
+    key: tuple[int, int],
+    world: SimWorld,
+    behaviour: Behaviour,
+    policies: tuple[Policy, ...],
+    conditions: tuple[Conditions, ...],
+    planning: DemandEstimate | None = None,
+) -> Levels:
+    scenario, policy = key
+    return first_levels(world, behaviour, policies[policy], conditions[scenario], planning)
+
+
 def _run_cell(
     cell: tuple[int, int, int],
     world: SimWorld,
@@ -81,11 +141,14 @@ def _run_cell(
     conditions: tuple[Conditions, ...],
     seed: int,
     planning: DemandEstimate | None = None,
+    first: dict[tuple[int, int], Levels] | None = None,
 ) -> RunResult:
     scenario, policy, replication = cell
+    start = None if first is None else first.get((scenario, policy))
     return run_policy(
-        world, behaviour, policies[policy], conditions[scenario], seed, replication, planning
-    )
+        world, behaviour, policies[policy], conditions[scenario], seed, replication, planning,
+        start,
+    )  # fmt: skip
 
 
 def match_investment(
@@ -99,54 +162,120 @@ def match_investment(
 ) -> tuple[OptimizerPolicy, float]:
     """The policy tuned to hold `target_value` of average inventory; and what it held.
 
-    Pilot runs (`PILOT_REPLICATION`, never evaluated). If the uncapped policy holds
-    more than the target, its investment cap is rescaled by target / achieved (inventory
-    grows with the cap about in proportion); if it holds less, its holding-cost factor
-    is bisected on a log scale until it holds enough. Stops within 1% or after
-    `MATCH_ITERATIONS` (cap) or twice that (factor) pilots.
+    Pilot runs (`PILOT_REPLICATION`, never evaluated) measure what a policy holds. The
+    knob is the investment cap (sum of unit cost x order-up-to level) when the uncapped
+    policy holds more than the target, else its holding-cost factor (down to e^-6 of
+    its own: stock that costs next to nothing). The first setting comes from levels
+    alone: the investment that holds the target at the uncapped pilot's inventory per
+    currency invested (for the factor, `_levels_search`); then secant steps on the
+    logarithms through the pilots (`_search`). Stops within 1% or after
+    `MATCH_ITERATIONS` pilots beyond the first, with the nearest.
     """
-
-    def pilot(p: OptimizerPolicy) -> float:
-        run = run_policy(world, behaviour, p, conditions, seed, PILOT_REPLICATION, planning)
-        return float(run.totals["inventory_value"])
-
-    def close(value: float) -> bool:
-        return abs(value - target_value) <= MATCH_TOLERANCE * target_value
-
-    free = replace(policy, investment=None)
-    achieved = pilot(free)
-    if close(achieved):
-        return free, achieved
-    if achieved < target_value:
-        # Bisect x in [-6, 0], factor = the policy's own x e^x (e^0 holds too little).
-        lo, hi = -6.0, 0.0
-        cheapest = replace(free, holding_factor=free.holding_factor * float(np.exp(lo)))
-        best = max((free, achieved), (cheapest, pilot(cheapest)), key=lambda pv: pv[1])
-        if best[1] <= target_value:
-            return best  # even near-free stock is not worth holding that much
-        for _ in range(2 * MATCH_ITERATIONS):
-            mid = 0.5 * (lo + hi)
-            trial = replace(free, holding_factor=free.holding_factor * float(np.exp(mid)))
-            value = pilot(trial)
-            if abs(value - target_value) < abs(best[1] - target_value):
-                best = (trial, value)
-            if close(value):
-                break
-            lo, hi = (mid, hi) if value > target_value else (lo, mid)
-        return best
     estimate = planning or DemandEstimate.oracle(world)
     view = planning_view(
         world, behaviour, estimate.daily_mean, estimate.daily_var, conditions.holding_rate
     )
-    investment = float(free.levels(view).order_up_to @ world.unit_cost)
-    current = free
+
+    def invests(p: OptimizerPolicy) -> float:
+        return float(p.levels(view).order_up_to @ world.unit_cost)
+
+    free = replace(policy, investment=None)
+    achieved = _pilot_cell(free, world, behaviour, conditions, seed, planning)
+    if abs(achieved - target_value) <= MATCH_TOLERANCE * target_value:
+        return free, achieved
+    spent = invests(free)
+    if spent <= 0:
+        return free, achieved  # it holds nothing whatever the knob
+    want = target_value * spent / achieved if achieved > 0 else spent * np.exp(CHEAPEST)
+    if achieved > target_value:
+        # x = log(investment); the free policy's own levels invest log(spent).
+        def knob(x: float) -> OptimizerPolicy:
+            return free if x >= top else replace(policy, investment=float(np.exp(x)))
+
+        top = float(np.log(spent))
+        lo, hi, first = top - 12.0, top, float(np.log(want))
+    else:
+        # x = -log(factor / the policy's own), in [0, CHEAPEST]: stock looks cheaper.
+        def knob(x: float) -> OptimizerPolicy:
+            return replace(free, holding_factor=free.holding_factor * float(np.exp(-x)))
+
+        lo, hi, first = 0.0, CHEAPEST, _levels_search(knob, invests, want)
+
+    def pilot(x: float) -> float:
+        return _pilot_cell(knob(x), world, behaviour, conditions, seed, planning)
+
+    start = hi if achieved > target_value else lo
+    x, value = _search(pilot, [(start, achieved)], lo, hi, target_value, first)
+    return knob(x), value
+
+
+#: How much cheaper than its own holding cost a policy may plan its stock (e^-6).
+CHEAPEST = 6.0
+
+
+def _levels_search(
+    knob: Callable[[float], OptimizerPolicy],
+    invests: Callable[[OptimizerPolicy], float],
+    want: float,
+) -> float:
+    """The x in [0, CHEAPEST] at which `knob(x)`'s levels invest `want` (currency),
+    investment growing with x, from levels alone: secant steps on log(investment) inside
+    the bracket (a bisection where a step would leave it), to 1% or 6 steps; an end
+    where even that end invests too much or too little."""
+    lo = (0.0, float(np.log(max(invests(knob(0.0)), 1e-9) / want)))
+    if lo[1] >= 0:
+        return 0.0
+    hi = (CHEAPEST, float(np.log(max(invests(knob(CHEAPEST)), 1e-9) / want)))
+    if hi[1] <= 0:
+        return CHEAPEST
+    for _ in range(6):
+        x = lo[0] - lo[1] * (hi[0] - lo[0]) / (hi[1] - lo[1])
+        if not lo[0] < x < hi[0]:
+            x = 0.5 * (lo[0] + hi[0])
+        gap = float(np.log(max(invests(knob(x)), 1e-9) / want))
+        if abs(gap) <= np.log1p(MATCH_TOLERANCE):
+            return x
+        lo, hi = ((x, gap), hi) if gap < 0 else (lo, (x, gap))
+    return lo[0] if abs(lo[1]) < abs(hi[1]) else hi[0]
+
+
+def _search(
+    pilot: Callable[[float], float],
+    points: list[tuple[float, float]],
+    lo: float,
+    hi: float,
+    target: float,
+    first: float,
+) -> tuple[float, float]:
+    """The x in [lo, hi] whose pilot value (inventory, growing with x) is nearest
+    `target`, among `points` (pilots run already), a pilot at `first`, and at most
+    MATCH_ITERATIONS - 1 more: secant steps on log(value) through the two points nearest
+    the target on either side once it is bracketed (a bisection where the secant would
+    land outside), else through the two nearest, clipped to [lo, hi]; a step onto a
+    point already tried stops the search (the target is out of reach there)."""
+
+    def gap(value: float) -> float:
+        return float(np.log(max(value, 1e-9) / target))
+
+    x = float(np.clip(first, lo, hi))
     for _ in range(MATCH_ITERATIONS):
-        investment *= target_value / max(achieved, 1e-9)
-        current = replace(policy, investment=investment)
-        achieved = pilot(current)
-        if close(achieved):
+        if any(abs(x - p[0]) < 1e-9 for p in points):
             break
-    return current, achieved
+        points.append((x, pilot(x)))
+        if abs(points[-1][1] - target) <= MATCH_TOLERANCE * target:
+            break
+        below = [p for p in points if gap(p[1]) < 0]
+        above = [p for p in points if gap(p[1]) > 0]
+        if below and above:
+            a, b = max(below, key=lambda p: p[0]), min(above, key=lambda p: p[0])
+        else:
+            a, b = sorted(points, key=lambda p: abs(gap(p[1])))[:2]
+        ga, gb = gap(a[1]), gap(b[1])
+        x = a[0] - ga * (b[0] - a[0]) / (gb - ga) if gb != ga else 0.5 * (a[0] + b[0])
+        if below and above and not min(a[0], b[0]) < x < max(a[0], b[0]):
+            x = 0.5 * (a[0] + b[0])
+        x = float(np.clip(x, lo, hi))
+    return min(points, key=lambda p: abs(gap(p[1])))
 
 
 def calibrate_preset(
@@ -187,9 +316,13 @@ def run_experiment(
     progress: Progress | None = None,
     care_top: int = 100,
     planning: DemandEstimate | None = None,
+    memory: float | None = None,
 ) -> ExperimentResult:
     """Run every cell of `experiment` on `world`; see the module docstring. `planning`:
-    the demand every policy plans with at the start (None: the world's true rates)."""
+    the demand every policy plans with at the start (None: the world's true rates).
+    `memory`: bytes a local cluster may take (None: what the machine has free now); it
+    gets as many workers as fit (`simulations.footprint`), or runs here, or the
+    simulation is refused (SimulationTooLarge) before any work."""
     world.validate()
     if planning is not None:
         planning.fits(world)
@@ -210,18 +343,43 @@ def run_experiment(
     ]  # fmt: skip
     matched_rows = []
     # One pool for the pilots and the cells: a local cluster starts once.
-    with pool(engine, address, len(cells) + len(to_match)) as runner:
+    chunks = len(cells) + len(to_match)
+    footprint = simulation_footprint(world, planning, max(conditions, key=lambda c: c.days))
+    workers, notes = None, []
+    if choose_engine(engine, address or dask_address(), chunks) == "local":
+        free = memory if memory is not None else available()
+        sizing = size_workers(footprint, local_workers(chunks), free)
+        log.info(
+            "simulation: about %s a worker (%s shared, %s a cell), %s free: %d worker(s)",
+            gigabytes(footprint.worker), gigabytes(footprint.shared), gigabytes(footprint.cell),
+            gigabytes(free), sizing.workers,
+        )  # fmt: skip
+        workers = sizing.workers
+        if sizing.note:
+            notes.append(sizing.note)
+            log.warning("%s", sizing.note)
+        if workers == 0:
+            engine = "inline"
+    n_levels = len({(c.holding_rate, p) for c in conditions for p in range(len(policies))})
+    # Progress in steps of about one run: the reference's pilot, a match's few pilots
+    # (MATCH_STEPS), each policy's first levels, then the cells.
+    steps = Steps(progress, (1 + MATCH_STEPS * len(to_match) if to_match else 0) + n_levels
+                  + len(cells))  # fmt: skip
+    with pool(engine, address, chunks, workers or None) as runner:
+        world_shared = {"world": world, "behaviour": behaviour, "planning": planning}
         if to_match:
             ref = policies[names.index(str(experiment.match_inventory))]
             base = conditions[0]
-            target = run_policy(
-                world, behaviour, ref, base, experiment.seed, PILOT_REPLICATION, planning
-            ).totals["inventory_value"]
+            (target,) = runner.map(
+                _pilot_cell, [ref], progress=steps.of(1),
+                shared={**world_shared, "conditions": base, "seed": experiment.seed},
+            )  # fmt: skip
             fits = runner.map(
                 _match_cell,
                 [policies[i] for i in to_match],
-                shared={"world": world, "behaviour": behaviour, "target": target,
-                        "conditions": base, "seed": experiment.seed, "planning": planning},
+                progress=steps.of(MATCH_STEPS),
+                shared={**world_shared, "target": target, "conditions": base,
+                        "seed": experiment.seed},
             )  # fmt: skip
             tuned = list(policies)
             for i, (fit, value) in zip(to_match, fits, strict=True):
@@ -233,21 +391,31 @@ def run_experiment(
                 log.info("%s: investment %s for inventory %.0f", fit.name, fit.investment, value)
                 tuned[i] = fit
             policies = tuple(tuned)
+        scenario_policy = {"policies": policies, "conditions": conditions}
+        # The first levels are the same for every replication: planned once per policy
+        # and holding rate (the optimizers' take a solve each).
+        rates = [c.holding_rate for c in conditions]
+        keys = {
+            (s, p): (rates.index(rates[s]), p)
+            for s in range(len(conditions))
+            for p in range(len(policies))
+        }
+        distinct = sorted(set(keys.values()))
+        planned = runner.map(
+            _levels_cell, distinct, progress=steps.of(1),
+            shared={**world_shared, **scenario_policy},
+        )  # fmt: skip
+        first = dict(zip(distinct, planned, strict=True))
+        by_cell = {cell: first[key] for cell, key in keys.items()}
         log.info("running %d cells (%d scenarios x %d policies x %d replications)",
                  len(cells), len(conditions), len(policies), experiment.replications)  # fmt: skip
         runs = runner.map(
             _run_cell,
             cells,
-            progress=progress,
-            shared={
-                "world": world,
-                "behaviour": behaviour,
-                "policies": policies,
-                "conditions": conditions,
-                "seed": experiment.seed,
-                "planning": planning,
-            },
-        )
+            progress=steps.of(1),
+            shared={**world_shared, **scenario_policy, "seed": experiment.seed,
+                    "first": by_cell},
+        )  # fmt: skip
     scenario_names = tuple(name for name, _ in experiment.scenarios)
     frames = []
     for (si, pi, r), run in zip(cells, runs, strict=True):
@@ -285,4 +453,5 @@ def run_experiment(
                 "target_inventory",
             ],
         ),
+        notes=tuple(notes),
     )

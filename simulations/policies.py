@@ -30,13 +30,14 @@ from typing import Protocol
 
 import numpy as np
 
-from forecast.distribution import pmfs
-from optimize.baselines import segment_blind
+from forecast.distribution import grouped_pmfs, pmfs
+from optimize.baselines import blind_costs
 from optimize.economics import DAYS_PER_YEAR, holding_cost
 from optimize.levels import base_stock_levels, min_max_levels, safety_min_max_levels, ss_levels
-from optimize.problem import ReorderProblem
+from optimize.problem import ReorderProblem, catalogue_mix
 from optimize.reservation import reserve_rule, reserve_units
 from optimize.solve import solve
+from optimize.value_curve import BATCH_SUPPORT
 
 
 @dataclass(frozen=True)
@@ -81,9 +82,13 @@ class Reserve:
     daily_var: np.ndarray
     ratio: np.ndarray
 
-    def units(self, days_to_arrival: np.ndarray) -> np.ndarray:
+    def units(self, days_to_arrival: np.ndarray, skus: np.ndarray | None = None) -> np.ndarray:
+        """Units held back per SKU, `days_to_arrival` days before its next delivery; with
+        `skus`, of those SKUs only (`days_to_arrival` one value each)."""
         t = np.maximum(days_to_arrival, 0.0)
-        return reserve_units(self.daily_mean * t, self.daily_var * t, self.ratio)
+        if skus is None:
+            return reserve_units(self.daily_mean * t, self.daily_var * t, self.ratio)
+        return reserve_units(self.daily_mean[skus] * t, self.daily_var[skus] * t, self.ratio[skus])
 
 
 @dataclass(frozen=True)
@@ -203,22 +208,38 @@ class OptimizerPolicy:
 
     def problem(self, view: PlanningView, position: np.ndarray | None = None) -> ReorderProblem:
         """The reorder problem this policy solves: demand over each SKU's protection
-        interval, whole units, from `position` (default: empty shelves)."""
+        interval from `position` (default: empty shelves), in whole units."""
+        return self.lot_problem(view, position, lots=False)[0]
+
+    def lot_problem(
+        self, view: PlanningView, position: np.ndarray | None = None, lots: bool = True
+    ) -> tuple[ReorderProblem, np.ndarray]:
+        """`problem`, with `lots` in lots of units where a SKU's demand spans more than
+        POLICY_POINTS units (demand, stock, costs and values per lot); and the units per
+        lot of each SKU (1: whole units)."""
         n, k = view.daily_mean.shape
         mean = view.daily_mean * view.protection_days[:, None]
         var = np.maximum(view.daily_var * view.protection_days[:, None], mean)
-        flat = pmfs(mean, var)
+        stockout = view.stockout_cost
+        if not self.churn_aware:  # the catalogue's mix in units, whatever the lots
+            stockout = blind_costs(stockout, catalogue_mix(mean))
+        if lots:
+            flat, lot = grouped_pmfs(mean, var, POLICY_POINTS)
+        else:
+            flat, lot = pmfs(mean, var), np.ones(n, dtype=np.int64)
+        size = lot.astype(float)
         by_sku = tuple(tuple(flat[i * k : (i + 1) * k]) for i in range(n))
+        holding = holding_cost(
+            view.unit_cost, self.holding_factor * view.holding_rate, view.protection_days
+        )
         problem = ReorderProblem(
             sku_ids=np.arange(n),
             segments=view.segments,
             pmfs=by_sku,
-            stockout_cost=view.stockout_cost,
-            position=np.zeros(n) if position is None else position,
-            unit_cost=view.unit_cost,
-            holding_cost=holding_cost(
-                view.unit_cost, self.holding_factor * view.holding_rate, view.protection_days
-            ),
+            stockout_cost=stockout * size[:, None],
+            position=np.zeros(n) if position is None else np.asarray(position) / size,
+            unit_cost=view.unit_cost * size,
+            holding_cost=holding * size,
             pack_size=np.ones(n, dtype=np.int64),
             moq=np.zeros(n, dtype=np.int64),
             unit_volume=np.zeros(n),
@@ -228,26 +249,39 @@ class OptimizerPolicy:
             supplier_min_value=np.zeros(1),
             supplier_order_cost=np.zeros(1),
             budget=self.investment,
-            interval_mean=mean,
-            interval_var=var,
+            interval_mean=mean / size[:, None],
+            interval_var=var / size[:, None] ** 2,
             protection_days=view.protection_days,
         )
-        return problem if self.churn_aware else segment_blind(problem)
+        return problem, lot
 
     def levels(self, view: PlanningView) -> Levels:
-        problem = self.problem(view)
+        problem, lot = self.lot_problem(view)
         solution = solve(problem)
-        target = solution.quantity.astype(float)
-        # Every unit's value up to the target (at least one), for reviews short of money.
-        counts = np.maximum(target.astype(np.int64), 1)
-        start = np.r_[0, np.cumsum(counts)]
+        target = (solution.quantity * lot).astype(float)
+        # Every unit's value up to the target (at least one lot), for reviews short of
+        # money: a lot's value shared by its units.
+        counts = np.maximum(solution.quantity.astype(np.int64), 1)
+        start = np.r_[0, np.cumsum(counts * lot)]
         values = np.concatenate(
-            [c.unit_values(0, int(m)) for c, m in zip(solution.curves, counts, strict=True)]
+            [
+                np.repeat(c.unit_values(0, int(m)) / size, size)
+                for c, m, size in zip(solution.curves, counts, lot, strict=True)
+            ]
         )
         reserve = None
         if self.churn_aware and self.reserve and len(view.segments) > 1:
             reserve = _littlewood(view)
         return Levels(target - 1.0, target, reserve, unit_value=(start, values))
+
+
+#: A simulated optimizer replans many times a run: a SKU whose demand over the
+#: protection interval spans more units than this (a wholesaler's SKU of thousands;
+#: its segments' spans added up) is planned in lots, so its value curve has at most
+#: about this many points: few enough for the optimizer's batched FFT
+#: (`optimize.value_curve.BATCH_SUPPORT`, a cumulative support of at most that many
+#: points). Its levels then move in steps of one lot.
+POLICY_POINTS = BATCH_SUPPORT // 2 - 1
 
 
 def _littlewood(view: PlanningView) -> Reserve:

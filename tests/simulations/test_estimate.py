@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from simulations.engine import Conditions, run_policy
@@ -51,6 +52,23 @@ def test_a_dataset_is_estimated_close_to_the_truth_behind_it(tiny_world: Generat
     # The estimated world runs.
     run = run_policy(world, behaviour, BaseStockPolicy(), Conditions(days=30))
     assert run.segment["units_requested"].sum() > 0
+
+
+def test_a_one_off_bulk_line_does_not_become_the_units_of_every_line(
+    tiny_world: GeneratedWorld,
+) -> None:
+    """A wholesaler's 80,995 units once (the forecast keeps it out of demand): the
+    simulated SKU's lines stay the size they usually are."""
+    orders = tiny_world.dataset.orders
+    sku = orders["sku_id"].value_counts().index[0]
+    before, _, _ = from_dataset(tiny_world.dataset, churn="preset")
+    bulk = orders[orders["sku_id"] == sku].iloc[[-1]].copy()
+    bulk["order_id"], bulk["quantity"] = "BULK-1", 80_995
+    dataset = replace(tiny_world.dataset, orders=pd.concat([orders, bulk], ignore_index=True))
+    after, _, _ = from_dataset(dataset, churn="preset")
+    i = list(after.sku_ids).index(sku)
+    assert after.mean_quantity[i] == pytest.approx(before.mean_quantity[i])
+    assert after.mean_quantity.max() < 1_000
 
 
 def test_fitted_churn_is_used_when_the_history_allows(tiny_world: GeneratedWorld) -> None:

@@ -133,3 +133,27 @@ def test_no_reserve_for_a_premium_below_ten_percent() -> None:
     apart = replace(_view([6.0], k=2), stockout_cost=np.array([[12.0, 10.0]]))
     reserve = OptimizerPolicy(churn_aware=True).levels(apart).reserve
     assert reserve is not None and reserve.units(np.array([10.0]))[0] > 0.0
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_a_wide_sku_is_planned_in_lots_within_a_lot_of_the_unit_plan(k: int) -> None:
+    """A wholesaler's SKU (300 units a day, lumpy) beside a small one: the policy plans
+    the wide one in lots of units (its curve in a few hundred points), and its level
+    lands within one lot of the optimizer's level in single units; the small one is
+    planned in units, exactly as the optimizer plans it."""
+    from optimize.solve import solve
+
+    view = _view([300.0, 2.0], var=[300.0 * 60, 2.0 * 3], k=k)
+    policy = OptimizerPolicy()
+    problem, lot = policy.lot_problem(view)
+    assert lot[0] > 1 and lot[1] == 1
+    assert sum(p.size for p in problem.pmfs[0]) < 600
+    levels = policy.levels(view)
+    exact = solve(policy.problem(view)).quantity
+    assert abs(levels.order_up_to[0] - exact[0]) <= lot[0]
+    assert levels.order_up_to[1] == exact[1]
+    # Every unit up to the level has a value; a lot's units share it.
+    assert levels.unit_value is not None
+    start, values = levels.unit_value
+    first = values[start[0] : start[0] + lot[0]]
+    assert np.allclose(first, first[0]) and first[0] > 0
