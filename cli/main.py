@@ -52,7 +52,8 @@ from replenish.pipeline import run as run_pipeline
 from replenish.pipeline import write as write_outputs
 from replenish.planning import PlannedDataset, PlanRequest, PlanRun, plan_dataset, write_plan
 from replenish.report import write_report
-from runtime.parallel import ENGINES
+from runtime.parallel import ENGINES, ParallelError, set_engine_verbosity
+from simulations.footprint import SimulationTooLarge
 from simulations.textbook import Costs, Policy, exact_cost, simulate_policy
 from simulations.world import PRESETS, SIZES, GeneratedWorld, generate, params_for
 
@@ -66,19 +67,38 @@ log = logging.getLogger("replenish")
 
 @app.callback()
 def main(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")] = False,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "--verbose",
+            "-v",
+            count=True,
+            help="Log each stage with its time and peak memory; -vv also the parallel "
+            "engine's (Dask's) own messages.",
+        ),
+    ] = 0,
 ) -> None:
     """Churn-aware demand forecasting and replenishment."""
+    levels = {0: logging.WARNING, 1: logging.INFO}
     logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
+        level=levels.get(verbose, logging.DEBUG),
         format="%(message)s",
         datefmt="%H:%M:%S",
         handlers=[RichHandler(console=err_console, show_path=False)],
         force=True,
     )
-    # Dask's own start-up chatter would drown the steps a person follows.
-    for noisy in ("distributed", "cmdstanpy", "prophet"):
+    # The libraries' own chatter (font caches, compilers, samplers) would drown the
+    # stages a person follows; Dask's is for -vv.
+    for noisy in QUIET_LIBRARIES:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    set_engine_verbosity(verbose >= 2)
+
+
+#: Libraries whose INFO messages are not the product's stages.
+QUIET_LIBRARIES = (
+    "cmdstanpy", "prophet", "matplotlib", "pytensor", "pymc", "pymc_marketing", "arviz",
+    "numba", "fontTools",
+)  # fmt: skip
 
 
 def entry() -> None:
@@ -253,9 +273,21 @@ def _run_pipeline(
     report in `language`."""
     with progress_bar() as progress:
         bars = StageBars(progress)
-        outcome = run_pipeline(dataset, settings, bars.stage, bars.forecast_progress)
-        with bars.stage("writing the report"):
-            write_outputs(outcome, out, partial(write_report, language=language))
+        try:
+            outcome = run_pipeline(
+                dataset, settings, bars.stage, bars.progress_of("forecast"),
+                bars.progress_of("simulation"),
+            )  # fmt: skip
+            with bars.stage("writing the report"):
+                write_outputs(outcome, out, partial(write_report, language=language))
+        except (ParallelError, SimulationTooLarge) as exc:
+            progress.stop()
+            err_console.print(
+                f"[red]error[/]: the {bars.current or 'main job'} stage stopped: "
+                f"{escape(str(exc))}; the outputs of earlier runs stay as they were",
+                soft_wrap=True, highlight=False,
+            )  # fmt: skip
+            raise typer.Exit(code=1) from None
     _print_outcome(outcome, out)
     return outcome
 
@@ -564,7 +596,7 @@ def _plan_with_progress(dataset: Dataset, request: PlanRequest, engine: str) -> 
         bars = StageBars(progress, {"forecast": f"forecasting {len(dataset.skus):,} SKUs"})
         return plan_dataset(
             dataset, request, engine=engine, stage=bars.stage,
-            forecast_progress=bars.forecast_progress,
+            forecast_progress=bars.progress_of("forecast"),
         )  # fmt: skip
 
 

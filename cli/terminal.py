@@ -26,11 +26,13 @@ from rich.progress import (
     TaskID,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.table import Table
 
 from contract.dataset import Dataset, check_folder
 from contract.validation import Report
+from runtime.memory import PeakMemory, gigabytes
 
 console = Console()
 err_console = Console(stderr=True)
@@ -38,13 +40,16 @@ log = logging.getLogger("replenish")
 
 
 def progress_bar() -> Progress:
-    """A progress display on stderr: spinner, description, bar, count, elapsed time."""
+    """A progress display on stderr: spinner, description, bar, count, elapsed time and
+    the time left (estimated from the steps done so far)."""
     return Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
         console=err_console,
         transient=False,
     )
@@ -52,12 +57,17 @@ def progress_bar() -> Progress:
 
 @contextmanager
 def stage(progress: Progress, description: str) -> Iterator[None]:
-    """A one-step task on the progress display, logged with its duration."""
+    """A one-step task on the progress display, logged once with its duration and the
+    peak memory of this process and its workers."""
     task = progress.add_task(description, total=1)
     started = time.perf_counter()
-    yield
+    with PeakMemory() as memory:
+        yield
     progress.update(task, completed=1)
-    log.info("%s: %.1f s", description, time.perf_counter() - started)
+    log.info(
+        "%s: %.1f s, peak %s", description, time.perf_counter() - started,
+        gigabytes(memory.peak),
+    )  # fmt: skip
 
 
 def fmt_table(title: str, frame: pd.DataFrame, formats: dict[str, Callable[[float], str]]) -> Table:
@@ -111,25 +121,39 @@ def load_or_exit(folder: Path) -> Dataset:
 
 
 class StageBars:
-    """A progress bar per named stage of work (`stage(name)`, a context), and the
-    forecast's chunks moving the "forecast" bar (`forecast_progress(done, total)`): what
-    `replenish.planning.plan_dataset` and the main job report through."""
+    """A progress bar per named stage of work (`stage(name)`, a context, logged once
+    with its time and peak memory), moved by `progress(name, done, total)` as the
+    stage's steps finish (the forecast's chunks, the simulation's runs): what
+    `replenish.planning.plan_dataset` and the main job report through. `current`: the
+    stage under way (for an error that names it)."""
 
     def __init__(self, progress: Progress, labels: dict[str, str] | None = None) -> None:
         self.progress, self.labels = progress, labels or {}
         self.tasks: dict[str, TaskID] = {}
+        self.current: str | None = None
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         self.tasks[name] = self.progress.add_task(self.labels.get(name, name), total=1)
+        self.current = name
         started = time.perf_counter()
-        yield
-        self.progress.update(self.tasks[name], completed=1, total=1)
-        log.info("%s: %.1f s", name, time.perf_counter() - started)
+        with PeakMemory() as memory:
+            yield
+        task = self.progress.tasks[self.tasks[name]]
+        self.progress.update(self.tasks[name], completed=task.total, total=task.total)
+        self.current = None
+        log.info("%s: %.1f s, peak %s", name, time.perf_counter() - started, gigabytes(memory.peak))
+
+    def progress_of(self, name: str) -> Callable[[int, int], None]:
+        """`(done, total)` for the stage `name`'s bar."""
+        return lambda done, total: self.update(name, done, total)
+
+    def update(self, name: str, done: int, total: int) -> None:
+        if name in self.tasks:
+            self.progress.update(self.tasks[name], completed=done, total=max(total, 1))
 
     def forecast_progress(self, done: int, total: int) -> None:
-        if "forecast" in self.tasks:
-            self.progress.update(self.tasks["forecast"], completed=done, total=max(total, 1))
+        self.update("forecast", done, total)
 
 
 def finite(value: float | None) -> float | None:

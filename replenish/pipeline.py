@@ -79,11 +79,11 @@ class Outcome:
 
 @contextmanager
 def _timed(seconds: dict[str, float], name: str, stage: Stage) -> Iterator[None]:
+    """`stage(name)`, its seconds kept (the stage itself says them to the person)."""
     started = time.perf_counter()
     with stage(name):
         yield
     seconds[name] = time.perf_counter() - started
-    log.info("%s: %.1f s", name, seconds[name])
 
 
 def run(
@@ -91,8 +91,11 @@ def run(
     settings: RunSettings | None = None,
     stage: Stage = no_stage,
     forecast_progress: Callable[[int, int], None] | None = None,
+    simulation_progress: Callable[[int, int], None] | None = None,
 ) -> Outcome:
-    """Forecast, plan (and the two baselines), simulate and list customers to care for."""
+    """Forecast, plan (and the two baselines), simulate and list customers to care for.
+    `forecast_progress` and `simulation_progress` get (done, total) as the forecast's
+    chunks and the simulation's runs finish."""
     cfg = settings or RunSettings()
     seconds: dict[str, float] = {}
     notes: list[str] = []
@@ -157,8 +160,10 @@ def run(
             # The policies plan with the product's forecast, not the world's own rates.
             planning = planning_demand(world, forecast)
             simulation = run_experiment(
-                world, behaviour, experiment, engine=cfg.engine, planning=planning
-            )
+                world, behaviour, experiment, engine=cfg.engine, planning=planning,
+                progress=simulation_progress,
+            )  # fmt: skip
+            notes.extend(simulation.notes)
     return Outcome(
         dataset=dataset,
         forecast=forecast,
