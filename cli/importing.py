@@ -20,7 +20,13 @@ from replenish.importing.reading import ENCODINGS
 
 
 def import_cmd(
-    src: Annotated[Path, typer.Argument(help="The export: .csv / .txt / .tsv or .xlsx.")],
+    src: Annotated[
+        Path,
+        typer.Argument(
+            help="The export: .csv / .txt / .tsv or .xlsx of order lines, or a folder of "
+            "them with an item master, suppliers and customers beside them."
+        ),
+    ],
     out: Annotated[Path, typer.Argument(help="The dataset folder to write.")],
     mapping: Annotated[
         Path | None,
@@ -48,7 +54,8 @@ def import_cmd(
         bool, typer.Option(help="Replace OUT even if it holds more than an earlier import.")
     ] = False,
 ) -> None:
-    """Turn a raw export of order lines into a dataset folder `replenish validate` accepts.
+    """Turn a raw export of order lines (a file, or a folder that also holds an item
+    master, suppliers and customers) into a dataset folder `replenish validate` accepts.
 
     Cancellations are netted against the lines they cancel, returns kept apart, repeated
     lines summed, non-product codes (postage, fees) left out; OUT/import/import_report.json
@@ -80,6 +87,12 @@ def import_cmd(
         console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(code=1) from None
     report = result.report
+    files = report.get("files", {})
+    for table, entry in files.items():
+        if table != "ignored":
+            console.print(f"{table}: {escape(entry['file'])} (found by {entry['found_by']})")
+    if files.get("ignored"):
+        console.print(f"left aside: {escape(', '.join(files['ignored']))}")
     _print_mapping(report["columns"], tuple(report["guessed_columns"]))
     read = report["read"]
     console.print(
@@ -103,8 +116,23 @@ def import_cmd(
         console.print(fmt_table("Rows taken out or changed, per rule", rules.set_index("rule"), {}))
     changes = ", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in report["changes"].items())
     console.print(f"kept {report['rows']['kept']:,} rows; {changes}")
+    _print_defaults(report.get("filled", {}))
     written = ", ".join(f"{k} {v:,}" for k, v in report["written"].items())
     console.print(f"wrote {out} ({written}); report in {out / 'import' / 'import_report.json'}")
+
+
+def _print_defaults(filled: dict[str, dict[str, dict[str, object]]]) -> None:
+    """The fields the import had to default, per table: rows and the value used."""
+    rows = [
+        {"table": table, "field": name, "rows": source["default"],
+         "default": str(source.get("default_value", ""))}
+        for table, fields in filled.items()
+        for name, source in fields.items()
+        if source.get("default")
+    ]  # fmt: skip
+    if rows:
+        frame = pd.DataFrame(rows).set_index("table")
+        console.print(fmt_table("Defaults used (import_report.json: filled)", frame, {}))
 
 
 def _print_mapping(columns: dict[str, str], guessed: tuple[str, ...]) -> None:

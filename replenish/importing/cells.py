@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from replenish.importing.reading import ExportError
+from replenish.importing.errors import ExportError
 
 #: Currency signs and spaces (incl. no-break and thin spaces) that may wrap a number.
 _NOISE = "[\\s\u00a0\u202f£$€¥￥]"

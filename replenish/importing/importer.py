@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -31,8 +31,11 @@ from replenish.importing.cells import (
     parse_numbers,
 )
 from replenish.importing.cleaning import ACTIONS, KEPT, Cleaned, clean_lines
-from replenish.importing.mapping import Mapping, guess
-from replenish.importing.reading import ExportError, RawExport, read_export
+from replenish.importing.errors import ExportError
+from replenish.importing.folder import ExportFiles, find_files
+from replenish.importing.mapping import ImportDefaults, Mapping, SideSpec, guess
+from replenish.importing.reading import RawExport, likely_encoding, read_export
+from replenish.importing.side_tables import Filled, SideTable, combine, read_side_table
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +61,40 @@ def preview(
     src: Path, mapping: Mapping, rows: int = 5
 ) -> tuple[Mapping, tuple[str, ...], pd.DataFrame]:
     """The mapping as it would be used (fields guessed filled in) and the first rows of
-    the export under the contract's names, before anything is cleaned."""
-    raw = read_export(src, mapping.format.encoding, mapping.format.delimiter, mapping.format.sheet)
-    full, guessed = guess(mapping, list(raw.frame.columns))
+    the export's order lines (in a folder, its order-lines file) under the contract's
+    names, before anything is cleaned."""
+    files = _files(src, mapping)
+    fmt = mapping.format
+    raw = read_export(files.orders, fmt.encoding, fmt.delimiter, fmt.sheet)
+    full, guessed = _guess(mapping, raw, files.orders)
     head = raw.frame.head(rows)[list(full.columns.values())]
     head.columns = list(full.columns)
     return full, guessed, head
+
+
+def _files(src: Path, mapping: Mapping) -> ExportFiles:
+    """The export's files: `src` itself, or what an export folder holds (`folder`)."""
+    if src.is_dir():
+        return find_files(src, mapping)
+    if mapping.files:
+        raise ExportError(f"the mapping's [files] names files of a folder; {src} is a file")
+    return ExportFiles(src)
+
+
+def _guess(mapping: Mapping, raw: RawExport, path: Path) -> tuple[Mapping, tuple[str, ...]]:
+    """`guess` on the export's header, the error naming a likelier encoding when the
+    header read looks like mojibake."""
+    header = list(raw.frame.columns)
+    try:
+        return guess(mapping, header)
+    except ExportError as exc:
+        other = likely_encoding(header, raw.encoding)
+        if other is None:
+            raise
+        raise ExportError(
+            f"{exc}. The header of {path.name} reads like text in another encoding: try "
+            f"--encoding {other}"
+        ) from None
 
 
 def import_export(
@@ -74,7 +105,9 @@ def import_export(
     overwrite: bool = False,
     limits: Limits | None = None,
 ) -> ImportResult:
-    """Import `src` into the dataset folder `out` (None: check only, write nothing).
+    """Import `src` (an export of order lines, or an export folder holding one and any
+    item master, supplier and customer lists beside it) into the dataset folder `out`
+    (None: check only, write nothing).
 
     Raises ExportError with what to do when the export cannot be read or mapped, or
     when `out` holds something other than an earlier import (unless `overwrite`).
@@ -83,10 +116,11 @@ def import_export(
     today = today or date.today()
     if out is not None:
         _check_target(out, overwrite)
+    files = _files(src, mapping)
     fmt = mapping.format
-    raw = read_export(src, fmt.encoding, fmt.delimiter, fmt.sheet, limits)
-    log.info("read %s: %d rows, %d columns", src.name, len(raw.frame), raw.frame.shape[1])
-    mapping, guessed = guess(mapping, list(raw.frame.columns))
+    raw = read_export(files.orders, fmt.encoding, fmt.delimiter, fmt.sheet, limits)
+    log.info("read %s: %d rows, %d columns", files.orders.name, len(raw.frame), raw.frame.shape[1])
+    mapping, guessed = _guess(mapping, raw, files.orders)
     if "unit_price" not in mapping.columns:
         raise ExportError(
             "the export has no price column the import recognises, and the contract needs "
@@ -94,16 +128,37 @@ def import_export(
         )
     lines, how = _parse(raw, mapping)
     cleaned = clean_lines(lines, mapping.rules, pd.Timestamp(today))
-    tables, assumed_costs = _derive(cleaned, lines, mapping)
+    side = {
+        table: read_side_table(
+            path, table, mapping.side.get(table, SideSpec()), fmt.encoding, fmt.delimiter,
+            how["decimal"], limits,
+        )
+        for table, path in files.side.items()
+    }  # fmt: skip
+    tables, filled = _derive(cleaned, lines, mapping, side)
     try:
         dataset = Dataset.from_frames(tables, today=today)
-    except DatasetError as exc:  # the rules above should make this impossible
+    except DatasetError as exc:
         raise ExportError(
-            "the cleaned export still breaks the contract (please report this):\n"
-            + exc.report.format()
+            "the tables made from the export break the contract (the side files' values "
+            "above, or please report this):\n" + exc.report.format()
         ) from None
-    report = _report(src, raw, mapping, guessed, how, lines, cleaned, tables)
-    report["changes"]["skus_with_assumed_cost"] = assumed_costs
+    report = _report(files.orders, raw, mapping, guessed, how, lines, cleaned, tables)
+    cost = filled["skus"].sources.get("unit_cost", {})
+    report["changes"]["skus_with_assumed_cost"] = int(cost.get("default", 0))
+    report["files"] = {
+        "orders": {"file": files.orders.name, "found_by": files.found_by.get("orders", "given")},
+        **{t: {**t_.report, "found_by": files.found_by[t]} for t, t_ in side.items()},
+        "ignored": list(files.ignored),
+    }
+    report["filled"] = {name: f.sources for name, f in filled.items() if f.sources}
+    mapping = replace(
+        mapping,
+        files={t: p.name for t, p in [("orders", files.orders), *files.side.items()]}
+        if src.is_dir() else {},
+        side={t: replace(mapping.side.get(t, SideSpec()), columns=t_.report["columns"])
+              for t, t_ in side.items()},
+    )  # fmt: skip
     result = ImportResult(dataset, report, mapping, cleaned.returns)
     if out is not None:
         _write(result, out)
@@ -211,51 +266,127 @@ def _mode(values: pd.Series, by: pd.Series) -> pd.Series:
 
 
 def _derive(
-    cleaned: Cleaned, parsed: pd.DataFrame, mapping: Mapping
-) -> tuple[dict[str, pd.DataFrame], int]:
-    """The contract's tables from the kept lines: skus (name, category, supplier, price
-    and cost), suppliers, customers (since their first order) and orders; and how many
-    SKUs had no cost in the export (their cost is the price less the default margin)."""
+    cleaned: Cleaned, parsed: pd.DataFrame, mapping: Mapping, side: dict[str, SideTable]
+) -> tuple[dict[str, pd.DataFrame], dict[str, Filled]]:
+    """The contract's tables from the kept lines and the side tables beside them: skus
+    (the item master's fields where it has them, else what the lines say: name,
+    category, supplier, price and cost, pack; else the defaults), suppliers (the supplier
+    list's, else the defaults), customers (the customer list's, since their first order
+    at the latest) and orders; and where every field came from (`Filled`)."""
     lines = cleaned.lines
     defaults = mapping.defaults
     kept = parsed[cleaned.fate == KEPT]
+    by_sku = kept["sku_id"].to_numpy()
     sku_ids = pd.Index(pd.unique(lines["sku_id"]))
-    sku = kept["sku_id"]
-    price = kept["unit_price"].where(kept["unit_price"] > 0)
-    unit_price = price.groupby(sku.to_numpy()).median().reindex(sku_ids)
-    cost = kept["unit_cost"].where(kept["unit_cost"] >= 0).groupby(sku.to_numpy()).median()
-    cost = cost.reindex(sku_ids)
-    assumed = cost.isna()
-    cost = cost.fillna(unit_price * (1 - defaults.margin)).round(4)
+    master = side["skus"].frame if "skus" in side else None
+    master_file = side["skus"].report["file"] if "skus" in side else ""
+    filled = {name: Filled(name) for name in ("skus", "suppliers", "customers")}
+
+    def sku_field(name: str, from_lines: pd.Series | None, default: object,
+                  described: str | None = None) -> pd.Series:  # fmt: skip
+        given = master[name] if master is not None and name in master else None
+        layers = [(master_file, given), ("order lines", from_lines)]
+        return combine(sku_ids, name, layers, default, filled["skus"], described)
+
+    price = kept["unit_price"].where(kept["unit_price"] > 0).groupby(by_sku).median()
+    unit_price = sku_field("unit_price", price, np.nan).astype(float)
+    cost = kept["unit_cost"].where(kept["unit_cost"] >= 0).groupby(by_sku).median()
+    margin = f"unit_price x (1 - {defaults.margin:g})"
+    unit_cost = sku_field("unit_cost", cost, unit_price * (1 - defaults.margin), margin)
     pack = kept["pack_size"].where((kept["pack_size"] >= 1) & (kept["pack_size"] % 1 == 0))
-    pack_size = pack.groupby(sku.to_numpy()).median().reindex(sku_ids).fillna(1).astype("int64")
-    supplier = _mode(kept["supplier_id"], sku).reindex(sku_ids).fillna(defaults.supplier_id)
+    names = ("name", "sku_name"), ("category", "category"), ("supplier_id", "supplier_id")
+    text = {
+        field_: sku_field(field_, _mode(kept[column], kept["sku_id"]), fallback)
+        for (field_, column), fallback in zip(names, ("", "", defaults.supplier_id), strict=True)
+    }
     skus = pd.DataFrame(
         {
             "sku_id": sku_ids,
-            "name": _mode(kept["sku_name"], sku).reindex(sku_ids).fillna("").to_numpy(),
-            "category": _mode(kept["category"], sku).reindex(sku_ids).fillna("").to_numpy(),
-            "supplier_id": supplier.to_numpy(),
-            "unit_cost": cost.to_numpy(),
+            **{k: v.astype(str).to_numpy() for k, v in text.items()},
+            "unit_cost": unit_cost.astype(float).round(4).to_numpy(),
             "unit_price": unit_price.round(4).to_numpy(),
-            "pack_size": pack_size.to_numpy(),
+            "pack_size": sku_field("pack_size", pack.groupby(by_sku).median(), 1)
+            .astype("int64")
+            .to_numpy(),
         }
     )
-    suppliers = pd.DataFrame(
-        {
-            "supplier_id": pd.unique(skus["supplier_id"]),
-            "lead_time_days": defaults.lead_time_days,
-        }
-    )
-    suppliers["name"] = suppliers["supplier_id"]
+    if master is not None:  # what only an item master holds
+        for name, fallback in (("moq", 0), ("unit_volume", 0.0)):
+            if name in master:
+                skus[name] = sku_field(name, None, fallback).to_numpy()
+        if "lead_time_days" in master:
+            lead = sku_field("lead_time_days", None, np.nan, "the supplier's")
+            skus["lead_time_days"] = lead.astype(float).to_numpy()
+        if "substitutes" in master:
+            skus["substitutes"] = _known_substitutes(
+                sku_field("substitutes", None, ""), set(sku_ids), filled["skus"]
+            ).to_numpy()
+    suppliers = _suppliers(pd.Index(pd.unique(skus["supplier_id"])), side, defaults, filled)
     named = lines[lines["customer_id"].notna()]
-    customers = named.groupby("customer_id", sort=False)["date"].min().rename("since").reset_index()
+    customers = _customers(named, side.get("customers"), filled["customers"])
     orders = lines[["order_id", "date", "customer_id", "sku_id", "quantity", "unit_price",
                     "quantity_short"]]  # fmt: skip
     tables = {"suppliers": suppliers, "skus": skus, "orders": orders}
     if not customers.empty:
         tables["customers"] = customers
-    return tables, int(assumed.sum())
+    return tables, filled
+
+
+def _suppliers(
+    ids: pd.Index, side: dict[str, SideTable], defaults: ImportDefaults,
+    filled: dict[str, Filled],
+) -> pd.DataFrame:  # fmt: skip
+    """One row per supplier the SKUs name: the supplier list's fields, else defaults."""
+    given = side["suppliers"].frame if "suppliers" in side else None
+    file = side["suppliers"].report["file"] if "suppliers" in side else ""
+    out = pd.DataFrame({"supplier_id": ids})
+    for name, default in (
+        ("name", pd.Series(ids, index=ids)), ("lead_time_days", defaults.lead_time_days),
+        ("lead_time_sd_days", 0.0), ("review_period_days", 7.0), ("min_order_value", 0.0),
+        ("order_cost", 0.0),
+    ):  # fmt: skip
+        layer = given[name] if given is not None and name in given else None
+        described = "the supplier_id" if name == "name" else None
+        value = combine(ids, name, [(file, layer)], default, filled["suppliers"], described)
+        out[name] = value.to_numpy() if name == "name" else value.astype(float).to_numpy()
+    return out
+
+
+def _customers(named: pd.DataFrame, side: SideTable | None, filled: Filled) -> pd.DataFrame:
+    """One row per customer of the lines: the customer list's since (never after their
+    first order), strategic and reputation scores; else the first order's day."""
+    first = named.groupby("customer_id", sort=False)["date"].min()
+    ids = pd.Index(first.index)
+    given = side.frame if side is not None else None
+    file = side.report["file"] if side is not None else ""
+    layer = given["since"] if given is not None and "since" in given else None
+    if layer is not None:
+        later = layer.reindex(ids) > first
+        filled.count("since", "first order (the list's day was after it)", int(later.sum()))
+        layer = layer.where(~layer.index.isin(ids[later.to_numpy()]))
+    since = combine(ids, "since", [(file, layer)], first, filled, "the first order's day")
+    out = pd.DataFrame({"customer_id": ids, "since": pd.to_datetime(since.to_numpy())})
+    for name in ("strategic", "reputation"):
+        if given is not None and name in given:
+            score = combine(ids, name, [(file, given[name])], np.nan, filled, "none")
+            out[name] = score.astype(float).to_numpy()
+    return out
+
+
+def _known_substitutes(cells: pd.Series, known: set[str], filled: Filled) -> pd.Series:
+    """`;`-separated substitutes, those naming no SKU of the dataset left out (counted)."""
+    dropped = 0
+
+    def keep(cell: str) -> str:
+        nonlocal dropped
+        ids = [s.strip() for s in str(cell).split(";") if s.strip()]
+        ok = [s for s in ids if s in known]
+        dropped += len(ids) - len(ok)
+        return ";".join(ok)
+
+    out = cells.map(keep)
+    filled.count("substitutes", "left out: naming no SKU of the dataset", dropped)
+    return out
 
 
 def _report(

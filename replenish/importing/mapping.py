@@ -29,6 +29,24 @@ leaves out from the export's header:
     supplier_id = "UNKNOWN"       # when the export names no supplier
     lead_time_days = 14.0         # for every derived supplier
     margin = 0.35                 # unit cost = price x (1 - margin) when no cost column
+
+An export folder (the order lines and, beside them, an item master, a supplier list, a
+customer list) may name its files and their columns too:
+
+    [files]                       # table = file in the folder (else found by name/header)
+    orders = "orders_export.csv"
+    skus = "item_master.xlsx"
+    suppliers = "vendors.csv"
+    customers = "clients.csv"
+
+    [skus]                        # the item master's columns: contract field = column
+    sku_id = "Article"
+    unit_cost = "EK-Preis"
+    encoding = "cp1252"           # and, where its own, how the file is written
+    [suppliers]
+    supplier_id = "Lieferant"
+    [customers]
+    customer_id = "Kunde"
 """
 
 from __future__ import annotations
@@ -36,10 +54,11 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from replenish.importing.reading import ExportError
+from replenish.importing.errors import ExportError
 
 #: Contract fields an export may carry: the order line's, and the SKU's.
 REQUIRED = ("order_id", "date", "sku_id", "quantity")
@@ -80,6 +99,48 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "unit_cost": ("unitcost", "cost", "purchaseprice", "costprice", "成本", "进价"),
     "pack_size": ("packsize", "pack", "casesize", "unitspercase", "箱规"),
 }  # fmt: skip
+
+#: The tables a folder may add, and each one's key.
+KEYS = {"skus": "sku_id", "suppliers": "supplier_id", "customers": "customer_id"}
+
+#: Header names (lower case, letters and digits only) that usually mean each field.
+SIDE_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
+    "skus": {
+        "sku_id": SYNONYMS["sku_id"],
+        "name": SYNONYMS["sku_name"] + ("title",),
+        "category": SYNONYMS["category"],
+        "supplier_id": SYNONYMS["supplier_id"],
+        "unit_cost": SYNONYMS["unit_cost"],
+        "unit_price": SYNONYMS["unit_price"] + ("listprice", "retailprice", "零售价"),
+        "pack_size": SYNONYMS["pack_size"],
+        "moq": ("moq", "minorderqty", "minimumorderquantity", "minorderquantity", "minqty",
+                "最小订货量", "起订量"),
+        "unit_volume": ("unitvolume", "volume", "cbm", "体积"),
+        "lead_time_days": ("leadtimedays", "leadtime", "lt", "交货期", "提前期"),
+        "substitutes": ("substitutes", "substitute", "alternatives", "替代品"),
+    },
+    "suppliers": {
+        "supplier_id": SYNONYMS["supplier_id"] + ("vendorno", "supplierno", "suppliercode"),
+        "name": ("name", "suppliername", "vendorname", "供应商名称", "名称"),
+        "lead_time_days": ("leadtimedays", "leadtime", "lt", "交货期", "提前期"),
+        "lead_time_sd_days": ("leadtimesddays", "leadtimesd", "leadtimestd", "leadtimestdev",
+                              "交货期标准差"),
+        "review_period_days": ("reviewperioddays", "reviewperiod", "orderingcycle",
+                               "ordercycle", "orderfrequencydays", "订货周期"),
+        "min_order_value": ("minordervalue", "minimumordervalue", "minorder", "minimumorder",
+                            "最低订货金额", "起订金额"),
+        "order_cost": ("ordercost", "costperorder", "fixedordercost", "订货成本"),
+    },
+    "customers": {
+        "customer_id": SYNONYMS["customer_id"],
+        "since": ("since", "customersince", "firstorder", "firstorderdate", "registered",
+                  "registrationdate", "signupdate", "joined", "createdat", "created",
+                  "注册日期", "首次下单"),
+        "strategic": ("strategic", "strategicfit", "strategicscore", "战略"),
+        "reputation": ("reputation", "reputationscore", "信誉"),
+    },
+}  # fmt: skip
+
 
 #: Codes and names that are not products: postage, fees, discounts, manual adjustments.
 #: Short codes some ERPs use for them ("M", "D", "B") are caught by their names, since a
@@ -132,14 +193,35 @@ class ImportDefaults:
     margin: float = 0.35
 
 
+#: The tables an export folder may hold (`[files]`), the order lines first.
+FOLDER_TABLES = ("orders", "skus", "suppliers", "customers")
+#: Keys of a side table's section that say how its file is written, not a column.
+SIDE_FORMAT = ("encoding", "delimiter", "sheet")
+
+
+@dataclass(frozen=True)
+class SideSpec:
+    """A side table's columns (contract field = column of its file) and, where its file
+    is written its own way, its encoding, delimiter or sheet (None: as [format] says)."""
+
+    columns: dict[str, str] = field(default_factory=dict)
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | int = 0
+
+
 @dataclass(frozen=True)
 class Mapping:
-    """Contract field -> export column, and how the export is written and cleaned."""
+    """Contract field -> export column, and how the export is written and cleaned; for
+    an export folder, which file holds which table (`files`) and the side tables' own
+    columns (`side`: skus, suppliers, customers)."""
 
     columns: dict[str, str] = field(default_factory=dict)
     format: ImportFormat = ImportFormat()
     rules: ImportRules = ImportRules()
     defaults: ImportDefaults = ImportDefaults()
+    files: dict[str, str] = field(default_factory=dict)
+    side: dict[str, SideSpec] = field(default_factory=dict)
 
     def to_toml(self) -> str:
         """The mapping as a TOML file the user can edit and pass back with --mapping."""
@@ -149,6 +231,15 @@ class Mapping:
                            ("defaults", self.defaults)):  # fmt: skip
             lines += ["", f"[{name}]"]
             lines += [f"{f.name} = {_toml(getattr(part, f.name))}" for f in fields(part)]
+        if self.files:
+            lines += ["", "[files]"] + [f"{k} = {_toml(v)}" for k, v in self.files.items()]
+        for table, spec in self.side.items():
+            lines += ["", f"[{table}]"] + [f"{k} = {_toml(v)}" for k, v in spec.columns.items()]
+            lines += [
+                f"{k} = {_toml(getattr(spec, k))}"
+                for k in SIDE_FORMAT
+                if getattr(spec, k) not in (None, 0)
+            ]
         return "\n".join(lines) + "\n"
 
 
@@ -177,7 +268,8 @@ def read_mapping(path: Path) -> Mapping:
 
 
 def mapping_from(data: dict[str, Any], source: str = "mapping") -> Mapping:
-    unknown = set(data) - {"columns", "format", "rules", "defaults"}
+    side_names = FOLDER_TABLES[1:]
+    unknown = set(data) - {"columns", "format", "rules", "defaults", "files", *side_names}
     if unknown:
         raise ExportError(f"{source}: unknown section(s) {sorted(unknown)}")
     columns = data.get("columns", {})
@@ -218,8 +310,43 @@ def mapping_from(data: dict[str, Any], source: str = "mapping") -> Mapping:
                 raise ExportError(f"{source}: {name}.{key} must be text")
             values[key] = value
         mapping = replace(mapping, **{name: replace(part, **values)})  # type: ignore[arg-type]
+    files = data.get("files", {})
+    if not isinstance(files, dict) or any(
+        not isinstance(v, str) or not v or "/" in v or "\\" in v for v in files.values()
+    ):
+        raise ExportError(f"{source}: [files] maps tables to file names in the export folder")
+    wrong_tables = sorted(set(files) - set(FOLDER_TABLES))
+    if wrong_tables:
+        raise ExportError(
+            f"{source}: [files] has unknown table(s) {wrong_tables}; tables are "
+            f"{', '.join(FOLDER_TABLES)}"
+        )
+    side = {name: _side_spec(data[name], name, source) for name in side_names if name in data}
+    mapping = replace(mapping, files=dict(files), side=side)
     check_mapping(mapping, source)
     return mapping
+
+
+def _side_spec(given: Any, table: str, source: str) -> SideSpec:
+    """A side table's section: its columns, and its own encoding, delimiter or sheet."""
+    if not isinstance(given, dict):
+        raise ExportError(f"{source}: [{table}] must map contract fields to column names")
+    columns = {k: v for k, v in given.items() if k not in SIDE_FORMAT}
+    known = SIDE_SYNONYMS[table]
+    wrong = sorted(set(columns) - set(known))
+    if wrong:
+        raise ExportError(
+            f"{source}: [{table}] has unknown field(s) {wrong}; fields are {', '.join(known)}"
+        )
+    if any(not isinstance(v, str) or not v for v in columns.values()):
+        raise ExportError(f"{source}: every [{table}] entry must name a column (text)")
+    sheet = given.get("sheet", 0)
+    if isinstance(sheet, bool) or not isinstance(sheet, int | str):
+        raise ExportError(f"{source}: {table}.sheet must be an index or a name")
+    for key in ("encoding", "delimiter"):
+        if key in given and not isinstance(given[key], str):
+            raise ExportError(f"{source}: {table}.{key} must be text")
+    return SideSpec(columns, given.get("encoding"), given.get("delimiter"), sheet)
 
 
 def check_mapping(mapping: Mapping, source: str = "mapping") -> None:
@@ -242,7 +369,15 @@ def check_mapping(mapping: Mapping, source: str = "mapping") -> None:
             raise ExportError(f"{source}: {pattern!r} is not a regular expression: {exc}") from None
 
 
-def _key(name: str) -> str:
+@cache
+def known_header_keys() -> frozenset[str]:
+    """Every header name (as `header_key` writes it) the import recognises in any table."""
+    names = [*SYNONYMS.values()] + [v for t in SIDE_SYNONYMS.values() for v in t.values()]
+    return frozenset(header_key(n) for group in names for n in group)
+
+
+def header_key(name: str) -> str:
+    """A header name as synonyms are written: lower case, letters and digits only."""
     return re.sub(r"[\W_]+", "", name.lower())
 
 
@@ -258,12 +393,12 @@ def guess(mapping: Mapping, header: list[str]) -> tuple[Mapping, tuple[str, ...]
     columns = dict(mapping.columns)
     taken = set(columns.values())
     guessed: list[str] = []
-    keys = {_key(h): h for h in reversed(header)}  # first column wins on a tie
+    keys = {header_key(h): h for h in reversed(header)}  # first column wins on a tie
     for name in FIELDS:
         if name in columns:
             continue
         for synonym in SYNONYMS[name]:
-            column = keys.get(_key(synonym))
+            column = keys.get(header_key(synonym))
             if column is not None and column not in taken:
                 columns[name] = column
                 taken.add(column)

@@ -11,6 +11,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -21,6 +22,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from contract.sources import Limits, available_memory_bytes
+from replenish.importing.errors import ExportError
+from replenish.importing.mapping import header_key, known_header_keys
 
 #: Encodings a user may name; "auto" reads the byte-order mark, else tries UTF-8, then
 #: GB18030 when the text reads as Chinese, else Windows-1252.
@@ -31,10 +34,6 @@ CSV_EXPANSION = 4
 #: An .xlsx is compressed XML: its cells take far more room once read.
 XLSX_EXPANSION = 40
 SNIFF_BYTES = 256 * 1024
-
-
-class ExportError(Exception):
-    """A raw export that cannot be read or imported; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +79,32 @@ def read_export(
     if encoding not in ENCODINGS:
         raise ExportError(f"unknown encoding {encoding!r}; choose one of {', '.join(ENCODINGS)}")
     return _read_csv(path, encoding, delimiter)
+
+
+def read_header(path: Path, encoding: str = "auto", delimiter: str = "auto") -> list[str]:
+    """The column names of an export's header row (the first row of an .xlsx's first
+    sheet), read as `read_export` would, without reading the rest."""
+    if not path.is_file() or path.stat().st_size == 0:
+        raise ExportError(f"{path} is not a file with a header")
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        from python_calamine import CalamineWorkbook
+
+        try:
+            with CalamineWorkbook.from_path(str(path)) as book:
+                row = next(iter(book.get_sheet_by_index(0).iter_rows()), [])
+        except Exception as exc:  # calamine raises its own zip / XML errors
+            raise ExportError(f"{path.name} is not a readable .xlsx workbook: {exc}") from None
+        return [_cell_text(c).strip() for c in row if _cell_text(c).strip()]
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    if encoding == "auto":
+        encoding = _guess_encoding(head)
+    text = _decode_head(head, encoding, path.name)
+    if delimiter == "auto":
+        delimiter = _guess_delimiter(text)
+    elif delimiter == "tab":
+        delimiter = "\t"
+    return [h.strip() for h in next(csv.reader(io.StringIO(text), delimiter=delimiter), [])]
 
 
 def _read_csv(path: Path, encoding: str, delimiter: str) -> RawExport:
@@ -148,8 +173,10 @@ def _as_string(dtype: pa.DataType) -> pd.StringDtype[Literal["pyarrow"]] | None:
 
 
 def _guess_encoding(head: bytes) -> str:
-    """BOM first; then UTF-8 if the bytes are valid UTF-8; then GB18030 when most of the
-    non-ASCII text reads as Chinese; else Windows-1252 (Western ERPs)."""
+    """BOM first; then UTF-8 if the bytes are valid UTF-8; then GB18030 when the header
+    row reads as known Chinese column names in it, or most of the non-ASCII text reads
+    as Chinese (characters, punctuation, full-width forms such as the ￥ Excel writes on
+    Chinese Windows); else Windows-1252 (Western ERPs)."""
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -160,7 +187,11 @@ def _guess_encoding(head: bytes) -> str:
     except UnicodeDecodeError as exc:
         if exc.start >= len(head) - 4 and len(head) == SNIFF_BYTES:
             return "utf-8"  # a character cut at the end of the sample
-    if _reads_as_chinese(head):
+    first = head.split(b"\n", 1)[0]
+    named = {enc: _known_columns(first, enc) for enc in ("gb18030", "cp1252")}
+    if named["gb18030"] > named["cp1252"]:
+        return "gb18030"
+    if named["cp1252"] <= named["gb18030"] and _reads_as_chinese(head):
         return "gb18030"
     try:
         head.decode("cp1252")
@@ -169,20 +200,63 @@ def _guess_encoding(head: bytes) -> str:
         return "latin-1"
 
 
+def _known_columns(line: bytes, encoding: str) -> int:
+    """How many cells of a header line, decoded as `encoding`, are column names the
+    import knows (0 when the line does not decode)."""
+    try:
+        text = line.decode(encoding).strip()
+    except UnicodeDecodeError:
+        return 0
+    cells = next(csv.reader(io.StringIO(text), delimiter=_guess_delimiter(text)), [])
+    return sum(header_key(c) in known_header_keys() for c in cells)
+
+
+def _chinese(c: str) -> bool:
+    """CJK characters and punctuation, and the full-width forms (digits, ￥, ，)."""
+    return "\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u303f" or "\uff00" <= c <= "\uffef"
+
+
 def _reads_as_chinese(head: bytes) -> bool:
-    """GB18030 writes each Chinese character as two bytes above 0x80, so runs of such
-    bytes have even lengths; Western single-byte text (é, ü) has runs of one, which
-    GB18030 would also decode, into nonsense."""
+    """GB18030 writes a Chinese character as two bytes above 0x80, so runs of such bytes
+    have even lengths; Western single-byte text (é, ü) has runs of one, which GB18030
+    would also decode, into nonsense. Its four-byte sequences (the half-width ¥ among
+    them: 81 30 84 36) are left out of the count."""
     try:
         text = head.decode("gb18030")
     except UnicodeDecodeError:
         return False
-    high = np.frombuffer(head, dtype=np.uint8) >= 0x80
+    four = re.compile(rb"[\x81-\xfe][\x30-\x39][\x81-\xfe][\x30-\x39]")
+    data = four.sub(b"  ", head)
+    high = np.frombuffer(data, dtype=np.uint8) >= 0x80
     edges = np.flatnonzero(np.diff(np.r_[0, high.astype(np.int8), 0]))
     runs = edges[1::2] - edges[::2]
-    wide = [c for c in text if ord(c) > 127]
-    chinese = sum("\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u303f" for c in wide)
+    wide = [c for c in text if ord(c) > 127 and len(c.encode("gb18030")) == 2]
+    chinese = sum(_chinese(c) for c in wide)
     return bool(runs.size) and (runs % 2 == 1).mean() < 0.1 and chinese > 0.8 * len(wide)
+
+
+def likely_encoding(header: list[str], encoding: str) -> str | None:
+    """The encoding a header read as `encoding` was more likely written in, when what
+    was read looks like mojibake (UTF-8 or GB18030 bytes read as single-byte Western
+    text, say) and the other reading names known columns; None otherwise."""
+    if encoding not in ("cp1252", "latin-1", "utf-8", "utf-8-sig"):
+        return None
+    text = ",".join(header)
+    try:
+        raw = text.encode(encoding)
+    except UnicodeEncodeError:
+        return None
+    now = sum(header_key(c) in known_header_keys() for c in header)
+    for other in ("utf-8", "gb18030", "cp1252"):
+        if other == encoding or (other == "utf-8" and encoding == "utf-8-sig"):
+            continue
+        try:
+            again = raw.decode(other).split(",")
+        except UnicodeDecodeError:
+            continue
+        if sum(header_key(c) in known_header_keys() for c in again) > now:
+            return other
+    return None
 
 
 def _decode_head(head: bytes, encoding: str, name: str) -> str:

@@ -15,7 +15,7 @@ from replenish.importing.cells import (
     parse_dates,
     parse_numbers,
 )
-from replenish.importing.reading import ExportError
+from replenish.importing.errors import ExportError
 
 
 def _cells(*values: str) -> pd.Series:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from replenish.importing.errors import ExportError
 from replenish.importing.mapping import Mapping, guess, read_mapping
-from replenish.importing.reading import ExportError
 
 ONLINE_RETAIL = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate",
                  "UnitPrice", "CustomerID", "Country"]  # fmt: skip

@@ -9,7 +9,9 @@ import openpyxl
 import pytest
 
 from contract.sources import Limits
-from replenish.importing.reading import ExportError, read_export
+from replenish.importing.errors import ExportError
+from replenish.importing.mapping import ImportFormat, Mapping
+from replenish.importing.reading import read_export
 
 TEXT = "单号;日期;商品编码;数量;单价\nA1;2026-01-02;X-1;3;12,5\n"
 
@@ -119,3 +121,43 @@ def test_a_workbook_reads_as_a_csv_export_would(tmp_path: Path) -> None:
     assert raw.line.tolist() == [2, 3, 4]
     with pytest.raises(ExportError, match="no sheet 'Orders'"):
         read_export(path, sheet="Orders")
+
+
+EXCEL_CN = "订单号,日期,商品编码,商品名称,数量,单价\n" + "".join(
+    f'SO{i},2026/01/02,A-{i},Cup {i},3,"￥{i},043.47"\n' for i in range(1, 200)
+)
+
+
+def test_excels_chinese_csv_with_full_width_prices_reads_as_gb18030(tmp_path: Path) -> None:
+    """Excel's CSV on Chinese Windows: GB18030, Chinese headers, prices written ￥43.47
+    (full-width yen): decided on the header row, not read as Windows-1252."""
+    path = tmp_path / "export.csv"
+    path.write_bytes(EXCEL_CN.encode("gb18030"))
+    raw = read_export(path)
+    assert raw.encoding == "gb18030"
+    assert raw.frame["单价"].iloc[0] == "￥1,043.47"
+
+
+def test_a_half_width_yen_does_not_make_chinese_text_read_as_western(tmp_path: Path) -> None:
+    """GB18030 writes the half-width ¥ in four bytes (81 30 84 36), whose lone high bytes
+    read like Western accents; the text is still Chinese."""
+    path = tmp_path / "export.csv"
+    body = "".join(f"SO{i},2026-01-02,A-{i},杯子,1,¥{i}.50\n" for i in range(40))
+    path.write_bytes(("单号,日期,商品编码,品名,数量,单价\n" + body).encode("gb18030"))
+    assert read_export(path).encoding == "gb18030"
+    # Without the header's help (column names the import does not know), the content test.
+    other = tmp_path / "other.csv"
+    other.write_bytes(
+        ("列一,列二\n" + "".join(f"杯子,¥{i}.50\n" for i in range(40))).encode("gb18030")
+    )
+    assert read_export(other).encoding == "gb18030"
+
+
+def test_a_header_read_in_the_wrong_encoding_names_the_likely_one(tmp_path: Path) -> None:
+    from replenish.importing import import_export
+
+    path = tmp_path / "export.csv"
+    path.write_bytes(EXCEL_CN.encode("gb18030"))
+    mapping = Mapping(format=ImportFormat(encoding="cp1252"))
+    with pytest.raises(ExportError, match="try --encoding gb18030"):
+        import_export(path, None, mapping, today=dt.date(2026, 12, 1))
