@@ -172,19 +172,34 @@ def sku_curve(problem: ReorderProblem, i: int) -> SkuCurve:
 BATCH_SUPPORT = 1_024
 
 
-def sku_curves(problem: ReorderProblem) -> list[SkuCurve]:
-    """Every SKU's curve, as `sku_curve` gives it. SKUs with short supports (most of a
-    catalogue) are done together: their segment pmfs, padded to a power of two, are
-    convolved in priority order by one batched FFT (the product of their transforms),
-    so a catalogue of thousands costs a few array operations instead of a loop."""
+@dataclass(frozen=True)
+class CurveBatch:
+    """The value curves of SKUs whose cumulative supports pad to one length, as arrays:
+    `rows` (SKU indices), `tails` (rows, segments, length): P(C_j > k) in priority order,
+    `weights` (rows, segments): c_j - c_{j+1}, `cdf_sums` (rows, length), `support`
+    (rows): each curve's own length within the padding."""
+
+    rows: np.ndarray
+    orders: np.ndarray
+    costs: np.ndarray
+    tails: np.ndarray
+    weights: np.ndarray
+    cdf_sums: np.ndarray
+    support: np.ndarray
+
+
+def curve_batches(problem: ReorderProblem) -> tuple[list[CurveBatch], np.ndarray]:
+    """The batched curves of the SKUs with short supports (at most BATCH_SUPPORT, most of
+    a catalogue): their segment pmfs, padded to a power of two, convolved in priority
+    order by one batched FFT (the product of their transforms); and the SKUs left for
+    `sku_curve` one by one."""
     n, k = problem.n_skus, len(problem.segments)
-    curves: list[SkuCurve | None] = [None] * n
     sizes = np.array([[p.size for p in problem.pmfs[i]] for i in range(n)], dtype=np.int64)
     support = sizes.sum(axis=1) - (k - 1) if n else np.zeros(0, dtype=np.int64)
     batched = support <= BATCH_SUPPORT
     length = 2 ** np.ceil(np.log2(np.maximum(support, 1))).astype(np.int64)
     orders = np.argsort(-problem.stockout_cost, axis=1, kind="stable")
-    carry = _carry_per_unit(problem)
+    batches = []
     for size in np.unique(length[batched]):
         rows = np.flatnonzero(batched & (length == size))
         padded = np.zeros((rows.size, k, size))
@@ -200,15 +215,63 @@ def sku_curves(problem: ReorderProblem) -> list[SkuCurve]:
         cdf_sums = np.cumsum(1.0 - tails[:, -1, :], axis=1)
         costs = np.take_along_axis(problem.stockout_cost[rows], orders[rows], axis=1)
         weights = np.concatenate([costs[:, :-1] - costs[:, 1:], costs[:, -1:]], axis=1)
-        for r, i in enumerate(rows):
-            top = support[i]
+        batches.append(
+            CurveBatch(rows, orders[rows], costs, tails, weights, cdf_sums, support[rows])
+        )
+    return batches, np.flatnonzero(~batched)
+
+
+def sku_curves(problem: ReorderProblem) -> list[SkuCurve]:
+    """Every SKU's curve, as `sku_curve` gives it; the short ones from `curve_batches`,
+    so a catalogue of thousands costs a few array operations instead of a loop."""
+    curves: list[SkuCurve | None] = [None] * problem.n_skus
+    carry = _carry_per_unit(problem)
+    batches, alone = curve_batches(problem)
+    for b in batches:
+        for r, i in enumerate(b.rows):
+            top = b.support[r]
             curves[i] = SkuCurve(
-                orders[i], costs[r], tails[r, :, :top], float(problem.holding_cost[i]),
-                float(carry[i]), weights[r], cdf_sums[r, :top],
+                b.orders[r], b.costs[r], b.tails[r, :, :top], float(problem.holding_cost[i]),
+                float(carry[i]), b.weights[r], b.cdf_sums[r, :top],
             )  # fmt: skip
-    for i in np.flatnonzero(~batched):
+    for i in alone:
         curves[i] = sku_curve(problem, int(i))
     return [c for c in curves if c is not None]
+
+
+def unit_optimum(problem: ReorderProblem) -> tuple[np.ndarray, list[np.ndarray]]:
+    """For a problem of single units from empty shelves with nothing to bind (no budget,
+    MOQ, pack, cap or supplier terms: a simulated optimizer's), each SKU's best stock
+    q* (the units of positive marginal value: the curve is concave) and the values of
+    its first max(q*, 1) units, `SkuCurve.unit_values` for a whole batch at once. The
+    q* `solve` finds for such a problem (which takes more than MAX_ITEMS units in lots,
+    and so may stop up to one lot short of it)."""
+    if problem.budget is not None or (np.asarray(problem.position) != 0).any():
+        raise ValueError("unit_optimum solves problems from empty shelves without a budget")
+    n = problem.n_skus
+    carry = _carry_per_unit(problem)
+    holding = np.asarray(problem.holding_cost, dtype=float)
+    quantity = np.zeros(n, dtype=np.int64)
+    values: list[np.ndarray] = [np.zeros(0)] * n
+    batches, alone = curve_batches(problem)
+    for b in batches:
+        length = b.tails.shape[2]
+        # dV(S) = sum_j w_j P(C_j > S) - h P(C_n <= S) - carry E[(S + 1 - D)^+], S < support.
+        value = np.einsum("rk,rkl->rl", b.weights, b.tails)
+        value -= holding[b.rows, None] * (1.0 - b.tails[:, -1, :])
+        value -= carry[b.rows, None] * b.cdf_sums
+        inside = np.arange(length)[None, :] < b.support[:, None]
+        positive = (value > 0) & inside
+        best = positive.sum(axis=1)
+        quantity[b.rows] = best
+        for r, i in enumerate(b.rows):
+            values[i] = value[r, : max(best[r], 1)]
+    for i in alone:
+        curve = sku_curve(problem, int(i))
+        span = curve.unit_values(0, curve.sf.shape[1] + 1)
+        quantity[i] = int((span > 0).sum())
+        values[i] = span[: max(quantity[i], 1)]
+    return quantity, values
 
 
 def _carry_per_unit(problem: ReorderProblem) -> np.ndarray:

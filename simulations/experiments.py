@@ -103,14 +103,16 @@ def _pilot_cell(
     conditions: Conditions,
     seed: int,
     planning: DemandEstimate | None = None,
+    first: Levels | None = None,
 ) -> float:
-    """The average inventory value `policy` holds in the pilot run (currency)."""
-    run = run_policy(world, behaviour, policy, conditions, seed, PILOT_REPLICATION, planning)
+    """The average inventory value `policy` holds in the pilot run (currency); `first`:
+    its first levels when already planned."""
+    run = run_policy(world, behaviour, policy, conditions, seed, PILOT_REPLICATION, planning, first)
     return float(run.totals["inventory_value"])
 
 
 def _match_cell(
-    policy: OptimizerPolicy,
+    policy_free: tuple[OptimizerPolicy, float],
     world: SimWorld,
     behaviour: Behaviour,
     target: float,
@@ -118,7 +120,8 @@ def _match_cell(
     seed: int,
     planning: DemandEstimate | None = None,
 ) -> tuple[OptimizerPolicy, float]:
-    return match_investment(world, behaviour, policy, target, conditions, seed, planning)
+    policy, free = policy_free
+    return match_investment(world, behaviour, policy, target, conditions, seed, planning, free)
 
 
 def _levels_cell(
@@ -159,8 +162,10 @@ def match_investment(
     conditions: Conditions,
     seed: int = 0,
     planning: DemandEstimate | None = None,
+    held: float | None = None,
 ) -> tuple[OptimizerPolicy, float]:
     """The policy tuned to hold `target_value` of average inventory; and what it held.
+    `held`: what the uncapped policy held in its pilot, when it ran already.
 
     Pilot runs (`PILOT_REPLICATION`, never evaluated) measure what a policy holds. The
     knob is the investment cap (sum of unit cost x order-up-to level) when the uncapped
@@ -176,11 +181,20 @@ def match_investment(
         world, behaviour, estimate.daily_mean, estimate.daily_var, conditions.holding_rate
     )
 
+    planned: dict[OptimizerPolicy, Levels] = {}  # each setting's levels, planned once
+
+    def levels(p: OptimizerPolicy) -> Levels:
+        if p not in planned:
+            planned[p] = p.levels(view)
+        return planned[p]
+
     def invests(p: OptimizerPolicy) -> float:
-        return float(p.levels(view).order_up_to @ world.unit_cost)
+        return float(levels(p).order_up_to @ world.unit_cost)
 
     free = replace(policy, investment=None)
-    achieved = _pilot_cell(free, world, behaviour, conditions, seed, planning)
+    achieved = held
+    if achieved is None:
+        achieved = _pilot_cell(free, world, behaviour, conditions, seed, planning, levels(free))
     if abs(achieved - target_value) <= MATCH_TOLERANCE * target_value:
         return free, achieved
     spent = invests(free)
@@ -202,7 +216,8 @@ def match_investment(
         lo, hi, first = 0.0, CHEAPEST, _levels_search(knob, invests, want)
 
     def pilot(x: float) -> float:
-        return _pilot_cell(knob(x), world, behaviour, conditions, seed, planning)
+        p = knob(x)
+        return _pilot_cell(p, world, behaviour, conditions, seed, planning, levels(p))
 
     start = hi if achieved > target_value else lo
     x, value = _search(pilot, [(start, achieved)], lo, hi, target_value, first)
@@ -211,6 +226,8 @@ def match_investment(
 
 #: How much cheaper than its own holding cost a policy may plan its stock (e^-6).
 CHEAPEST = 6.0
+#: Levels-only steps of the holding factor's first setting.
+LEVELS_STEPS = 4
 
 
 def _levels_search(
@@ -220,20 +237,21 @@ def _levels_search(
 ) -> float:
     """The x in [0, CHEAPEST] at which `knob(x)`'s levels invest `want` (currency),
     investment growing with x, from levels alone: secant steps on log(investment) inside
-    the bracket (a bisection where a step would leave it), to 1% or 6 steps; an end
-    where even that end invests too much or too little."""
+    the bracket (a bisection where a step would leave it), to 2% or LEVELS_STEPS; an end
+    where even that end invests too much or too little. (The pilot that follows checks
+    what the setting holds; this only has to land near.)"""
     lo = (0.0, float(np.log(max(invests(knob(0.0)), 1e-9) / want)))
     if lo[1] >= 0:
         return 0.0
     hi = (CHEAPEST, float(np.log(max(invests(knob(CHEAPEST)), 1e-9) / want)))
     if hi[1] <= 0:
         return CHEAPEST
-    for _ in range(6):
+    for _ in range(LEVELS_STEPS):
         x = lo[0] - lo[1] * (hi[0] - lo[0]) / (hi[1] - lo[1])
         if not lo[0] < x < hi[0]:
             x = 0.5 * (lo[0] + hi[0])
         gap = float(np.log(max(invests(knob(x)), 1e-9) / want))
-        if abs(gap) <= np.log1p(MATCH_TOLERANCE):
+        if abs(gap) <= np.log1p(2 * MATCH_TOLERANCE):
             return x
         lo, hi = ((x, gap), hi) if gap < 0 else (lo, (x, gap))
     return lo[0] if abs(lo[1]) < abs(hi[1]) else hi[0]
@@ -370,14 +388,20 @@ def run_experiment(
         if to_match:
             ref = policies[names.index(str(experiment.match_inventory))]
             base = conditions[0]
-            (target,) = runner.map(
-                _pilot_cell, [ref], progress=steps.of(1),
+            # The reference's pilot and the uncapped pilots of the policies to match at
+            # once; then each match from there.
+            matching = [
+                p for p in (policies[i] for i in to_match) if isinstance(p, OptimizerPolicy)
+            ]
+            uncapped: list[Policy] = [replace(p, investment=None) for p in matching]
+            target, *held = runner.map(
+                _pilot_cell, [ref, *uncapped], progress=steps.of(1),
                 shared={**world_shared, "conditions": base, "seed": experiment.seed},
             )  # fmt: skip
             fits = runner.map(
                 _match_cell,
-                [policies[i] for i in to_match],
-                progress=steps.of(MATCH_STEPS),
+                list(zip(matching, held, strict=True)),
+                progress=steps.of(MATCH_STEPS - 1),
                 shared={**world_shared, "target": target, "conditions": base,
                         "seed": experiment.seed},
             )  # fmt: skip

@@ -37,7 +37,7 @@ from optimize.levels import base_stock_levels, min_max_levels, safety_min_max_le
 from optimize.problem import ReorderProblem, catalogue_mix
 from optimize.reservation import reserve_rule, reserve_units
 from optimize.solve import solve
-from optimize.value_curve import BATCH_SUPPORT
+from optimize.value_curve import BATCH_SUPPORT, unit_optimum
 
 
 @dataclass(frozen=True)
@@ -257,17 +257,22 @@ class OptimizerPolicy:
 
     def levels(self, view: PlanningView) -> Levels:
         problem, lot = self.lot_problem(view)
-        solution = solve(problem)
-        target = (solution.quantity * lot).astype(float)
+        if self.investment is None:  # nothing binds: each SKU's own best, in one pass
+            quantity, lot_values = unit_optimum(problem)
+        else:
+            solution = solve(problem)
+            quantity = solution.quantity.astype(np.int64)
+            lot_values = [
+                c.unit_values(0, max(int(m), 1))
+                for c, m in zip(solution.curves, quantity, strict=True)
+            ]
+        target = (quantity * lot).astype(float)
         # Every unit's value up to the target (at least one lot), for reviews short of
         # money: a lot's value shared by its units.
-        counts = np.maximum(solution.quantity.astype(np.int64), 1)
+        counts = np.maximum(quantity, 1)
         start = np.r_[0, np.cumsum(counts * lot)]
         values = np.concatenate(
-            [
-                np.repeat(c.unit_values(0, int(m)) / size, size)
-                for c, m, size in zip(solution.curves, counts, lot, strict=True)
-            ]
+            [np.repeat(v / size, size) for v, size in zip(lot_values, lot, strict=True)]
         )
         reserve = None
         if self.churn_aware and self.reserve and len(view.segments) > 1:
