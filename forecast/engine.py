@@ -366,6 +366,7 @@ def refit_panel(
     config: ForecastConfig | None = None,
     lead_time_sd: np.ndarray | None = None,
     detail: bool = True,
+    uncensored: np.ndarray | None = None,
 ) -> ForecastResult:
     """Forecast every SKU of `panel` (a longer history of the same SKUs) with the model
     `previous` chose for it, what that model learned then (`ForecastResult.fitted`: its
@@ -375,7 +376,8 @@ def refit_panel(
     3,803 SKUs of a real retailer's history, whose whole forecast takes 17 s). SKUs
     `previous` had no model for (new, never sold, history too short) are treated as
     `forecast_panel` treats them. Runs inline. Without `detail`, only what a replan
-    reads: `protection`'s days, mean and variance (no quantiles), no daily paths."""
+    reads: `protection`'s days, mean and variance (no quantiles), no daily paths.
+    `uncensored`: the panel's totals uncensored, when known (`panel.Uncensoring`)."""
     chosen = previous.selection.set_index("sku_id")["model"]
     index = pd.Index(panel.sku_ids)
     models = chosen.reindex(index).fillna("").to_numpy(dtype=object)
@@ -388,6 +390,7 @@ def refit_panel(
     return _forecast(
         panel, protection_days, config, "inline", None, None, lead_time_sd,
         models=models, calibration=previous.calibration, fitted=fitted, detail=detail,
+        uncensored=uncensored,
     )  # fmt: skip
 
 
@@ -403,6 +406,7 @@ def _forecast(
     calibration: dict[str, tuple[float, float]] | None = None,
     fitted: np.ndarray | None = None,
     detail: bool = True,
+    uncensored: np.ndarray | None = None,
 ) -> ForecastResult:
     cfg = config or ForecastConfig()
     if panel.freq != "D":
@@ -413,7 +417,9 @@ def _forecast(
     if not np.isfinite(panel.demand).all():
         raise ValueError("the panel holds NaN or infinite demand")
     h = int(max(cfg.horizon, days.max()))
-    y = uncensor(panel.total, panel.censored)
+    y = uncensor(panel.total, panel.censored) if uncensored is None else uncensored
+    if y.shape != panel.censored.shape:
+        raise ValueError("the uncensored totals need one value per SKU and period")
     start = panel.start.strftime("%Y-%m-%d")
     size = cfg.chunk_size
     chunks = [

@@ -158,3 +158,78 @@ def uncensor(y: np.ndarray, censored: np.ndarray, window: int = 28) -> np.ndarra
     reference = np.where(np.isnan(reference) & (seen > 0), overall, reference)
     out[rows, t] = np.where(np.isnan(reference), flat[rows, t], reference)
     return out.reshape(shape)
+
+
+@dataclass(frozen=True)
+class Uncensoring:
+    """A history's `uncensor`, kept so that days appended to it are uncensored without
+    redoing the history (a simulated policy's replans append its days and refit).
+
+    `extend` gives exactly `uncensor` of the longer series: a history day's reference
+    looks only at earlier days and stays, but the censored days before a row's first
+    uncensored one take the whole series' mean (which new days change); a new day needs
+    the last 4 x `window` days and the history's totals.
+    """
+
+    values: np.ndarray  # (rows, T) the history uncensored
+    raw: np.ndarray  # (rows, T) the history as recorded
+    censored: np.ndarray  # (rows, T)
+    before_first: np.ndarray  # (rows, T) censored, with no uncensored day before
+    sum_y: np.ndarray  # (rows,) units over the uncensored days
+    sum_n: np.ndarray  # (rows,) uncensored days
+    window: int = 28
+
+    @classmethod
+    def of(cls, y: np.ndarray, censored: np.ndarray, window: int = 28) -> Uncensoring:
+        raw = np.asarray(y, dtype=np.float64)
+        gone = np.asarray(censored, dtype=bool)
+        ok = ~gone
+        seen_before = np.cumsum(ok, axis=1) - ok  # uncensored days before each day
+        return cls(
+            values=uncensor(raw, gone, window),
+            raw=raw,
+            censored=gone,
+            before_first=gone & (seen_before == 0),
+            sum_y=np.where(ok, raw, 0.0).sum(axis=1),
+            sum_n=ok.sum(axis=1).astype(np.int64),
+            window=window,
+        )
+
+    def extend(self, y: np.ndarray, censored: np.ndarray) -> np.ndarray:
+        """`uncensor` of the history followed by `y` (rows, D) with `censored` (rows, D)."""
+        new = np.asarray(y, dtype=np.float64)
+        gone = np.asarray(censored, dtype=bool)
+        rows, t_hist = self.raw.shape
+        keep = min(4 * self.window, t_hist)  # the history days a new day's spans reach
+        ok_tail = ~self.censored[:, t_hist - keep :]
+        tail_y = np.where(ok_tail, self.raw[:, t_hist - keep :], 0.0)
+        both_y = np.concatenate([tail_y, np.where(gone, 0.0, new)], axis=1)
+        both_n = np.concatenate([ok_tail, ~gone], axis=1)
+        zeros = np.zeros((rows, 1))
+        cum_y = np.concatenate([zeros, np.cumsum(both_y, axis=1)], axis=1)
+        cum_n = np.concatenate([zeros, np.cumsum(both_n, axis=1)], axis=1)
+        r, i = np.nonzero(gone)
+        p = keep + i  # the new day's position among the kept history and the new days
+        reference = np.full(r.size, np.nan)
+        for span in (self.window, 4 * self.window):
+            lo = np.maximum(p - span, 0)
+            sums, counts = cum_y[r, p] - cum_y[r, lo], cum_n[r, p] - cum_n[r, lo]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                found = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+            reference = np.where(np.isnan(reference), found, reference)
+        # The whole past: the history's totals and the new days before this one.
+        past_y = self.sum_y[r] + cum_y[r, p] - cum_y[r, keep]
+        past_n = self.sum_n[r] + cum_n[r, p] - cum_n[r, keep]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            whole = np.where(past_n > 0, past_y / np.maximum(past_n, 1), np.nan)
+        reference = np.where(np.isnan(reference), whole, reference)
+        total_y = self.sum_y + cum_y[:, -1] - cum_y[:, keep]
+        total_n = self.sum_n + cum_n[:, -1] - cum_n[:, keep]
+        overall = total_y / np.maximum(total_n, 1)  # no past at all: the whole series
+        reference = np.where(np.isnan(reference) & (total_n[r] > 0), overall[r], reference)
+        out_new = new.copy()
+        out_new[r, i] = np.where(np.isnan(reference), new[r, i], reference)
+        history = self.values.copy()
+        fr, ft = np.nonzero(self.before_first)
+        history[fr, ft] = np.where(total_n[fr] > 0, overall[fr], self.raw[fr, ft])
+        return np.concatenate([history, out_new], axis=1)

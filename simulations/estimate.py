@@ -23,7 +23,7 @@ import pandas as pd
 from contract.dataset import Dataset
 from forecast.bulk_orders import outsize_lines
 from forecast.engine import DatasetForecast, ForecastResult, refit_panel
-from forecast.panel import TOTAL, Panel
+from forecast.panel import TOTAL, Panel, Uncensoring
 from forecast.segments import (
     SegmentConfig,
     Segments,
@@ -314,6 +314,8 @@ class ForecastRefresh:
     protection_days: np.ndarray
     lead_time_sd: np.ndarray
     previous: ForecastResult = field(repr=False)
+    #: The history's uncensoring, which the run's days extend (a replan redoes no day).
+    uncensoring: Uncensoring = field(repr=False)
 
     def __call__(self, demand: np.ndarray, censored: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Daily (mean, variance) per (SKU, world segment) after the run's days so far:
@@ -327,9 +329,10 @@ class ForecastRefresh:
             demand=np.concatenate([h.demand, days], axis=2),
             censored=np.concatenate([h.censored, censored.astype(bool)], axis=1),
         )
+        uncensored = self.uncensoring.extend(days.sum(axis=1), censored)
         result = refit_panel(
             panel, self.protection_days, self.previous, lead_time_sd=self.lead_time_sd,
-            detail=False,
+            detail=False, uncensored=uncensored,
         )  # fmt: skip
         return _per_day(self.world_sku_ids, self.world_segments, result.protection)
 
@@ -373,5 +376,6 @@ def planning_demand(
         lead_time_sd=world.lead_sd[world.supplier].astype(float),
         # Refits need the chosen models and the calibration, not the forecast paths.
         previous=replace(result, forecasts=result.forecasts.iloc[:0]),
+        uncensoring=Uncensoring.of(history.total, history.censored),
     )
     return DemandEstimate(mean, var, "forecast", refresh=updater)

@@ -69,7 +69,9 @@ def simulation_footprint(
     if isinstance(refresh, ForecastRefresh):
         history = refresh.history
         segments = len(history.segments)
-        shared += n * history.n_periods * (4 * segments + 1)
+        # The panel (float32 per segment), its censored days, and its uncensoring
+        # (values and raw totals, float64, two flags).
+        shared += n * history.n_periods * (4 * segments + 1 + 18)
         cell += n * (history.n_periods + days) * REFIT_PER_SKU_DAY * max(segments, 1) / 4
     return Footprint(shared=float(shared), cell=float(cell))
 

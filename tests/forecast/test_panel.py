@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from forecast.panel import TOTAL, build_panel, uncensor
+from forecast.panel import TOTAL, Uncensoring, build_panel, uncensor
 from simulations.world import GeneratedWorld
 
 
@@ -89,3 +89,19 @@ def test_anonymous_lines_get_their_own_segment(tiny_world: GeneratedWorld) -> No
     assert (
         panel.demand[:, -1, :].sum() == (orders["quantity"] + orders["quantity_short"])[:10].sum()
     )
+
+
+@given(
+    y=hnp.arrays(np.float64, (3, 70), elements=st.sampled_from([0.0, 1.0, 2.0, 5.0, 30.0])),
+    censored=hnp.arrays(np.bool_, (3, 70)),
+    history=st.integers(1, 69),
+    window=st.integers(1, 12),
+)
+def test_days_appended_to_a_history_uncensor_as_the_whole_series_does(
+    y: np.ndarray, censored: np.ndarray, history: int, window: int
+) -> None:
+    """A simulated policy's replans append days to the history: uncensoring only the new
+    days (and the days before each row's first uncensored one) is `uncensor` of it all."""
+    kept = Uncensoring.of(y[:, :history], censored[:, :history], window)
+    extended = kept.extend(y[:, history:], censored[:, history:])
+    assert np.allclose(extended, uncensor(y, censored, window), rtol=1e-12, atol=1e-12)
