@@ -278,8 +278,10 @@ def _run_pipeline(
                 dataset, settings, bars.stage, bars.progress_of("forecast"),
                 bars.progress_of("simulation"),
             )  # fmt: skip
+            started = time.perf_counter()
             with bars.stage("writing the report"):
                 write_outputs(outcome, out, partial(write_report, language=language))
+            outcome.seconds["writing the report"] = time.perf_counter() - started
         except (ParallelError, SimulationTooLarge) as exc:
             progress.stop()
             err_console.print(
