@@ -330,11 +330,15 @@ def _level_error(f: np.ndarray, a: np.ndarray, disp: np.ndarray) -> float:
     return max(excess / level, 0.0)
 
 
-def _segment_shares(panel: Panel, config: ForecastConfig) -> np.ndarray:
-    """Share of each segment in each SKU's recent demand (n_skus, n_segments), rows sum to 1."""
+def _segment_shares(
+    panel: Panel, config: ForecastConfig, mix: np.ndarray | None = None
+) -> np.ndarray:
+    """Share of each segment in each SKU's recent demand (n_skus, n_segments), rows sum to
+    1, shrunk toward the catalogue's recent mix (`mix`: units per segment, when the
+    panel holds only some of the catalogue's SKUs)."""
     days = max(1, config.share_days // panel.period_days)
     recent = panel.demand[:, :, -days:].sum(axis=2).astype(float)
-    mix = recent.sum(axis=0)
+    mix = recent.sum(axis=0) if mix is None else np.asarray(mix, dtype=float)
     if mix.sum() <= 0:
         mix = panel.demand.sum(axis=(0, 2)).astype(float)
     mix = (
@@ -367,6 +371,7 @@ def refit_panel(
     lead_time_sd: np.ndarray | None = None,
     detail: bool = True,
     uncensored: np.ndarray | None = None,
+    mix: np.ndarray | None = None,
 ) -> ForecastResult:
     """Forecast every SKU of `panel` (a longer history of the same SKUs) with the model
     `previous` chose for it, what that model learned then (`ForecastResult.fitted`: its
@@ -377,7 +382,9 @@ def refit_panel(
     `previous` had no model for (new, never sold, history too short) are treated as
     `forecast_panel` treats them. Runs inline. Without `detail`, only what a replan
     reads: `protection`'s days, mean and variance (no quantiles), no daily paths.
-    `uncensored`: the panel's totals uncensored, when known (`panel.Uncensoring`)."""
+    `uncensored`: the panel's totals uncensored, when known (`panel.Uncensoring`);
+    `mix`: the whole catalogue's recent units per segment, when `panel` holds some of
+    its SKUs (each SKU's forecast is then what a refit of all of them gives it)."""
     chosen = previous.selection.set_index("sku_id")["model"]
     index = pd.Index(panel.sku_ids)
     models = chosen.reindex(index).fillna("").to_numpy(dtype=object)
@@ -390,7 +397,7 @@ def refit_panel(
     return _forecast(
         panel, protection_days, config, "inline", None, None, lead_time_sd,
         models=models, calibration=previous.calibration, fitted=fitted, detail=detail,
-        uncensored=uncensored,
+        uncensored=uncensored, mix=mix,
     )  # fmt: skip
 
 
@@ -407,6 +414,7 @@ def _forecast(
     fitted: np.ndarray | None = None,
     detail: bool = True,
     uncensored: np.ndarray | None = None,
+    mix: np.ndarray | None = None,
 ) -> ForecastResult:
     cfg = config or ForecastConfig()
     if panel.freq != "D":
@@ -437,7 +445,7 @@ def _forecast(
     if calibration is None:
         calibration = _calibrate(res)
     res = replace(res, mean=plausible(res.mean, y, days))
-    shares = _segment_shares(panel, cfg)
+    shares = _segment_shares(panel, cfg, mix)
     sd = np.zeros(len(days)) if lead_time_sd is None else np.asarray(lead_time_sd, dtype=float)
     if sd.shape != days.shape or (sd < 0).any() or not np.isfinite(sd).all():
         raise ValueError("lead_time_sd needs one finite, non-negative value per SKU")

@@ -8,7 +8,7 @@ models see those days through `uncensor`, as the recent normal level, never as a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -195,17 +195,26 @@ class Uncensoring:
             window=window,
         )
 
-    def extend(self, y: np.ndarray, censored: np.ndarray) -> np.ndarray:
-        """`uncensor` of the history followed by `y` (rows, D) with `censored` (rows, D)."""
+    def extend(
+        self, y: np.ndarray, censored: np.ndarray, rows: np.ndarray | None = None
+    ) -> np.ndarray:
+        """`uncensor` of the history followed by `y` (rows, D) with `censored` (rows, D);
+        with `rows`, of those rows of the history only (`y` one row each)."""
+        if rows is not None:
+            return replace(
+                self, values=self.values[rows], raw=self.raw[rows],
+                censored=self.censored[rows], before_first=self.before_first[rows],
+                sum_y=self.sum_y[rows], sum_n=self.sum_n[rows],
+            ).extend(y, censored)  # fmt: skip
         new = np.asarray(y, dtype=np.float64)
         gone = np.asarray(censored, dtype=bool)
-        rows, t_hist = self.raw.shape
+        rows_n, t_hist = self.raw.shape
         keep = min(4 * self.window, t_hist)  # the history days a new day's spans reach
         ok_tail = ~self.censored[:, t_hist - keep :]
         tail_y = np.where(ok_tail, self.raw[:, t_hist - keep :], 0.0)
         both_y = np.concatenate([tail_y, np.where(gone, 0.0, new)], axis=1)
         both_n = np.concatenate([ok_tail, ~gone], axis=1)
-        zeros = np.zeros((rows, 1))
+        zeros = np.zeros((rows_n, 1))
         cum_y = np.concatenate([zeros, np.cumsum(both_y, axis=1)], axis=1)
         cum_n = np.concatenate([zeros, np.cumsum(both_n, axis=1)], axis=1)
         r, i = np.nonzero(gone)

@@ -202,11 +202,14 @@ def curve_batches(problem: ReorderProblem) -> tuple[list[CurveBatch], np.ndarray
     batches = []
     for size in np.unique(length[batched]):
         rows = np.flatnonzero(batched & (length == size))
-        padded = np.zeros((rows.size, k, size))
-        for r, i in enumerate(rows):
-            for j, s in enumerate(orders[i]):
-                pmf = problem.pmfs[i][s]
-                padded[r, j, : pmf.size] = pmf
+        # Every (row, priority) pmf laid into its padded slot in one scatter.
+        parts = [problem.pmfs[i][s] for i in rows for s in orders[i]]
+        widths = sizes[rows[:, None], orders[rows]].ravel()
+        slot = np.repeat(np.arange(rows.size * k) * size, widths)
+        within = np.arange(slot.size) - np.repeat(np.cumsum(widths) - widths, widths)
+        padded = np.zeros(rows.size * k * size)
+        padded[slot + within] = np.concatenate(parts) if parts else 0.0
+        padded = padded.reshape(rows.size, k, size)
         # C_j = D_1 + ... + D_j: its pmf is the product of the first j transforms.
         cumulative = np.fft.irfft(np.cumprod(np.fft.rfft(padded, axis=2), axis=1), size, axis=2)
         cumulative = np.clip(cumulative, 0.0, None)

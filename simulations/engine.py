@@ -52,7 +52,7 @@ from optimize.ordering import (
     unit_values,
 )
 from simulations.model import Behaviour, SimWorld
-from simulations.policies import Levels, PlanningView, Policy
+from simulations.policies import Levels, PlanningView, Policy, relevel
 from simulations.sampling import GuideTable, RowTables
 
 log = logging.getLogger(__name__)
@@ -98,11 +98,18 @@ class Conditions:
 class Refresh(Protocol):
     """How a policy re-estimates demand at a replan from what it observed in the run:
     `demand` (SKUs, segments, days so far) units asked, `censored` (SKUs, days) days a
-    line was short. Returns daily (mean, variance) per (SKU, segment). Must be
-    deterministic and picklable (runs go to Dask workers)."""
+    line was short; `changed` (SKUs) those asked for or short since the last replan,
+    the only ones it needs to re-estimate, the others keeping `previous` (daily mean,
+    variance; None for both: re-estimate all).
+    Returns daily (mean, variance) per (SKU, segment). Must be deterministic and
+    picklable (runs go to Dask workers)."""
 
     def __call__(
-        self, demand: np.ndarray, censored: np.ndarray
+        self,
+        demand: np.ndarray,
+        censored: np.ndarray,
+        changed: np.ndarray | None = None,
+        previous: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]: ...
 
 
@@ -328,6 +335,8 @@ class DayState:
     returning: dict[int, list[np.ndarray]]
     estimate: np.ndarray
     levels: Levels
+    belief: tuple[np.ndarray, np.ndarray]  # the daily mean and variance `levels` came from
+    replanned: int  # the day the policy last replanned (0: the start)
     acc: dict[str, np.ndarray]
     asked: np.ndarray  # (days, SKU, segment) units asked; empty without a refresh
     short: np.ndarray  # (days, SKU) a line was short; empty without a refresh
@@ -362,6 +371,7 @@ class DayState:
             incoming=incoming, backlog=np.zeros((n, k), dtype=np.int64),
             active=world.active.copy(), return_day=np.full(m, -1, dtype=np.int64),
             returning={}, estimate=setup.planning.daily_mean.copy(), levels=levels,
+            belief=(setup.planning.daily_mean, setup.planning.daily_var), replanned=0,
             acc=acc, asked=np.zeros((kept, n, k), dtype=np.float32),
             short=np.zeros((kept, n), dtype=bool),
             hits=np.zeros(m, dtype=np.int32), lost=np.zeros(m, dtype=bool),
@@ -551,12 +561,20 @@ def replenish(state: DayState, setup: Setup, d: int, policy: Policy, z_lead: np.
     if d > 0 and d % cond.replan_days == 0:
         refresh = setup.planning.refresh
         if refresh is not None:
-            # The days so far, today's included (its demand is in).
-            mean, var = refresh(state.asked[: d + 1].transpose(1, 2, 0), state.short[: d + 1].T)
+            # The days so far, today's included (its demand is in); only the SKUs asked
+            # for or short since the last replan are re-estimated and re-planned: the
+            # work follows the active catalogue, not every SKU ever sold.
+            since = slice(state.replanned, d + 1)
+            changed = (state.asked[since].sum(axis=(0, 2)) > 0) | state.short[since].any(axis=0)
+            asked, short = state.asked[: d + 1].transpose(1, 2, 0), state.short[: d + 1].T
+            mean, var = refresh(asked, short, changed, state.belief)
         else:
             mean, var = state.estimate.copy(), state.estimate * setup.dispersion
         view = planning_view(world, setup.behaviour, mean, var, cond.holding_rate)
-        state.levels = policy.levels(view)
+        # Replanned: the SKUs whose estimate moved (whatever the refresh chose to redo).
+        moved = (mean != state.belief[0]).any(axis=1) | (var != state.belief[1]).any(axis=1)
+        state.levels = relevel(policy, state.levels, view, moved)
+        state.belief, state.replanned = (mean, var), d + 1
     reviewing = ((d + setup.review_offset) % world.review == 0)[world.supplier]
     position = state.on_hand + state.on_order - state.backlog.sum(axis=1)
     if not (reviewing & (position <= state.levels.reorder_point)).any():

@@ -22,7 +22,7 @@ import pandas as pd
 
 from contract.dataset import Dataset
 from forecast.bulk_orders import outsize_lines
-from forecast.engine import DatasetForecast, ForecastResult, refit_panel
+from forecast.engine import DatasetForecast, ForecastConfig, ForecastResult, refit_panel
 from forecast.panel import TOTAL, Panel, Uncensoring
 from forecast.segments import (
     SegmentConfig,
@@ -316,25 +316,61 @@ class ForecastRefresh:
     previous: ForecastResult = field(repr=False)
     #: The history's uncensoring, which the run's days extend (a replan redoes no day).
     uncensoring: Uncensoring = field(repr=False)
+    #: Units per history segment and day, all SKUs (the catalogue's recent mix).
+    segment_days: np.ndarray = field(repr=False)
 
-    def __call__(self, demand: np.ndarray, censored: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(
+        self,
+        demand: np.ndarray,
+        censored: np.ndarray,
+        changed: np.ndarray | None = None,
+        previous: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Daily (mean, variance) per (SKU, world segment) after the run's days so far:
-        `demand` (SKUs, world segments, days) units asked, `censored` (SKUs, days)."""
+        `demand` (SKUs, world segments, days) units asked, `censored` (SKUs, days). With
+        `changed` and `previous`, only the SKUs `changed` are refit (each as a refit of
+        all would have it); the others keep `previous`."""
         h = self.history
         n, _, t = demand.shape
         days = np.zeros((n, len(h.segments), t), dtype=np.float32)
         days[:, self.segment_index, :] = demand
+        rows = np.arange(n) if changed is None or previous is None else np.flatnonzero(changed)
+        if rows.size == 0 and previous is not None:
+            return previous
+        whole = rows.size == n
+        part = slice(None) if whole else rows
         panel = replace(
             h,
-            demand=np.concatenate([h.demand, days], axis=2),
-            censored=np.concatenate([h.censored, censored.astype(bool)], axis=1),
+            sku_ids=h.sku_ids[part],
+            demand=np.concatenate([h.demand[part], days[part]], axis=2),
+            censored=np.concatenate([h.censored[part], censored[part].astype(bool)], axis=1),
         )
-        uncensored = self.uncensoring.extend(days.sum(axis=1), censored)
+        uncensored = self.uncensoring.extend(
+            days.sum(axis=1)[part], censored[part], None if whole else rows
+        )
         result = refit_panel(
-            panel, self.protection_days, self.previous, lead_time_sd=self.lead_time_sd,
-            detail=False, uncensored=uncensored,
+            panel, self.protection_days[part], self.previous,
+            lead_time_sd=self.lead_time_sd[part], detail=False, uncensored=uncensored,
+            mix=None if whole else self._recent_mix(days),
         )  # fmt: skip
-        return _per_day(self.world_sku_ids, self.world_segments, result.protection)
+        ids = tuple(self.world_sku_ids[i] for i in rows)
+        mean, var = _per_day(ids, self.world_segments, result.protection)
+        if whole or previous is None:
+            return mean, var
+        out_mean, out_var = previous[0].copy(), previous[1].copy()
+        out_mean[rows], out_var[rows] = mean, var
+        return out_mean, out_var
+
+    def _recent_mix(self, days: np.ndarray) -> np.ndarray:
+        """Units per history segment over the forecast's share window, all SKUs: the
+        history's last days and the run's (`days`: SKUs, segments, days)."""
+        window = ForecastConfig().share_days
+        t = days.shape[2]
+        from_history = self.segment_days[:, self.segment_days.shape[1] - max(window - t, 0) :]
+        return np.asarray(
+            from_history.sum(axis=1) + days[:, :, max(t - window, 0) :].sum(axis=(0, 2)),
+            dtype=float,
+        )
 
 
 def planning_demand(
@@ -377,5 +413,6 @@ def planning_demand(
         # Refits need the chosen models and the calibration, not the forecast paths.
         previous=replace(result, forecasts=result.forecasts.iloc[:0]),
         uncensoring=Uncensoring.of(history.total, history.censored),
+        segment_days=history.demand.sum(axis=0, dtype=np.float64),
     )
     return DemandEstimate(mean, var, "forecast", refresh=updater)

@@ -25,7 +25,7 @@ simulation tests what the plan was made with. The five policies differ only ther
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -68,6 +68,15 @@ class PlanningView:
     @property
     def protection_var(self) -> np.ndarray:
         return np.asarray(self.daily_var.sum(axis=1) * self.protection_days)
+
+    def rows(self, skus: np.ndarray) -> PlanningView:
+        """The view of these SKUs alone."""
+        return replace(
+            self, daily_mean=self.daily_mean[skus], daily_var=self.daily_var[skus],
+            protection_days=self.protection_days[skus], lead_days=self.lead_days[skus],
+            unit_cost=self.unit_cost[skus], unit_price=self.unit_price[skus],
+            stockout_cost=self.stockout_cost[skus], order_cost=self.order_cost[skus],
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,17 @@ class Policy(Protocol):
     def name(self) -> str: ...
 
     def levels(self, view: PlanningView) -> Levels: ...
+
+
+def relevel(policy: Policy, previous: Levels, view: PlanningView, changed: np.ndarray) -> Levels:
+    """`policy.levels(view)` at a replan where only the SKUs `changed` have a new view:
+    a policy that can (`OptimizerPolicy.relevel`) plans those alone and keeps the rest,
+    with the same result."""
+    again = getattr(policy, "relevel", None)
+    if again is None:
+        return policy.levels(view)
+    out: Levels = again(previous, view, changed)
+    return out
 
 
 @dataclass(frozen=True)
@@ -278,6 +298,51 @@ class OptimizerPolicy:
         if self.churn_aware and self.reserve and len(view.segments) > 1:
             reserve = _littlewood(view)
         return Levels(target - 1.0, target, reserve, unit_value=(start, values))
+
+    def relevel(self, previous: Levels, view: PlanningView, changed: np.ndarray) -> Levels:
+        """`levels(view)` planning only the SKUs `changed`: churn-aware and without an
+        investment cap, one SKU's level does not depend on another's, so the others
+        keep theirs. (A segment-blind policy prices every SKU's stockout with the whole
+        catalogue's segment mix, which any SKU's new estimate moves: it replans all.)"""
+        rows = np.flatnonzero(changed)
+        if (
+            self.investment is not None or not self.churn_aware
+            or previous.unit_value is None or rows.size == changed.size
+        ):  # fmt: skip
+            return self.levels(view)
+        if rows.size == 0:
+            return previous  # no SKU has a new view
+        fresh = self.levels(view.rows(rows))
+        assert fresh.unit_value is not None
+        target = previous.order_up_to.copy()
+        target[rows] = fresh.order_up_to
+        start, values = _splice(previous.unit_value, fresh.unit_value, rows, changed.size)
+        reserve = None
+        if self.churn_aware and self.reserve and len(view.segments) > 1:
+            reserve = _littlewood(view)
+        return Levels(target - 1.0, target, reserve, unit_value=(start, values))
+
+
+def _splice(
+    old: tuple[np.ndarray, np.ndarray], new: tuple[np.ndarray, np.ndarray], rows: np.ndarray,
+    n: int,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Ragged unit values per SKU (`start`, `values`): `new`'s for the SKUs `rows` (in
+    that order), `old`'s for the rest."""
+    old_start, old_values = old
+    new_start, new_values = new
+    counts = np.diff(old_start)
+    counts[rows] = np.diff(new_start)
+    start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    owner = np.repeat(np.arange(n), counts)
+    local = np.arange(start[-1]) - start[owner]
+    slot = np.full(n, -1)
+    slot[rows] = np.arange(rows.size)
+    fresh = slot[owner] >= 0
+    values = np.empty(start[-1])
+    values[~fresh] = old_values[old_start[owner[~fresh]] + local[~fresh]]
+    values[fresh] = new_values[new_start[slot[owner[fresh]]] + local[fresh]]
+    return start, values
 
 
 #: A simulated optimizer replans many times a run: a SKU whose demand over the

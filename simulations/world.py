@@ -134,17 +134,29 @@ SIZES: dict[str, tuple[int, int, int]] = {
     "small": (300, 2_000, 730),
     "medium": (2_000, 10_000, 730),
     "large": (10_000, 50_000, 730),
+    "thin": (20_000, 2_500, 365),
+}
+#: What else a size changes. "thin" is a wide, thinly sold catalogue (a grocer's
+#: loyalty-card households: most SKUs sold a handful of times in the year, launches in
+#: its last weeks, hundreds of suppliers).
+SIZE_PARAMS: dict[str, dict[str, object]] = {
+    "thin": {
+        "tier_orders_per_year": (36.0, 14.0, 5.0),
+        "popularity_exponent": 0.5,
+        "share_launched": 0.1,
+        "n_suppliers": 600,
+    },
 }
 
 
 def params_for(size: str, **overrides: object) -> WorldParams:
-    """WorldParams of a named size (tiny, small, medium, large) with overrides."""
+    """WorldParams of a named size (tiny, small, medium, large, thin) with overrides."""
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}; choose one of {list(SIZES)}")
     n_skus, n_customers, days = SIZES[size]
     return replace(
         WorldParams(n_skus=n_skus, n_customers=n_customers, days=days),
-        **overrides,  # type: ignore[arg-type]
+        **{**SIZE_PARAMS.get(size, {}), **overrides},  # type: ignore[arg-type]
     )
 
 

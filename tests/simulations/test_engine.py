@@ -249,7 +249,13 @@ class _Recorded:
         self.level = level
         self.calls: list[tuple[int, float, int]] = []
 
-    def __call__(self, demand: np.ndarray, censored: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(
+        self,
+        demand: np.ndarray,
+        censored: np.ndarray,
+        changed: np.ndarray | None = None,
+        previous: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         self.calls.append((demand.shape[2], float(demand.sum()), int(censored.sum())))
         return self.level * self.mean, self.level * self.var
 

@@ -135,3 +135,31 @@ def test_replans_refit_the_products_forecast_on_the_days_observed(
     assert mean.shape == var.shape == truth.shape
     assert mean.sum() > 1.5 * estimate.daily_mean.sum()
     assert planning_demand(world, run, refresh=False).refresh is None
+
+
+def test_a_replan_refits_only_the_skus_seen_since_and_each_as_a_refit_of_all(
+    tiny_world: GeneratedWorld,
+) -> None:
+    """Three weeks in which only some SKUs were asked for: those are refit, each to what
+    a refit of the whole catalogue gives it; the others keep what the policy believed."""
+    from forecast.engine import forecast_dataset
+    from simulations.estimate import planning_demand
+
+    world, _ = from_generated(tiny_world)
+    run = forecast_dataset(tiny_world.dataset, engine="inline")
+    estimate = planning_demand(world, run)
+    assert estimate.refresh is not None
+    rng = np.random.default_rng(5)
+    k = len(world.segments)
+    days = rng.poisson(estimate.daily_mean[:, :, None] * 2.0, (world.n_skus, k, 21))
+    censored = rng.random((world.n_skus, 21)) < 0.05
+    changed = np.zeros(world.n_skus, dtype=bool)
+    changed[::3] = True
+    believed = (estimate.daily_mean * 0.5, estimate.daily_var * 0.5)
+    full = estimate.refresh(days.astype(float), censored)
+    part = estimate.refresh(days.astype(float), censored, changed, believed)
+    np.testing.assert_allclose(part[0][changed], full[0][changed], rtol=1e-6)
+    np.testing.assert_allclose(part[1][changed], full[1][changed], rtol=1e-6)
+    assert np.array_equal(part[0][~changed], believed[0][~changed])
+    nothing = estimate.refresh(days.astype(float), censored, np.zeros_like(changed), believed)
+    assert nothing is believed

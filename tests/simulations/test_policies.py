@@ -157,3 +157,28 @@ def test_a_wide_sku_is_planned_in_lots_within_a_lot_of_the_unit_plan(k: int) -> 
     start, values = levels.unit_value
     first = values[start[0] : start[0] + lot[0]]
     assert np.allclose(first, first[0]) and first[0] > 0
+
+
+def test_a_replan_of_some_skus_gives_the_levels_of_a_replan_of_all() -> None:
+    """Churn-aware and without an investment cap, one SKU's level does not depend on
+    another's: replanning only the SKUs whose view moved gives every level and unit value
+    a full replan gives. A segment-blind policy (whose every stockout price follows the
+    catalogue's mix) replans them all."""
+    from simulations.policies import relevel
+
+    view = _view([3.0, 0.5, 300.0, 8.0, 0.0], var=[6.0, 0.5, 300.0 * 40, 20.0, 0.0], k=3)
+    view = replace(view, stockout_cost=np.tile([20.0, 5.0, 1.0], (5, 1)))
+    moved = np.array([True, False, True, False, False])
+    factor = np.where(moved[:, None], 1.7 * np.array([1.0, 2.0, 0.5]), 1.0)
+    later = replace(view, daily_mean=view.daily_mean * factor)
+    for policy in (OptimizerPolicy(), OptimizerPolicy(churn_aware=False)):
+        before = policy.levels(view)
+        again = relevel(policy, before, later, moved)
+        full = policy.levels(later)
+        assert np.array_equal(again.order_up_to, full.order_up_to)
+        assert again.unit_value is not None and full.unit_value is not None
+        assert np.array_equal(again.unit_value[0], full.unit_value[0])
+        assert np.allclose(again.unit_value[1], full.unit_value[1])
+        assert not np.array_equal(again.order_up_to, before.order_up_to)
+        if policy.churn_aware:
+            assert relevel(policy, before, view, np.zeros(5, dtype=bool)) is before
