@@ -39,8 +39,9 @@ import numpy as np
 import pandas as pd
 
 from contract.dataset import Dataset
-from forecast.engine import DatasetForecast, ForecastConfig, forecast_dataset
+from forecast.engine import ForecastConfig, ForecastResult, forecast_dataset
 from forecast.panel import TOTAL
+from forecast.segments import Segments
 from optimize.baselines import (
     SERVICE_LEVEL,
     SERVICE_Z,
@@ -118,10 +119,14 @@ class BacktestRequest:
 
 @dataclass(frozen=True)
 class ReviewFit:
-    """What the product knew at one review: its forecast run and churn per stockout."""
+    """What the product knew at one review: its forecast and segments, and churn per
+    stockout. (Only what the replay reads: the history's panel, stockouts and fitted
+    models stay with the worker that forecast it, so eight reviews of a wide catalogue
+    do not hold eight panels.)"""
 
     day: pd.Timestamp
-    run: DatasetForecast
+    result: ForecastResult
+    segments: Segments | None
     churn: ChurnAssumptions
     churn_source: str
 
@@ -196,7 +201,7 @@ def fit_review(day: pd.Timestamp, dataset: Dataset, request: BacktestRequest) ->
     seen = history_before(dataset, day)
     run = forecast_dataset(seen, ForecastConfig(horizon=request.horizon_days), engine="inline")
     churn, source = churn_assumptions(seen, run.segments, request.churn, request.sector)
-    return ReviewFit(day, run, churn, source)
+    return ReviewFit(day, replace(run.result, fitted=None), run.segments, churn, source)
 
 
 @dataclass
@@ -350,7 +355,7 @@ def _starting_stock(
 ) -> tuple[np.ndarray, str]:
     """The same stock for every policy on the first morning, and where it came from."""
     sku_ids = dataset.skus["sku_id"].astype(str)
-    prot = first.run.result.protection
+    prot = first.result.protection
     total = prot[prot["segment"] == TOTAL].set_index("sku_id")["mean"]
     stock = np.round(total.reindex(sku_ids).fillna(0.0).to_numpy(dtype=float))
     source = "the first review's mean demand over the protection interval"
@@ -437,7 +442,7 @@ def backtest(
             if policy in OPTIMIZERS or PRODUCT not in problems:
                 seen_here = _with_position(seen, sku_ids, book, today)
                 problems[policy] = build_problem(
-                    seen_here, fit.run.result, fit.run.segments, settings
+                    seen_here, fit.result, fit.segments, settings
                 )
             else:  # the product's problem at this policy's position (the pmfs unused)
                 position = (book.on_hand + book.on_order(today)).astype(float)
@@ -498,7 +503,7 @@ def _demand(dataset: Dataset, start: pd.Timestamp, span: int, sku_ids: np.ndarra
 def _customers(period: pd.DataFrame, fit: ReviewFit) -> pd.DataFrame:
     """Per line: the customer's tier, churn per stockout and CLV as the product saw
     them at the review ("-" and 0 for lines without a known customer)."""
-    segments = fit.run.segments
+    segments = fit.segments
     tier = pd.Series("-", index=period.index, dtype=object)
     clv = pd.Series(0.0, index=period.index)
     if segments is not None:
