@@ -130,14 +130,17 @@ def _shared(work: Path) -> list[tuple[str, str, int, Measured]]:
     data = work / "shared"
     imported = _measure(["import", str(found / "export"), str(data), "--overwrite"])
     lines = len(Dataset.read(data).orders)
+    ran = _measure(["run", str(data), "--out", str(work / "shared-run")])
+    planned = _measure(
+        ["plan", str(data), "--budget", "200000", "--out", str(work / "shared-plan")]
+    )
+    replayed = _measure(["backtest", str(data), "--out", str(work / "shared-backtest")])
     return [
         ("shared", "import", lines, imported),
-        ("shared", "run", lines, _measure(["run", str(data), "--out", str(work / "shared-run")])),
-        ("shared", "plan", lines, _measure(["plan", str(data), "--budget", "200000", "--out",
-                                            str(work / "shared-plan")])),  # fmt: skip
-        ("shared", "backtest", lines,
-         _measure(["backtest", str(data), "--out", str(work / "shared-backtest")])),
-    ]  # fmt: skip
+        ("shared", "run", lines, ran),
+        ("shared", "plan", lines, planned),
+        ("shared", "backtest", lines, replayed),
+    ]
 
 
 def _generated(work: Path, size: str) -> list[tuple[str, str, int, Measured]]:
@@ -145,11 +148,9 @@ def _generated(work: Path, size: str) -> list[tuple[str, str, int, Measured]]:
     data = work / size
     _measure(["generate", str(data), "--size", size, "--format", "parquet", "--overwrite"])
     lines = len(Dataset.read(data).orders)
-    return [
-        (size, "run", lines, _measure(["run", str(data), "--out", str(work / f"{size}-run")])),
-        (size, "backtest", lines,
-         _measure(["backtest", str(data), "--out", str(work / f"{size}-backtest")])),
-    ]  # fmt: skip
+    ran = _measure(["run", str(data), "--out", str(work / f"{size}-run")])
+    replayed = _measure(["backtest", str(data), "--out", str(work / f"{size}-backtest")])
+    return [(size, "run", lines, ran), (size, "backtest", lines, replayed)]
 
 
 def _retailer_shaped(work: Path) -> list[tuple[str, str, int, Measured]]:

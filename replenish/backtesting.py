@@ -441,9 +441,7 @@ def backtest(
             book = books[policy]
             if policy in OPTIMIZERS or PRODUCT not in problems:
                 seen_here = _with_position(seen, sku_ids, book, today)
-                problems[policy] = build_problem(
-                    seen_here, fit.result, fit.segments, settings
-                )
+                problems[policy] = build_problem(seen_here, fit.result, fit.segments, settings)
             else:  # the product's problem at this policy's position (the pmfs unused)
                 position = (book.on_hand + book.on_order(today)).astype(float)
                 problems[policy] = replace(problems[PRODUCT], position=position)
