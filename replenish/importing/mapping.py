@@ -275,13 +275,7 @@ def mapping_from(data: dict[str, Any], source: str = "mapping") -> Mapping:
     columns = data.get("columns", {})
     if not isinstance(columns, dict):
         raise ExportError(f"{source}: [columns] must map contract fields to column names")
-    wrong = sorted(set(columns) - set(FIELDS))
-    if wrong:
-        raise ExportError(
-            f"{source}: [columns] has unknown field(s) {wrong}; fields are {', '.join(FIELDS)}"
-        )
-    if any(not isinstance(v, str) or not v for v in columns.values()):
-        raise ExportError(f"{source}: every [columns] entry must name a column (text)")
+    _check_columns(columns, "columns", FIELDS, source)
     mapping = Mapping(columns=dict(columns))
     for name, part in (("format", ImportFormat()), ("rules", ImportRules()),
                        ("defaults", ImportDefaults())):  # fmt: skip
@@ -327,19 +321,25 @@ def mapping_from(data: dict[str, Any], source: str = "mapping") -> Mapping:
     return mapping
 
 
+def _check_columns(
+    columns: dict[str, Any], section: str, known: tuple[str, ...], source: str
+) -> None:
+    """A [section] of contract field = column name: known fields, each naming a column."""
+    wrong = sorted(set(columns) - set(known))
+    if wrong:
+        raise ExportError(
+            f"{source}: [{section}] has unknown field(s) {wrong}; fields are {', '.join(known)}"
+        )
+    if any(not isinstance(v, str) or not v for v in columns.values()):
+        raise ExportError(f"{source}: every [{section}] entry must name a column (text)")
+
+
 def _side_spec(given: Any, table: str, source: str) -> SideSpec:
     """A side table's section: its columns, and its own encoding, delimiter or sheet."""
     if not isinstance(given, dict):
         raise ExportError(f"{source}: [{table}] must map contract fields to column names")
     columns = {k: v for k, v in given.items() if k not in SIDE_FORMAT}
-    known = SIDE_SYNONYMS[table]
-    wrong = sorted(set(columns) - set(known))
-    if wrong:
-        raise ExportError(
-            f"{source}: [{table}] has unknown field(s) {wrong}; fields are {', '.join(known)}"
-        )
-    if any(not isinstance(v, str) or not v for v in columns.values()):
-        raise ExportError(f"{source}: every [{table}] entry must name a column (text)")
+    _check_columns(columns, table, tuple(SIDE_SYNONYMS[table]), source)
     sheet = given.get("sheet", 0)
     if isinstance(sheet, bool) or not isinstance(sheet, int | str):
         raise ExportError(f"{source}: {table}.sheet must be an index or a name")
