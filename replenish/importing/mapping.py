@@ -273,8 +273,6 @@ def mapping_from(data: dict[str, Any], source: str = "mapping") -> Mapping:
     if unknown:
         raise ExportError(f"{source}: unknown section(s) {sorted(unknown)}")
     columns = data.get("columns", {})
-    if not isinstance(columns, dict):
-        raise ExportError(f"{source}: [columns] must map contract fields to column names")
     _check_columns(columns, "columns", FIELDS, source)
     mapping = Mapping(columns=dict(columns))
     for name, part in (("format", ImportFormat()), ("rules", ImportRules()),
@@ -321,10 +319,11 @@ def mapping_from(data: dict[str, Any], source: str = "mapping") -> Mapping:
     return mapping
 
 
-def _check_columns(
-    columns: dict[str, Any], section: str, known: tuple[str, ...], source: str
-) -> None:
-    """A [section] of contract field = column name: known fields, each naming a column."""
+def _check_columns(columns: Any, section: str, known: tuple[str, ...], source: str) -> None:
+    """A [section] of contract field = column name: a table of known fields, each naming a
+    column."""
+    if not isinstance(columns, dict):
+        raise ExportError(f"{source}: [{section}] must map contract fields to column names")
     wrong = sorted(set(columns) - set(known))
     if wrong:
         raise ExportError(
@@ -336,9 +335,10 @@ def _check_columns(
 
 def _side_spec(given: Any, table: str, source: str) -> SideSpec:
     """A side table's section: its columns, and its own encoding, delimiter or sheet."""
-    if not isinstance(given, dict):
-        raise ExportError(f"{source}: [{table}] must map contract fields to column names")
-    columns = {k: v for k, v in given.items() if k not in SIDE_FORMAT}
+    columns = (
+        {k: v for k, v in given.items() if k not in SIDE_FORMAT}
+        if isinstance(given, dict) else given
+    )  # fmt: skip
     _check_columns(columns, table, tuple(SIDE_SYNONYMS[table]), source)
     sheet = given.get("sheet", 0)
     if isinstance(sheet, bool) or not isinstance(sheet, int | str):

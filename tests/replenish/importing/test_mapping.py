@@ -73,6 +73,10 @@ def test_a_mapping_file_round_trips(tmp_path: Path) -> None:
         ('[rules]\nexclude_codes = "POST"\n', "list of text"),
         ('[rules]\nexclude_codes = ["("]\n', "not a regular expression"),
         ("[columns\n", "not a TOML file"),
+        ('columns = "Q"\n', r"\[columns\] must map contract fields"),
+        ('skus = "item_master.csv"\n', r"\[skus\] must map contract fields"),
+        ('[skus]\narticle = "A"\n', r"\[skus\] has unknown field"),
+        ("[suppliers]\nsupplier_id = 3\n", r"every \[suppliers\] entry must name a column"),
     ],
 )
 def test_a_wrong_mapping_file_says_what_is_wrong(tmp_path: Path, text: str, message: str) -> None:
